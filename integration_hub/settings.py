@@ -1,0 +1,193 @@
+"""Settings for the integration hub, all read through one django-environ `env`.
+
+With nothing set, the hub runs on an embedded default: SQLite under var/ and kombu's filesystem broker, so a new
+user needs no server. DATABASE_URL and CELERY_BROKER_URL switch to PostgreSQL and Redis.
+Secrets have no defaults unless HUB_DEMO or DEBUG is on; see integration_hub/env.py.
+"""
+from pathlib import Path
+
+from .env import env, secret
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env("HUB_VAR_DIR", default=str(BASE_DIR / "var"))).resolve()
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env.bool("DEBUG", default=False)
+DEMO_MODE = env.bool("HUB_DEMO", default=False)
+
+SECRET_KEY = secret("SECRET_KEY", demo_default="demo-only-secret-key-never-use-in-production-0123456789abcdef")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if (DEBUG or DEMO_MODE) else [])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_celery_beat",
+    "simple_history",
+    "mappings",
+    "syncs",
+    "sandboxes",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+]
+
+ROOT_URLCONF = "integration_hub.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "integration_hub.wsgi.application"
+
+# SQLite is shared by the web server, the worker and beat: WAL lets readers run beside one writer, and the busy
+# timeout makes a writer wait instead of failing with "database is locked". IMMEDIATE transactions take the write
+# lock up front, so a read-then-write transaction cannot deadlock against another one.
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'hub.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
+        }
+    )
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env("STATIC_ROOT", default=str(VAR_DIR / "static")))
+
+LOGIN_URL = "admin:login"
+
+# --- Production hardening. Off in debug/demo mode, which serves plain HTTP on localhost. ---
+_secure = not (DEBUG or DEMO_MODE)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=_secure)
+SESSION_COOKIE_SECURE = _secure
+CSRF_COOKIE_SECURE = _secure
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if _secure else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _secure
+SECURE_HSTS_PRELOAD = _secure
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if env.bool("USE_X_FORWARDED_PROTO", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Celery ---
+# The embedded broker is kombu's filesystem transport: no server to install. It never redelivers a task whose worker
+# died, so the hub's own tables (pending attempts and a sweeper), not the broker, guarantee that no work is lost.
+_broker_dir = VAR_DIR / "broker"
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    for _sub in ("queue", "processed", "control"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+        "control_folder": str(_broker_dir / "control"),
+    }
+else:
+    # Redis redelivers an unacknowledged task only after the visibility timeout; it must exceed the hard time limit
+    # or a long task would run twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = "UTC"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Remote systems ---
+SALESFORCE = {
+    "DOMAIN": env("SALESFORCE_DOMAIN", default="login"),
+    "INSTANCE_URL": env("SALESFORCE_INSTANCE_URL", default=""),
+    "API_VERSION": env("SALESFORCE_API_VERSION", default="59.0"),
+    "USERNAME": secret("SALESFORCE_USERNAME", demo_default="integration@hub.sandbox", required=False),
+    "PASSWORD": secret("SALESFORCE_PASSWORD", demo_default="sandbox-password", required=False),
+    "SECURITY_TOKEN": secret("SALESFORCE_SECURITY_TOKEN", demo_default="SANDBOXTOKEN", required=False),
+    "CONSUMER_KEY": secret("SALESFORCE_CONSUMER_KEY", demo_default="hub-sandbox-consumer-key", required=False),
+    "CONSUMER_SECRET": secret("SALESFORCE_CONSUMER_SECRET", demo_default="hub-sandbox-consumer-secret", required=False),
+    # A CA bundle for a private certificate, such as the Salesforce sandbox's self-signed one.
+    "CA_BUNDLE": env("SALESFORCE_CA_BUNDLE", default=""),
+    "TIMEOUT": env.float("SALESFORCE_TIMEOUT", default=60.0),
+}
+NETSUITE = {
+    "ACCOUNT": secret("NETSUITE_ACCOUNT", demo_default="TSTDRV1234567"),
+    "CONSUMER_KEY": secret("NETSUITE_CONSUMER_KEY", demo_default="hub-sandbox-consumer-key"),
+    "CONSUMER_SECRET": secret("NETSUITE_CONSUMER_SECRET", demo_default="hub-sandbox-consumer-secret"),
+    "TOKEN_ID": secret("NETSUITE_TOKEN_ID", demo_default="hub-sandbox-token-id"),
+    "TOKEN_SECRET": secret("NETSUITE_TOKEN_SECRET", demo_default="hub-sandbox-token-secret"),
+    "WSDL": env("NETSUITE_WSDL", default="https://webservices.netsuite.com/wsdl/v2023_2_0/netsuite.wsdl"),
+    "ENDPOINT": env("NETSUITE_ENDPOINT", default=""),
+    "TIMEOUT": env.float("NETSUITE_TIMEOUT", default=120.0),
+    # The account's concurrency limit, shared by every worker on every machine (Standard tier: 5).
+    "CONCURRENCY_LIMIT": env.int("NETSUITE_CONCURRENCY_LIMIT", default=5),
+}
+
+# Salesforce needs either a username/password login or OAuth client credentials; see integration_hub/env.py.
+from .env import require_salesforce_credentials  # noqa: E402
+
+require_salesforce_credentials(SALESFORCE, demo=DEMO_MODE or DEBUG)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {"zeep": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
+}
+
+# Static files are served by WhiteNoise, so the admin looks right without a separate web server.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = DEBUG or DEMO_MODE

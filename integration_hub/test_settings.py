@@ -1,0 +1,15 @@
+"""Settings for the test suite: the embedded defaults plus demo secrets, unless the environment says otherwise.
+
+CI sets DATABASE_URL and CELERY_BROKER_URL to PostgreSQL and Redis; without them the suite runs on SQLite.
+"""
+import os
+from pathlib import Path
+
+os.environ.setdefault("HUB_DEMO", "1")
+# Tests and CI read Oracle's WSDL from the shared offline copy beside the project, never from the network.
+_shared_wsdl = Path(__file__).resolve().parent.parent.parent / "shared" / "netsuite-wsdl" / "2023_2" / "netsuite.wsdl"
+os.environ.setdefault("NETSUITE_WSDL", str(_shared_wsdl))
+
+from .settings import *  # noqa: E402,F401,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed: hashing is not under test here

@@ -1,0 +1,56 @@
+"""python manage.py sync run JOB [--dry-run] | sync status | sync schedule"""
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from syncs import selectors, services
+from syncs.catalog import JOB_NAMES
+from syncs.models import SyncRun
+from syncs.schedules import schedules_apply
+
+
+class Command(BaseCommand):
+    help = "Run a sync job now, show the jobs' status, or apply the beat schedules."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True)
+        run = sub.add_parser("run", help="Run one job now, in this process.")
+        run.add_argument("job", choices=JOB_NAMES)
+        run.add_argument("--dry-run", action="store_true", help="Read and map, but write nothing to the target.")
+        sub.add_parser("status", help="A table of the nine jobs.")
+        schedule = sub.add_parser("schedule", help="Create or update the nine jobs' periodic tasks (keeps edited intervals).")
+        schedule.add_argument("--every-minutes", type=int, default=None, help="Force one interval on every job (demo).")
+
+    def handle(self, *args, action, **options):
+        if action == "run":
+            self._run(options["job"], options["dry_run"])
+        elif action == "status":
+            self._status()
+        else:
+            tasks = schedules_apply(every_minutes_override=options["every_minutes"])
+            self.stdout.write(f"{len(tasks)} periodic tasks in place.")
+
+    def _run(self, job_name: str, dry_run: bool) -> None:
+        run = services.sync_run(job_name=job_name, trigger=SyncRun.Trigger.MANUAL, dry_run=dry_run)
+        self.stdout.write(
+            f"{job_name}: {run.get_outcome_display()} — read {run.records_read}, written {run.records_written}, "
+            f"failed {run.records_failed}, skipped {run.records_skipped}. {run.message}"
+        )
+        if run.outcome == "failed":
+            raise CommandError(f"{job_name} failed.")
+
+    def _status(self) -> None:
+        header = ("job", "enabled", "schedule", "last run", "outcome", "failed waiting")
+        rows = [
+            (
+                status.job.name,
+                "yes" if status.job.enabled else "no",
+                status.schedule,
+                timezone.localtime(status.job.last_run_finished_at).strftime("%Y-%m-%d %H:%M:%S") if status.job.last_run_finished_at else "never",
+                status.job.get_last_outcome_display() or "-",
+                str(status.failed_waiting),
+            )
+            for status in selectors.job_status_list()
+        ]
+        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+        for row in [header, *rows]:
+            self.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())

@@ -1,0 +1,179 @@
+"""What the hub knows about its work: the nine jobs, each run of a job, each try of each record, and the links
+between a Salesforce record and its NetSuite twin. Attempts are never deleted: they are the audit trail."""
+from django.db import models
+from django.db.models import Q
+
+
+class System(models.TextChoices):
+    SALESFORCE = "salesforce", "Salesforce"
+    NETSUITE = "netsuite", "NetSuite"
+
+
+class RecordType(models.TextChoices):
+    """Business record types, as the master-of-record table in docs/domain.md names them."""
+
+    ACCOUNT = "Account", "Account"
+    CONTACT = "Contact", "Contact"
+    APPLICATION = "Application", "Application"
+    SALES_ORDER = "SalesOrder", "Sales Order"
+    PURCHASE_ORDER = "PurchaseOrder", "Purchase Order"
+    REMITTANCE = "Remittance", "Remittance"
+
+
+class Direction(models.TextChoices):
+    PUSH = "push", "Push (Salesforce → NetSuite)"
+    PULL = "pull", "Pull (NetSuite → Salesforce)"
+
+
+class RunOutcome(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    PARTIAL = "partial", "Partly failed"
+    FAILED = "failed", "Failed"
+    PAUSED = "paused", "Paused"
+    SKIPPED = "skipped", "Skipped (job disabled or already running)"
+    NOT_IMPLEMENTED = "not_implemented", "Not implemented"
+
+
+class SyncJob(models.Model):
+    name = models.SlugField(max_length=64, unique=True)
+    title = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    source_system = models.CharField(max_length=16, choices=System.choices)
+    source_record_type = models.CharField(max_length=64, help_text="API name in the source system, e.g. Opportunity")
+    target_system = models.CharField(max_length=16, choices=System.choices)
+    target_record_type = models.CharField(max_length=64, help_text="API name in the target system, e.g. salesOrder")
+    record_type = models.CharField(
+        max_length=32, choices=RecordType.choices, help_text="The business record this job writes; its master rule applies."
+    )
+    stage = models.PositiveSmallIntegerField(
+        default=1, help_text="Dependency order: a job runs after the jobs of lower stages (customers before orders)."
+    )
+    enabled = models.BooleanField(default=True)
+    batch_size = models.PositiveIntegerField(default=100)
+    max_attempts = models.PositiveSmallIntegerField(default=5, help_text="Tries of one record before it is dead.")
+    watermark_timestamp = models.DateTimeField(null=True, blank=True, help_text="Last-modified time of the last synced change (UTC).")
+    watermark_record_id = models.CharField(max_length=32, blank=True, help_text="Record id breaking ties on that time.")
+    paused_reason = models.CharField(max_length=255, blank=True, help_text="Why the job holds back, e.g. API allocation nearly spent.")
+    last_run_started_at = models.DateTimeField(null=True, blank=True)
+    last_run_finished_at = models.DateTimeField(null=True, blank=True)
+    last_outcome = models.CharField(max_length=20, choices=RunOutcome.choices, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["stage", "id"]
+
+    def __str__(self):
+        return self.name
+
+
+class SyncRun(models.Model):
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Schedule"
+        MANUAL = "manual", "Manual"
+        RETRY = "retry", "Retry"
+        BACKFILL = "backfill", "Backfill"
+
+    job = models.ForeignKey(SyncJob, on_delete=models.PROTECT, related_name="runs")
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.SCHEDULE)
+    dry_run = models.BooleanField(default=False)
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, choices=RunOutcome.choices, default=RunOutcome.RUNNING)
+    message = models.TextField(blank=True)
+    records_read = models.PositiveIntegerField(default=0)
+    records_written = models.PositiveIntegerField(default=0)
+    records_failed = models.PositiveIntegerField(default=0)
+    records_skipped = models.PositiveIntegerField(default=0)
+    watermark_before_timestamp = models.DateTimeField(null=True, blank=True)
+    watermark_before_record_id = models.CharField(max_length=32, blank=True)
+    watermark_after_timestamp = models.DateTimeField(null=True, blank=True)
+    watermark_after_record_id = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["job", "-started_at"], name="syncrun_job_started")]
+
+    def __str__(self):
+        return f"{self.job.name} at {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+class AttemptStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    DEAD = "dead", "Dead (retries exhausted)"
+
+
+class ErrorKind(models.TextChoices):
+    TRANSIENT = "transient", "Transient (retried)"
+    PERMANENT = "permanent", "Permanent (needs a person)"
+
+
+class SyncAttempt(models.Model):
+    run = models.ForeignKey(SyncRun, on_delete=models.PROTECT, null=True, blank=True, related_name="attempts")
+    job = models.ForeignKey(SyncJob, on_delete=models.PROTECT, related_name="attempts")
+    record_type = models.CharField(max_length=32, choices=RecordType.choices)
+    record_name = models.CharField(max_length=255, blank=True, help_text="A human name for search: account, application …")
+    salesforce_id = models.CharField(max_length=18, blank=True)
+    netsuite_internal_id = models.CharField(max_length=32, blank=True)
+    netsuite_external_id = models.CharField(max_length=64, blank=True)
+    operation = models.CharField(max_length=32, help_text="upsert, update, lookup …")
+    attempt_number = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(max_length=16, choices=AttemptStatus.choices, default=AttemptStatus.PENDING)
+    error_kind = models.CharField(max_length=16, choices=ErrorKind.choices, blank=True)
+    remote_code = models.CharField(max_length=100, blank=True)
+    remote_message = models.TextField(blank=True)
+    request_payload = models.JSONField(null=True, blank=True, help_text="Redacted: no secret is ever stored.")
+    response_payload = models.JSONField(null=True, blank=True, help_text="Redacted.")
+    source_hash = models.CharField(max_length=64, blank=True, help_text="Hash of the source content this attempt carries.")
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When a pending retry becomes due.")
+    lease_expires_at = models.DateTimeField(null=True, blank=True, help_text="A running claim older than this is reclaimed.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("retry_commission_attempt", "Can retry failed commission (purchase order) records")]
+        indexes = [
+            # Ops ask: what failed in job X, newest first? And: what happened to this Salesforce record?
+            models.Index(fields=["job", "status", "-created_at"], name="attempt_job_status_created"),
+            models.Index(fields=["salesforce_id", "-created_at"], name="attempt_sf_id_created"),
+            models.Index(fields=["netsuite_internal_id"], name="attempt_ns_internal_id"),
+            models.Index(fields=["-created_at"], name="attempt_created"),
+            # The sweeper's question: what is pending or running and due?
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                name="attempt_open_due",
+                condition=Q(status__in=["pending", "running"]),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.job.name} {self.salesforce_id or self.netsuite_internal_id} #{self.attempt_number} {self.status}"
+
+
+class RecordLink(models.Model):
+    """A Salesforce record and its NetSuite twin, with the hash of the content last synced between them."""
+
+    record_type = models.CharField(max_length=32, choices=RecordType.choices)
+    salesforce_id = models.CharField(max_length=18)
+    netsuite_record_type = models.CharField(max_length=64, blank=True, help_text="e.g. customer, vendor, salesOrder")
+    netsuite_internal_id = models.CharField(max_length=32, blank=True)
+    netsuite_external_id = models.CharField(max_length=64, blank=True)
+    content_hash = models.CharField(max_length=64, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["record_type", "salesforce_id"], name="link_unique_salesforce_record"),
+        ]
+        indexes = [models.Index(fields=["record_type", "netsuite_internal_id"], name="link_netsuite_record")]
+
+    def __str__(self):
+        return f"{self.record_type} {self.salesforce_id} ↔ {self.netsuite_internal_id or '?'}"

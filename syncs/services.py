@@ -1,0 +1,51 @@
+"""Services: the one place where sync work is started. Celery tasks, beat, admin actions and management commands all
+call these functions."""
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import RunOutcome, SyncJob, SyncRun
+from .runners import RUNNERS
+
+logger = logging.getLogger(__name__)
+
+
+def sync_run(*, job_name: str, trigger: str = SyncRun.Trigger.MANUAL, dry_run: bool = False) -> SyncRun:
+    """Run one job once and return its SyncRun, whatever the outcome."""
+    job = SyncJob.objects.get(name=job_name)
+    now = timezone.now()
+    run = SyncRun.objects.create(
+        job=job,
+        trigger=trigger,
+        dry_run=dry_run,
+        started_at=now,
+        watermark_before_timestamp=job.watermark_timestamp,
+        watermark_before_record_id=job.watermark_record_id,
+    )
+    if not job.enabled and trigger == SyncRun.Trigger.SCHEDULE:
+        return _finish(run, RunOutcome.SKIPPED, "The job is disabled.")
+    job_runner = RUNNERS.get(job.name)
+    if job_runner is None:
+        return _finish(run, RunOutcome.NOT_IMPLEMENTED, f"The {job.name} sync is not implemented yet: nothing was read or written.")
+    try:
+        outcome, message = job_runner(run=run)
+    except Exception as exc:  # a runner's crash must still close its run, or the dashboard shows it running forever
+        logger.exception("Run %s of %s crashed", run.pk, job.name)
+        return _finish(run, RunOutcome.FAILED, f"{type(exc).__name__}: {exc}")
+    return _finish(run, outcome, message)
+
+
+def _finish(run: SyncRun, outcome: str, message: str) -> SyncRun:
+    run.outcome = outcome
+    run.message = message
+    run.finished_at = timezone.now()
+    job = run.job
+    with transaction.atomic():
+        run.save()
+        if not run.dry_run:
+            SyncJob.objects.filter(pk=job.pk).update(
+                last_run_started_at=run.started_at, last_run_finished_at=run.finished_at, last_outcome=outcome
+            )
+    logger.info("Run %s of %s finished: %s. %s", run.pk, job.name, outcome, message)
+    return run

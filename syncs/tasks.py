@@ -1,0 +1,9 @@
+"""Celery tasks: thin callers of the services. They take names, never model instances."""
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="syncs.tasks.run_sync_job")
+def run_sync_job(job_name: str, trigger: str = "schedule") -> int:
+    return services.sync_run(job_name=job_name, trigger=trigger).pk
