@@ -13,3 +13,7 @@ os.environ.setdefault("NETSUITE_WSDL", str(_shared_wsdl))
 from .settings import *  # noqa: E402,F401,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed: hashing is not under test here
+
+# Worker and beat processes started by the tests must see the test database, so on SQLite it is a file, not memory.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-hub.sqlite3")}  # noqa: F405

@@ -1,0 +1,32 @@
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from syncs.models import SyncJob, SyncRun
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_lists_nine_jobs_with_their_schedules():
+    call_command("sync", "schedule")
+    out = StringIO()
+    call_command("sync", "status", stdout=out)
+    lines = out.getvalue().strip().splitlines()
+    assert lines[0].split()[:3] == ["job", "enabled", "schedule"]
+    assert len(lines) == 10
+    assert any(line.startswith("pull_remittances") and "every 1440 minutes" in line for line in lines)
+
+
+def test_it_records_an_unimplemented_job_as_not_implemented_never_as_success():
+    out = StringIO()
+    call_command("sync", "run", "push_accounts", stdout=out)
+    run = SyncRun.objects.get(job__name="push_accounts")
+    assert run.outcome == "not_implemented" and run.finished_at is not None
+    assert "not implemented" in out.getvalue().lower()
+    assert SyncJob.objects.get(name="push_accounts").last_outcome == "not_implemented"
+
+
+def test_it_refuses_an_unknown_job():
+    with pytest.raises(Exception):
+        call_command("sync", "run", "push_everything")
