@@ -1,0 +1,152 @@
+"""Logins (SOAP and OAuth 2.0) and session checks, answering with the sandbox's own host:port.
+
+Failure shapes follow the platform: SOAP faults with `sf:exceptionCode` on HTTP 500, OAuth errors as
+`{"error", "error_description"}` on HTTP 400. simple-salesforce reads both.
+"""
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from xml.sax.saxutils import escape
+
+from defusedxml import ElementTree
+
+from . import records
+from .errors import ApiError
+from .faults import Governor
+from .store import Store
+
+ORG_NAME = "Integration Hub Sandbox"
+
+
+@dataclass
+class Credentials:
+    username: str = "integration@hub.sandbox"
+    password: str = "sandbox-password"
+    security_token: str = "SANDBOXTOKEN"
+    consumer_key: str = "hub-sandbox-consumer-key"
+    consumer_secret: str = "hub-sandbox-consumer-secret"
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Credentials":
+        values = {}
+        for name in cls.__dataclass_fields__:
+            env_value = os.environ.get("SF_SANDBOX_" + name.upper())
+            if overrides.get(name) is not None:
+                values[name] = overrides[name]
+            elif env_value:
+                values[name] = env_value
+        return cls(**values)
+
+
+class LoginFailed(Exception):
+    def __init__(self, status: int, body: bytes, content_type: str):
+        super().__init__(status)
+        self.status, self.body, self.content_type = status, body, content_type
+
+
+def _soap_fault(code: str, message: str) -> LoginFailed:
+    body = f"""<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:sf="urn:fault.partner.soap.sforce.com" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><soapenv:Fault><faultcode>sf:{code}</faultcode><faultstring>{code}: {escape(message)}</faultstring><detail><sf:LoginFault xsi:type="sf:LoginFault"><sf:exceptionCode>{code}</sf:exceptionCode><sf:exceptionMessage>{escape(message)}</sf:exceptionMessage></sf:LoginFault></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>"""
+    return LoginFailed(500, body.encode(), "text/xml; charset=utf-8")
+
+
+def _oauth_error(error: str, description: str, status: int = 400) -> LoginFailed:
+    import json
+    return LoginFailed(status, json.dumps({"error": error, "error_description": description}).encode(),
+                       "application/json;charset=UTF-8")
+
+
+class Authenticator:
+    def __init__(self, store: Store, governor: Governor, credentials: Credentials):
+        self.store = store
+        self.governor = governor
+        self.credentials = credentials
+        self.signing_key = secrets.token_bytes(32)
+        self.cache = {}    # token -> created; avoids a database read per request
+
+    def new_session(self) -> str:
+        token = records.ORG_ID[:15] + "!" + secrets.token_urlsafe(72)
+        created = time.time()
+        self.store.session_add(token, created)
+        self.cache[token] = created
+        self.governor.count("logins")
+        return token
+
+    def check(self, header: str | None):
+        """Raise 401 INVALID_SESSION_ID unless the Authorization header carries a live session."""
+        token = None
+        if header:
+            scheme, _, value = header.partition(" ")
+            if scheme.lower() in ("bearer", "oauth"):
+                token = value.strip()
+        created = self.cache.get(token) if token else None
+        if token and created is None:
+            row = self.store.session_get(token)
+            if row and not row[1]:
+                created = self.cache[token] = row[0]
+        if created is None or not self.governor.session_valid(created):
+            raise ApiError("INVALID_SESSION_ID", "Session expired or invalid", status=401)
+
+    # -- SOAP -------------------------------------------------------------------------------------------------------
+    def soap_login(self, body: bytes, host: str, version: str) -> bytes:
+        try:
+            root = ElementTree.fromstring(body)
+        except Exception:
+            raise _soap_fault("INVALID_LOGIN", "Invalid username, password, security token; or user locked out.")
+        login = next((el for el in root.iter() if _local(el.tag) == "login"), None)
+        if login is None:
+            raise _soap_fault("UNKNOWN_EXCEPTION", "No operation available for request login")
+        fields = {_local(el.tag): (el.text or "") for el in login}
+        expected = self.credentials.password + self.credentials.security_token
+        if fields.get("username") != self.credentials.username or not hmac.compare_digest(
+                fields.get("password", "").encode(), expected.encode()):
+            self.governor.count("failed_logins")
+            raise _soap_fault("INVALID_LOGIN", "Invalid username, password, security token; or user locked out.")
+        session = self.new_session()
+        org, user = records.ORG_ID, records.USER_ID
+        base = f"https://{host}"
+        minutes = int(self.governor.settings["session_minutes"] * 60) or 7200
+        response = f"""<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns="urn:partner.soap.sforce.com" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><loginResponse><result><metadataServerUrl>{base}/services/Soap/m/{version}/{org[:15]}</metadataServerUrl><passwordExpired>false</passwordExpired><sandbox>true</sandbox><serverUrl>{base}/services/Soap/u/{version}/{org[:15]}</serverUrl><sessionId>{escape(session)}</sessionId><userId>{user}</userId><userInfo><accessibilityMode>false</accessibilityMode><chatterExternal>false</chatterExternal><currencySymbol>$</currencySymbol><orgAttachmentFileSizeLimit>5242880</orgAttachmentFileSizeLimit><orgDefaultCurrencyIsoCode>USD</orgDefaultCurrencyIsoCode><orgDefaultCurrencyLocale>en_US</orgDefaultCurrencyLocale><orgDisallowHtmlAttachments>false</orgDisallowHtmlAttachments><orgHasPersonAccounts>false</orgHasPersonAccounts><organizationId>{org}</organizationId><organizationMultiCurrency>false</organizationMultiCurrency><organizationName>{ORG_NAME}</organizationName><profileId>00e5g000000AAAAAA0</profileId><roleId xsi:nil="true"/><sessionSecondsValid>{minutes}</sessionSecondsValid><userDefaultCurrencyIsoCode xsi:nil="true"/><userEmail>{escape(self.credentials.username)}</userEmail><userFullName>Integration User</userFullName><userId>{user}</userId><userLanguage>en_US</userLanguage><userLocale>en_US</userLocale><userName>{escape(self.credentials.username)}</userName><userTimeZone>America/New_York</userTimeZone><userType>Standard</userType><userUiSkin>Theme3</userUiSkin></userInfo></result></loginResponse></soapenv:Body></soapenv:Envelope>"""
+        return response.encode()
+
+    # -- OAuth 2.0 --------------------------------------------------------------------------------------------------
+    def token(self, form: dict, authorization: str | None, host: str) -> dict:
+        grant = form.get("grant_type")
+        client_id, client_secret = form.get("client_id"), form.get("client_secret")
+        if authorization and authorization.lower().startswith("basic "):
+            try:
+                decoded = base64.b64decode(authorization[6:].strip()).decode()
+            except Exception:
+                raise _oauth_error("invalid_client", "invalid client credentials")
+            client_id, _, client_secret = decoded.partition(":")
+        if grant not in ("password", "client_credentials"):
+            raise _oauth_error("unsupported_grant_type", "grant type not supported")
+        if client_id != self.credentials.consumer_key:
+            self.governor.count("failed_logins")
+            raise _oauth_error("invalid_client_id", "client identifier invalid")
+        if not hmac.compare_digest((client_secret or "").encode(), self.credentials.consumer_secret.encode()):
+            self.governor.count("failed_logins")
+            raise _oauth_error("invalid_client", "invalid client credentials")
+        if grant == "password":
+            # As on the platform, the password grant needs the security token appended unless the IP is trusted.
+            expected = self.credentials.password + self.credentials.security_token
+            if form.get("username") != self.credentials.username or not hmac.compare_digest(
+                    (form.get("password") or "").encode(), expected.encode()):
+                self.governor.count("failed_logins")
+                raise _oauth_error("invalid_grant", "authentication failure")
+        session = self.new_session()
+        issued_at = str(int(time.time() * 1000))
+        identity = f"https://{host}/id/{records.ORG_ID}/{records.USER_ID}"
+        signature = base64.b64encode(hmac.new(self.signing_key, (identity + issued_at).encode(),
+                                              hashlib.sha256).digest()).decode()
+        return {"access_token": session, "instance_url": f"https://{host}", "id": identity, "token_type": "Bearer",
+                "issued_at": issued_at, "signature": signature}
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]

@@ -1,0 +1,549 @@
+"""The sandbox's HTTPS server: routes Salesforce's login and REST paths to the store, the query engine and the
+governor, in the shapes simple-salesforce (and any faithful REST client) expects.
+"""
+import datetime as dt
+import http.server
+import json
+import re
+import socket
+import ssl
+import sys
+import time
+import urllib.parse
+
+from . import describe, ids, schema, tls
+from .auth import Authenticator, Credentials, LoginFailed
+from .errors import ApiError, not_found
+from .faults import INJECTED, Governor
+from .query import MIN_PAGE, DEFAULT_PAGE, QueryEngine
+from .records import Org
+from .store import Store, now_stamp, parse_stamp, quote
+
+MAX_COLLECTION = 200
+VERSIONS = [("Spring '23", "57.0"), ("Summer '23", "58.0"), ("Winter '24", "59.0"), ("Spring '24", "60.0"),
+            ("Summer '24", "61.0"), ("Winter '25", "62.0")]
+REPLICATION_DAYS = 30
+JSON_TYPE = "application/json;charset=UTF-8"
+
+_SOAP_LOGIN = re.compile(r"/services/Soap/u/(\d+\.\d+)(?:/.*)?$")
+_REST = re.compile(r"^/services/data/v(\d+\.\d+)(/.*)?$")
+
+
+class Sandbox:
+    """Everything one running org holds; shared by all request threads."""
+
+    def __init__(self, data_dir, *, credentials: Credentials | None = None, settings: dict | None = None,
+                 random_seed: int = 0, verbose: bool = False):
+        self.data_dir = data_dir
+        self.store = Store(data_dir)
+        self.governor = Governor(settings, random_seed)
+        self.auth = Authenticator(self.store, self.governor, credentials or Credentials.from_env())
+        self.org = Org(self.store, self.governor.locked_ids)
+        self.engine = QueryEngine(self.store)
+        self.verbose = verbose
+
+
+class _RollBack(Exception):
+    pass
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "SalesforceSandbox/1.0"
+    timeout = 120   # idle keep-alive connections give their thread back
+
+    # -- plumbing ---------------------------------------------------------------------------------------------------
+    @property
+    def sandbox(self) -> Sandbox:
+        return self.server.sandbox
+
+    def log_message(self, format, *args):
+        if self.sandbox.verbose:
+            sys.stderr.write("%s - %s\n" % (self.address_string(), format % args))
+
+    def do_GET(self):
+        self.dispatch()
+
+    do_POST = do_PATCH = do_DELETE = do_PUT = do_HEAD = do_GET
+
+    def host(self) -> str:
+        host = self.headers.get("Host")
+        if host:
+            return host
+        address, port = self.server.server_address[:2]
+        return f"{address}:{port}"
+
+    def read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def json_body(self):
+        raw = self.read_body()
+        if not raw:
+            return None
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiError("JSON_PARSER_ERROR", f"Unexpected character: was expecting a JSON value ({exc})")
+
+    def send(self, status: int, payload=None, *, content_type=JSON_TYPE, raw: bytes | None = None, headers=None):
+        body = raw if raw is not None else (b"" if payload is None else json.dumps(payload).encode())
+        self.send_response(status)
+        if body or status not in (204, 304):
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD" and body:
+            self.wfile.write(body)
+        self.status_sent = status
+
+    def dispatch(self):
+        governor = self.sandbox.governor
+        governor.enter()
+        self.status_sent = 0
+        route = "other"
+        try:
+            parsed = urllib.parse.urlsplit(self.path)
+            self.query_params = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
+            path = parsed.path
+            if path.startswith("/_sandbox/"):
+                route = "control"
+                self.control(path)
+            elif _SOAP_LOGIN.search(path) and self.command == "POST":
+                route = "login"
+                self.soap_login(_SOAP_LOGIN.search(path).group(1))
+            elif path.endswith("/services/oauth2/token"):
+                route = "login"
+                self.oauth_token()
+            elif path.rstrip("/") == "/services/data":
+                route = "versions"
+                self.send(200, [{"label": label, "url": f"/services/data/v{v}", "version": v} for label, v in VERSIONS])
+            elif _REST.match(path):
+                match = _REST.match(path)
+                segments = [urllib.parse.unquote(s) for s in (match.group(2) or "").split("/")[1:]]
+                while segments and segments[-1] == "":
+                    segments.pop()
+                route = "/".join(segments[:1]) or "resources"
+                self.rest(match.group(1), segments)
+            else:
+                self.send_error_list(not_found())
+        except LoginFailed as failure:
+            self.send(failure.status, raw=failure.body, content_type=failure.content_type)
+        except ApiError as error:
+            self.send_error_list(error)
+        except (ConnectionError, socket.timeout):
+            raise
+        except Exception as exc:    # a bug in the sandbox must still answer like the platform's 500
+            import traceback
+            traceback.print_exc()
+            self.send(500, [{"message": f"An unexpected error occurred: {exc.__class__.__name__}",
+                             "errorCode": "UNKNOWN_EXCEPTION", "fields": []}])
+        finally:
+            governor.leave()
+            governor.record(route, self.status_sent)
+
+    def send_error_list(self, error: ApiError, headers=None):
+        merged = dict(getattr(self, "limit_headers", {}) or {})
+        merged.update(error.headers)
+        merged.update(headers or {})
+        self.send(error.status, error.body(), headers=merged)
+
+    # -- logins -----------------------------------------------------------------------------------------------------
+    def soap_login(self, version: str):
+        self.sandbox.governor.latency()
+        body = self.sandbox.auth.soap_login(self.read_body(), self.host(), version)
+        self.send(200, raw=body, content_type="text/xml; charset=utf-8")
+
+    def oauth_token(self):
+        self.sandbox.governor.latency()
+        if self.command != "POST":
+            raise ApiError("METHOD_NOT_ALLOWED", "HTTP Method not allowed", status=405)
+        form = {k: v[0] for k, v in urllib.parse.parse_qs(self.read_body().decode(), keep_blank_values=True).items()}
+        self.send(200, self.sandbox.auth.token(form, self.headers.get("Authorization"), self.host()))
+
+    # -- control ----------------------------------------------------------------------------------------------------
+    def control(self, path: str):
+        governor = self.sandbox.governor
+        if path == "/_sandbox/health":
+            self.send(200, {"ok": True})
+        elif path == "/_sandbox/stats" and self.command == "GET":
+            stats = governor.stats()
+            stats["records"] = {obj.name: self.sandbox.store.count(obj) for obj in schema.OBJECTS}
+            stats["open_query_cursors"] = len(self.sandbox.engine.cursors)
+            self.send(200, stats)
+        elif path == "/_sandbox/control" and self.command == "POST":
+            try:
+                changes = json.loads(self.read_body() or b"{}")
+                if not isinstance(changes, dict):
+                    raise ValueError("a JSON object is expected")
+                applied = governor.apply(changes)
+            except KeyError as exc:
+                self.send(400, {"error": f"unknown setting: {exc.args[0]}"})
+                return
+            except (ValueError, TypeError) as exc:
+                self.send(400, {"error": str(exc)})
+                return
+            self.send(200, {"applied": applied, "settings": governor.stats()["settings"]})
+        else:
+            self.send(404, {"error": "unknown control path"})
+
+    # -- REST -------------------------------------------------------------------------------------------------------
+    def rest(self, version: str, segments: list):
+        governor = self.sandbox.governor
+        governor.latency()
+        self.limit_headers = {}
+        self.sandbox.auth.check(self.headers.get("Authorization"))
+        allowed, usage, limit = governor.spend_api_request()
+        self.limit_headers = {"Sforce-Limit-Info": f"api-usage={usage}/{limit}"}
+        if not allowed:
+            raise ApiError("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.", status=403)
+        injected = governor.injected_status()
+        if injected:
+            code, message = INJECTED.get(injected, INJECTED[500])
+            raise ApiError(code, message, status=injected)
+        self.version = version
+        head = segments[0] if segments else ""
+        if not segments:
+            self.only("GET")
+            base = f"/services/data/v{version}"
+            self.ok(200, {name: f"{base}/{name}" for name in ("sobjects", "query", "queryAll", "limits", "composite")})
+        elif head == "limits" and len(segments) == 1:
+            self.only("GET")
+            self.ok(200, {"DailyApiRequests": {"Max": limit, "Remaining": max(limit - usage, 0)},
+                          "DataStorageMB": {"Max": 1024, "Remaining": 1000}})
+        elif head in ("query", "queryAll"):
+            self.only("GET")
+            self.query(head == "queryAll", segments[1:])
+        elif head == "sobjects":
+            self.sobjects(segments[1:])
+        elif head == "composite" and len(segments) >= 2 and segments[1] == "sobjects":
+            self.collection(segments[2:])
+        else:
+            raise not_found()
+
+    def ok(self, status: int, payload=None):
+        self.send(status, payload, headers=self.limit_headers)
+
+    def only(self, *methods):
+        if self.command not in methods and not (self.command == "HEAD" and "GET" in methods):
+            raise ApiError("METHOD_NOT_ALLOWED", f"HTTP Method '{self.command}' not allowed. Allowed are "
+                           + ",".join(methods), status=405)
+
+    def param(self, name: str) -> str | None:
+        values = self.query_params.get(name)
+        return values[0] if values else None
+
+    def query(self, include_deleted: bool, rest: list):
+        engine = self.sandbox.engine
+        if rest:
+            if len(rest) != 1:
+                raise not_found()
+            self.ok(200, engine.more(rest[0], version=self.version))
+            return
+        text = self.param("q")
+        if text is None:
+            raise ApiError("MALFORMED_QUERY", "A query string must be provided.")
+        page_size = DEFAULT_PAGE
+        options = self.headers.get("Sforce-Query-Options") or ""
+        match = re.search(r"batchSize\s*=\s*(\d+)", options)
+        if match:
+            # The platform treats batchSize as a hint between 200 and 2,000.
+            page_size = min(max(int(match.group(1)), MIN_PAGE), DEFAULT_PAGE)
+        self.ok(200, engine.run(text, include_deleted=include_deleted, page_size=page_size, version=self.version))
+
+    def object_named(self, name: str) -> schema.SObject:
+        obj = schema.lookup(name)
+        if obj is None:
+            raise not_found()
+        return obj
+
+    def shape_record(self, obj: schema.SObject, row: dict, fields=None) -> dict:
+        record = {"attributes": {"type": obj.name, "url": f"/services/data/v{self.version}/sobjects/{obj.name}/"
+                                                          f"{row['Id']}"}}
+        for f in fields or obj.fields:
+            record[f.name] = row[f.name]
+        return record
+
+    def sobjects(self, rest: list):
+        sandbox = self.sandbox
+        version = self.version
+        if not rest:
+            self.only("GET")
+            self.ok(200, describe.describe_global(version))
+            return
+        obj = self.object_named(rest[0])
+        if len(rest) == 1:
+            self.only("GET", "POST")
+            if self.command == "POST":
+                body = self.json_body()
+                with sandbox.store.transaction() as conn:
+                    record_id = sandbox.org.create(conn, obj, body, now_stamp())
+                self.ok(201, {"id": record_id, "success": True, "errors": []})
+            else:
+                self.ok(200, {"objectDescribe": describe.object_summary(obj, version), "recentItems": []})
+            return
+        if len(rest) == 2 and rest[1] == "describe":
+            self.only("GET")
+            self.ok(200, describe.describe_object(obj, version))
+            return
+        if len(rest) == 2 and rest[1] in ("updated", "deleted"):
+            self.only("GET")
+            self.replication(obj, rest[1])
+            return
+        if len(rest) == 2:
+            self.record(obj, rest[1])
+            return
+        if len(rest) == 3:
+            self.by_external_id(obj, rest[1], rest[2])
+            return
+        raise not_found()
+
+    def record(self, obj: schema.SObject, record_id: str):
+        self.only("GET", "PATCH", "DELETE")
+        sandbox = self.sandbox
+        if self.command == "GET":
+            normalized = ids.normalize_id(record_id)
+            if normalized is None:
+                # The platform reads a segment that is not an id as an external id it cannot resolve.
+                raise ApiError("NOT_FOUND", "Provided external ID field does not exist or is not accessible: "
+                               f"{record_id}", status=404)
+            row = sandbox.store.get(obj, normalized) if normalized[:3] == obj.key_prefix else None
+            if row is None:
+                raise not_found()
+            self.ok(200, self.shape_record(obj, row, self.requested_fields(obj)))
+            return
+        if self.command == "PATCH":
+            body = self.json_body() or {}
+            with sandbox.store.transaction() as conn:
+                sandbox.org.update(conn, obj, record_id, body, now_stamp())
+            self.ok(204)
+            return
+        with sandbox.store.transaction() as conn:
+            sandbox.org.delete(conn, obj, record_id, now_stamp())
+        self.ok(204)
+
+    def requested_fields(self, obj: schema.SObject):
+        wanted = self.param("fields")
+        if not wanted:
+            return None
+        fields = []
+        for name in wanted.split(","):
+            f = obj.field(name.strip())
+            if f is None:
+                raise ApiError("INVALID_FIELD", f"No such column '{name.strip()}' on entity '{obj.name}'. If you are "
+                               "attempting to use a custom field, be sure to append the '__c' after the custom field "
+                               "name. Please reference your WSDL or the describe call for the appropriate names.")
+            fields.append(f)
+        return fields
+
+    def by_external_id(self, obj: schema.SObject, field_name: str, value: str):
+        self.only("GET", "PATCH", "DELETE")
+        sandbox = self.sandbox
+        f = sandbox.org.external_id_field(obj, field_name)
+        if self.command == "PATCH":
+            body = self.json_body() or {}
+            try:
+                with sandbox.store.transaction() as conn:
+                    record_id, created = sandbox.org.upsert(conn, obj, f.name, value, body, now_stamp())
+            except ApiError as error:
+                if error.code == "MULTIPLE_RECORDS":
+                    self.ok(300, [f"/services/data/v{self.version}/sobjects/{obj.name}/{i}" for i in error.fields])
+                    return
+                raise
+            self.ok(201 if created else 200, {"id": record_id, "success": True, "errors": [], "created": created})
+            return
+        if f.name == "Id":
+            self.record(obj, value)
+            return
+        matches = sandbox.store.find(obj, f.name, value)
+        if not matches:
+            raise not_found()
+        if len(matches) > 1:
+            self.ok(300, [f"/services/data/v{self.version}/sobjects/{obj.name}/{m['Id']}" for m in matches])
+            return
+        if self.command == "GET":
+            self.ok(200, self.shape_record(obj, matches[0], self.requested_fields(obj)))
+            return
+        with sandbox.store.transaction() as conn:
+            sandbox.org.delete(conn, obj, matches[0]["Id"], now_stamp())
+        self.ok(204)
+
+    def replication(self, obj: schema.SObject, kind: str):
+        start, end = self.replication_date("start"), self.replication_date("end")
+        now = dt.datetime.now(dt.timezone.utc)
+        if start < now - dt.timedelta(days=REPLICATION_DAYS):
+            raise ApiError("INVALID_REPLICATION_DATE", "startDate cannot be more than 30 days ago")
+        if end < start:
+            raise ApiError("INVALID_REPLICATION_DATE", "EndDate can not be before StartDate")
+        end = min(end, now)
+        conn = self.sandbox.store.conn()
+        sql = (f"SELECT \"Id\", \"SystemModstamp\" FROM {quote(obj.name)} WHERE \"IsDeleted\" = ? "
+               "AND \"SystemModstamp\" >= ? AND \"SystemModstamp\" <= ? ORDER BY \"SystemModstamp\", \"Id\"")
+        rows = conn.execute(sql, (1 if kind == "deleted" else 0, now_stamp(start), now_stamp(end))).fetchall()
+        if kind == "updated":
+            self.ok(200, {"ids": [row[0] for row in rows], "latestDateCovered": now_stamp(end)})
+        else:
+            self.ok(200, {"deletedRecords": [{"id": row[0], "deletedDate": row[1]} for row in rows],
+                          "earliestDateAvailable": rows[0][1] if rows else now_stamp(start),
+                          "latestDateCovered": now_stamp(end)})
+
+    def replication_date(self, name: str) -> dt.datetime:
+        value = self.param(name)
+        if not value:
+            raise ApiError("MISSING_ARGUMENT", f"{name} parameter is required")
+        try:
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "+"))
+        except ValueError:
+            raise ApiError("INVALID_REPLICATION_DATE", f"Invalid {name} date: {value}") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.timezone.utc)
+        return moment
+
+    # -- sObject Collections ----------------------------------------------------------------------------------------
+    def collection(self, rest: list):
+        sandbox = self.sandbox
+        org = sandbox.org
+        if self.command == "DELETE" and not rest:
+            record_ids = [i for i in (self.param("ids") or "").split(",") if i]
+            all_or_none = (self.param("allOrNone") or "false").lower() == "true"
+            self.check_collection_size(record_ids)
+
+            def delete_one(conn, record_id, now):
+                normalized = ids.normalize_id(record_id)
+                obj = schema.BY_PREFIX.get(normalized[:3]) if normalized else None
+                if obj is None:
+                    raise ApiError("MALFORMED_ID", f"malformed id {record_id}")
+                org.delete(conn, obj, normalized, now)
+                return {"id": normalized, "success": True, "errors": []}
+            self.ok(200, self.run_collection(record_ids, all_or_none, delete_one))
+            return
+        if self.command == "GET":
+            raise ApiError("METHOD_NOT_ALLOWED", "HTTP Method 'GET' not allowed. Allowed are POST,PATCH,DELETE",
+                           status=405)
+        body = self.json_body()
+        if not isinstance(body, dict) or not isinstance(body.get("records"), list):
+            raise ApiError("JSON_PARSER_ERROR", "The request body must be an object with a records list")
+        records = body["records"]
+        all_or_none = bool(body.get("allOrNone", False))
+        self.check_collection_size(records)
+        if not rest and self.command == "POST":
+            def create_one(conn, record, now):
+                obj = self.record_type(record)
+                return {"id": org.create(conn, obj, record, now), "success": True, "errors": []}
+            self.ok(200, self.run_collection(records, all_or_none, create_one))
+        elif not rest and self.command == "PATCH":
+            def update_one(conn, record, now):
+                obj = self.record_type(record)
+                record_id = next((v for k, v in record.items() if k.lower() == "id"), None)
+                if not record_id:
+                    raise ApiError("MISSING_ARGUMENT", "Id not specified in an update call", fields=["Id"])
+                return {"id": org.update(conn, obj, record_id, record, now), "success": True, "errors": []}
+            self.ok(200, self.run_collection(records, all_or_none, update_one))
+        elif len(rest) == 2 and self.command == "PATCH":
+            obj = self.object_named(rest[0])
+            f = org.external_id_field(obj, rest[1])
+            seen = {}
+            for record in records:
+                value = next((v for k, v in record.items() if k.lower() == f.name.lower()), None) \
+                    if isinstance(record, dict) else None
+                if value is not None:
+                    seen[str(value).lower()] = seen.get(str(value).lower(), 0) + 1
+
+            def upsert_one(conn, record, now):
+                if self.record_type(record) is not obj:
+                    raise ApiError("INVALID_TYPE", f"Record type must be {obj.name} for this upsert")
+                value = next((v for k, v in record.items() if k.lower() == f.name.lower()), None)
+                if value is None or value == "":
+                    raise ApiError("MISSING_ARGUMENT", f"{f.name} not specified", fields=[f.name])
+                if seen.get(str(value).lower(), 0) > 1:
+                    raise ApiError("DUPLICATE_EXTERNAL_ID", f"Duplicate external id specified: {value}",
+                                   fields=[f.name])
+                try:
+                    record_id, created = org.upsert(conn, obj, f.name, str(value), record, now)
+                except ApiError as error:
+                    if error.code == "MULTIPLE_RECORDS":
+                        raise ApiError("DUPLICATE_EXTERNAL_ID", f"{f.name}: more than one record found for external "
+                                       f"id field: {error.fields}", fields=[f.name]) from None
+                    raise
+                return {"id": record_id, "success": True, "errors": [], "created": created}
+            self.ok(200, self.run_collection(records, all_or_none, upsert_one))
+        else:
+            raise not_found()
+
+    def check_collection_size(self, items: list):
+        if len(items) > MAX_COLLECTION:
+            raise ApiError("EXCEEDED_ID_LIMIT", f"record limit reached. cannot submit more than {MAX_COLLECTION} "
+                           "records into this call")
+
+    def record_type(self, record) -> schema.SObject:
+        if not isinstance(record, dict):
+            raise ApiError("JSON_PARSER_ERROR", "Each record must be a JSON object")
+        type_name = (record.get("attributes") or {}).get("type") if isinstance(record.get("attributes"), dict) \
+            else None
+        if not type_name:
+            raise ApiError("INVALID_TYPE", "No SObject Type defined in record")
+        obj = schema.lookup(type_name)
+        if obj is None:
+            raise ApiError("INVALID_TYPE", f"sObject type '{type_name}' is not supported.")
+        return obj
+
+    def run_collection(self, items: list, all_or_none: bool, operation) -> list:
+        """One transaction and one timestamp for the whole call; each record in its own savepoint."""
+        store = self.sandbox.store
+        results = []
+        try:
+            with store.transaction() as conn:
+                now = now_stamp()
+                for item in items:
+                    try:
+                        with store.savepoint(conn):
+                            results.append(operation(conn, item, now))
+                    except ApiError as error:
+                        results.append({"success": False, "errors": [error.record_error()]})
+                if all_or_none and any(not r["success"] for r in results):
+                    raise _RollBack()
+        except _RollBack:
+            rolled_back = {"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK", "message": "Record rolled back because "
+                           "not all records were valid and the request was using AllOrNone header", "fields": []}
+            results = [r if not r["success"] else {"id": None, "success": False, "errors": [rolled_back]}
+                       for r in results]
+        return results
+
+
+class SandboxServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+
+    def __init__(self, address, sandbox: Sandbox, ssl_context: ssl.SSLContext | None):
+        self.sandbox = sandbox
+        self.ssl_context = ssl_context
+        super().__init__(address, Handler)
+
+    def finish_request(self, request, client_address):
+        # The TLS handshake runs in the connection's own thread, so a slow client never holds up accept().
+        if self.ssl_context is not None:
+            request.settimeout(30)
+            try:
+                request = self.ssl_context.wrap_socket(request, server_side=True)
+            except (ssl.SSLError, OSError):
+                request.close()
+                return
+        super().finish_request(request, client_address)
+
+    def handle_error(self, request, client_address):
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, ssl.SSLError, socket.timeout, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
+def build_server(sandbox: Sandbox, host: str, port: int, use_tls: bool = True) -> SandboxServer:
+    context = None
+    if use_tls:
+        files = tls.ensure_certificate(sandbox.data_dir, extra_hosts=[host] if host not in ("0.0.0.0", "::") else [])
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(files["cert"], files["key"])
+    return SandboxServer((host, port), sandbox, context)
