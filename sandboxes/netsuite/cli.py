@@ -1,0 +1,189 @@
+"""Command line of the NetSuite sandbox: `python -m sandboxes.netsuite [serve|pay|seed|control|stats|reset]`.
+
+`python manage.py sandbox netsuite ...` lands here too. Credentials default to the demo ones and can
+be overridden by options or NS_SANDBOX_* environment variables.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from zoneinfo import ZoneInfo
+
+DEFAULT_DATA_DIR = os.path.join("var", "sandboxes", "netsuite")
+DEFAULT_PORT = 8102
+DEMO = {
+    "account": "TSTDRV1234567",
+    "consumer_key": "hub-sandbox-consumer-key",
+    "consumer_secret": "hub-sandbox-consumer-secret",
+    "token_id": "hub-sandbox-token-id",
+    "token_secret": "hub-sandbox-token-secret",
+}
+COMMANDS = ("serve", "pay", "seed", "control", "stats", "reset")
+
+
+def _env(name: str, default):
+    return os.environ.get(f"NS_SANDBOX_{name.upper()}", default)
+
+
+def _setting(text: str) -> tuple[str, object]:
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key.strip(), json.loads(value)
+    except ValueError:
+        return key.strip(), value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sandbox netsuite", description=__doc__)
+    commands = parser.add_subparsers(dest="command")
+
+    def data_dir(sub):
+        sub.add_argument("--data-dir", default=_env("data_dir", DEFAULT_DATA_DIR))
+
+    def url(sub):
+        sub.add_argument("--url", default=_env("url", f"http://127.0.0.1:{DEFAULT_PORT}"),
+                         help="a running sandbox (default %(default)s)")
+
+    serve = commands.add_parser("serve", help="run the SOAP server (default)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=int(_env("port", DEFAULT_PORT)))
+    data_dir(serve)
+    serve.add_argument("--wsdl", default=os.environ.get("NETSUITE_WSDL"),
+                       help="WSDL path or URL (default: $NETSUITE_WSDL)")
+    for key, default in DEMO.items():
+        serve.add_argument(f"--{key.replace('_', '-')}", default=_env(key, default))
+    serve.add_argument("--timezone", default=_env("timezone", "America/Los_Angeles"))
+    serve.add_argument("--concurrency-limit", type=int, default=5)
+    serve.add_argument("--latency-ms", type=float, default=0.0)
+    serve.add_argument("--latency-per-record-ms", type=float, default=0.0)
+    serve.add_argument("--set", dest="settings", action="append", type=_setting, default=[], metavar="KEY=VALUE",
+                       help="any control setting at start, e.g. --set lost_response_next=1")
+    serve.add_argument("--verbose", action="store_true")
+
+    pay = commands.add_parser("pay", help="generate customer payments against open sales orders")
+    pay.add_argument("--days", type=int, default=30)
+    pay.add_argument("--per-day", type=int, default=5)
+    pay.add_argument("--seed", type=int, default=1)
+    pay.add_argument("--timezone", default=_env("timezone", "America/Los_Angeles"))
+    pay.add_argument("--url", default=None, help="ask a running sandbox instead of writing the data dir")
+    data_dir(pay)
+
+    seed = commands.add_parser("seed", help="bulk-create deterministic records (benchmarks)")
+    seed.add_argument("--customers", type=int, required=True)
+    seed.add_argument("--sales-orders", type=int, default=0)
+    data_dir(seed)
+
+    control = commands.add_parser("control", help="change settings of a running sandbox")
+    control.add_argument("settings", nargs="+", type=_setting, metavar="KEY=VALUE")
+    url(control)
+
+    stats = commands.add_parser("stats", help="request counts, highest concurrency and records per type")
+    url(stats)
+
+    reset = commands.add_parser("reset", help="delete every record (of a running sandbox with --url)")
+    reset.add_argument("--url", default=None)
+    data_dir(reset)
+    return parser
+
+
+def _post(url: str, path: str, payload: dict) -> dict:
+    request = urllib.request.Request(url.rstrip("/") + path, data=json.dumps(payload).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=600) as response:
+        return json.loads(response.read())
+
+
+def _get(url: str, path: str) -> dict:
+    with urllib.request.urlopen(url.rstrip("/") + path, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def main(argv: list[str]) -> int:
+    argv = list(argv)
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        argv.insert(0, "serve")
+    args = build_parser().parse_args(argv)
+    try:
+        return globals()[f"_{args.command}"](args)
+    except urllib.error.URLError as error:
+        print(f"cannot reach the sandbox: {error}", file=sys.stderr)
+        return 2
+
+
+def _serve(args) -> int:
+    from . import records, server
+    from .auth import Credentials
+    from .governance import Governance
+    from .operations import NetSuiteApp
+    from .store import Store
+    from .wsdl import WsdlSet
+
+    if not args.wsdl:
+        print("no WSDL: pass --wsdl or set NETSUITE_WSDL (a path or URL to netsuite.wsdl)", file=sys.stderr)
+        return 2
+    store = Store(args.data_dir)
+    records.seed_items(store)
+    governance = Governance(concurrency_limit=args.concurrency_limit, latency_ms=args.latency_ms,
+                            latency_per_record_ms=args.latency_per_record_ms, **dict(args.settings))
+    credentials = Credentials(args.account, args.consumer_key, args.consumer_secret, args.token_id, args.token_secret)
+    app = NetSuiteApp(wsdl=WsdlSet(args.wsdl), store=store, credentials=credentials,
+                      zone=ZoneInfo(args.timezone), governance=governance)
+    server.serve(app, governance, args.host, args.port, verbose=args.verbose)
+    return 0
+
+
+def _pay(args) -> int:
+    if args.url:
+        result = _post(args.url, "/_sandbox/pay", {"days": args.days, "per_day": args.per_day, "seed": args.seed})
+    else:
+        from . import payments, records
+        from .store import Store
+
+        store = Store(args.data_dir)
+        records.seed_items(store)
+        result = payments.generate(store, days=args.days, per_day=args.per_day, seed=args.seed,
+                                   zone=ZoneInfo(args.timezone))
+    print(f"created {result['payments']} customer payments")
+    return 0
+
+
+def _seed(args) -> int:
+    from . import records, seeding
+    from .store import Store
+
+    store = Store(args.data_dir)
+    records.seed_items(store)
+    result = seeding.seed(store, customers=args.customers, sales_orders=args.sales_orders)
+    print(f"seeded {result['customers']} customers and {result['sales_orders']} sales orders in {args.data_dir}")
+    return 0
+
+
+def _control(args) -> int:
+    print(json.dumps(_post(args.url, "/_sandbox/control", dict(args.settings)), indent=1))
+    return 0
+
+
+def _stats(args) -> int:
+    print(json.dumps(_get(args.url, "/_sandbox/stats"), indent=1))
+    return 0
+
+
+def _reset(args) -> int:
+    if args.url:
+        _post(args.url, "/_sandbox/reset", {})
+        print("reset the running sandbox")
+        return 0
+    from .store import DB_NAME
+
+    for suffix in ("", "-wal", "-shm"):
+        path = os.path.join(args.data_dir, DB_NAME + suffix)
+        if os.path.exists(path):
+            os.remove(path)
+    print(f"removed the sandbox data in {args.data_dir}")
+    return 0
