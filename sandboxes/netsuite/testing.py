@@ -1,0 +1,167 @@
+"""Run the NetSuite sandbox as its own process, for the hub's tests and benchmarks.
+
+    with run_netsuite_sandbox(tmp_path / "netsuite", latency_ms=0) as netsuite:
+        service = client.create_service(BINDING, netsuite.endpoint)
+        service.getServerTime(_soapheaders={"tokenPassport": netsuite.token_passport()})
+        netsuite.control(lost_response_next=1)
+        netsuite.stats()["requests"]["upsertList"]
+
+The sandbox is a separate program, so this module only starts it and talks HTTP to it.
+"""
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from .cli import DEMO
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SERVICE_PATH = "/services/NetSuitePort_2023_2"
+BINDING = "{urn:platform_2023_2.webservices.netsuite.com}NetSuiteBinding"
+
+
+def default_wsdl() -> str:
+    """$NETSUITE_WSDL, else the shared offline copy that sits beside the project."""
+    return os.environ.get("NETSUITE_WSDL") or str(
+        PROJECT_ROOT.parent / "shared" / "netsuite-wsdl" / "2023_2" / "netsuite.wsdl")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def token_passport(*, account: str, consumer_key: str, consumer_secret: str, token_id: str, token_secret: str,
+                   nonce: str | None = None, timestamp: int | None = None) -> dict:
+    """A fresh tokenPassport as the dict zeep accepts for the header (new nonce and timestamp each call)."""
+    nonce = nonce or secrets.token_hex(16)
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    key = f"{consumer_secret}&{token_secret}".encode()
+    message = "&".join([account, consumer_key, token_id, nonce, str(timestamp)]).encode()
+    signature = base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
+    return {"account": account, "consumerKey": consumer_key, "token": token_id, "nonce": nonce,
+            "timestamp": timestamp, "signature": {"_value_1": signature, "algorithm": "HMAC-SHA256"}}
+
+
+class RunningSandbox:
+    def __init__(self, data_dir: Path, port: int, options: dict):
+        self.data_dir = Path(data_dir)
+        self.port = port
+        self.options = dict(options)
+        self.wsdl = self.options.pop("wsdl", None) or default_wsdl()
+        self.account = self.options.pop("account", DEMO["account"])
+        self.consumer_key = self.options.pop("consumer_key", DEMO["consumer_key"])
+        self.consumer_secret = self.options.pop("consumer_secret", DEMO["consumer_secret"])
+        self.token_id = self.options.pop("token_id", DEMO["token_id"])
+        self.token_secret = self.options.pop("token_secret", DEMO["token_secret"])
+        self.url = f"http://127.0.0.1:{port}"
+        self.endpoint = self.url + SERVICE_PATH
+        self.wsdl_url = self.url + "/wsdl/v2023_2_0/netsuite.wsdl"
+        self.log_path = self.data_dir / "sandbox.log"
+        self.process: subprocess.Popen | None = None
+
+    # -- process -----------------------------------------------------------------------------------
+    def command(self) -> list[str]:
+        command = [sys.executable, "-m", "sandboxes.netsuite", "serve", "--port", str(self.port),
+                   "--data-dir", str(self.data_dir), "--wsdl", self.wsdl, "--account", self.account,
+                   "--consumer-key", self.consumer_key, "--consumer-secret", self.consumer_secret,
+                   "--token-id", self.token_id, "--token-secret", self.token_secret]
+        for key, value in self.options.items():
+            if key == "settings":
+                for setting, setting_value in value.items():
+                    command += ["--set", f"{setting}={json.dumps(setting_value)}"]
+            elif value is True:
+                command.append(f"--{key.replace('_', '-')}")
+            elif value is not None and value is not False:
+                command += [f"--{key.replace('_', '-')}", str(value)]
+        return command
+
+    def start(self, timeout: float = 30.0) -> "RunningSandbox":
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(self.command(), cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the NetSuite sandbox exited with {self.process.returncode}; see {self.log_path}:\n"
+                                   + self.log_path.read_text(errors="replace")[-2000:])
+            try:
+                self._request("GET", "/_sandbox/health", timeout=1)
+                return self
+            except (urllib.error.URLError, ConnectionError, OSError):
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"the NetSuite sandbox did not answer within {timeout}s; see {self.log_path}")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.process = None
+
+    def restart(self) -> "RunningSandbox":
+        self.stop()
+        return self.start()
+
+    # -- control API -------------------------------------------------------------------------------
+    def _request(self, method: str, path: str, payload: dict | None = None, timeout: float = 60):
+        data = json.dumps(payload).encode() if payload is not None else None
+        request = urllib.request.Request(self.url + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read())
+
+    def control(self, **settings) -> dict:
+        """Change settings of the running sandbox (latency_ms, concurrency_limit, lost_response_next ...)."""
+        return self._request("POST", "/_sandbox/control", settings)["settings"]
+
+    def stats(self) -> dict:
+        return self._request("GET", "/_sandbox/stats")
+
+    def pay(self, days: int = 30, per_day: int = 5, seed: int = 1) -> dict:
+        return self._request("POST", "/_sandbox/pay", {"days": days, "per_day": per_day, "seed": seed}, timeout=600)
+
+    def reset(self) -> None:
+        self._request("POST", "/_sandbox/reset", {})
+
+    def token_passport(self, **overrides) -> dict:
+        values = {"account": self.account, "consumer_key": self.consumer_key, "consumer_secret": self.consumer_secret,
+                  "token_id": self.token_id, "token_secret": self.token_secret}
+        values.update(overrides)
+        return token_passport(**values)
+
+
+@contextlib.contextmanager
+def run_netsuite_sandbox(data_dir, *, port: int | None = None, **options):
+    """Start `python -m sandboxes.netsuite serve` on a free port; yield a RunningSandbox; kill it on exit.
+
+    options are serve's command-line options by keyword (timezone="UTC", concurrency_limit=5,
+    latency_ms=200, latency_per_record_ms=2, wsdl=..., account=...), plus settings={...} for any
+    control setting at start.
+    """
+    sandbox = RunningSandbox(Path(data_dir), port or free_port(), options)
+    sandbox.start()
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()
