@@ -257,6 +257,17 @@ def from_sql(compiled: Compiled) -> str:
     return f"{quote(compiled.obj.name)} t0 {joins}"
 
 
+def compile_soql(text: str, include_deleted: bool = False) -> Compiled:
+    query = soql.parse(text)
+    obj = schema.lookup(query.object_name)
+    if obj is None:
+        raise ApiError("INVALID_TYPE", soql.located(query.text, query.object_pos, (
+            f"sObject type '{query.object_name}' is not supported. If you are attempting to use a custom object, "
+            "be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call "
+            "for the appropriate names.")))
+    return Compiler(query, obj).compile(include_deleted)
+
+
 @dataclass
 class Cursor:
     locator: str
@@ -274,14 +285,7 @@ class QueryEngine:
         self.lock = threading.Lock()
 
     def compile(self, text: str, include_deleted: bool) -> Compiled:
-        query = soql.parse(text)
-        obj = schema.lookup(query.object_name)
-        if obj is None:
-            raise ApiError("INVALID_TYPE", soql.located(query.text, query.object_pos, (
-                f"sObject type '{query.object_name}' is not supported. If you are attempting to use a custom object, "
-                "be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call "
-                "for the appropriate names.")))
-        return Compiler(query, obj).compile(include_deleted)
+        return compile_soql(text, include_deleted)
 
     def run(self, text: str, *, include_deleted: bool, page_size: int | None, version: str) -> dict:
         compiled = self.compile(text, include_deleted)
