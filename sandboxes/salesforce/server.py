@@ -74,8 +74,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return f"{address}:{port}"
 
     def read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        return self.body_bytes
 
     def json_body(self):
         raw = self.read_body()
@@ -105,6 +104,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.status_sent = 0
         route = "other"
         try:
+            # Read the whole body before anything can fail: an unread body left on a kept-alive connection would
+            # be parsed as the next request.
+            length = int(self.headers.get("Content-Length") or 0)
+            self.body_bytes = self.rfile.read(length) if length else b""
             parsed = urllib.parse.urlsplit(self.path)
             self.query_params = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
             path = parsed.path
