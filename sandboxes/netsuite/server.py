@@ -135,7 +135,10 @@ class Handler(BaseHTTPRequestHandler):
         for kind, status, reason in (("http_503", 503, "Service Unavailable"), ("http_500", 500, "Internal Server Error")):
             if governance.take(kind, operation):
                 governance.count(operation, f"HTTP_{status}")
-                page = f"<html><head><title>{status} {reason}</title></head><body><h1>{reason}</h1></body></html>"
+                # A gateway's HTML page, not SOAP (and not even XML), as a load balancer in front of
+                # NetSuite sends it; zeep turns it into a TransportError carrying the status.
+                page = (f"<!DOCTYPE html><html><head><title>{status} {reason}</title></head>"
+                        f"<body><h1>{reason}</h1><hr><p>netsuite-sandbox</p></body></html>")
                 return self._send(status, page.encode(), "text/html")
         started = time.perf_counter()
         outcome = self.server.app.handle(content, operation)

@@ -1,0 +1,160 @@
+import threading
+import time
+
+import pytest
+import requests
+from zeep.exceptions import Fault, TransportError
+
+from sandboxes.netsuite.testing import run_netsuite_sandbox
+
+from .conftest import FAULTS, NetSuite
+
+
+def fault_code(fault: Fault) -> str:
+    return fault.detail.findtext(f"{{{FAULTS}}}*/{{{FAULTS}}}code")
+
+
+@pytest.fixture(autouse=True)
+def calm(sandbox):
+    """Every test starts and ends with no injected failure or latency."""
+    quiet = dict(latency_ms=0, latency_per_record_ms=0, fault_operations="", record_changed_match="",
+                 http_500_next=0, http_503_next=0, slow_next=0, record_changed_next=0, lost_response_next=0,
+                 http_500_rate=0, http_503_rate=0, slow_rate=0, record_changed_rate=0, lost_response_rate=0,
+                 concurrency_limit=5)
+    sandbox.control(**quiet, reset_stats=True)
+    yield
+    sandbox.control(**quiet)
+
+
+@pytest.mark.parametrize("operation, limit", [("upsertList", 100), ("updateList", 100), ("addList", 200)])
+def test_it_refuses_a_write_list_over_its_maximum(netsuite, operation, limit):
+    records = [netsuite.customer(f"MAX-{operation}-{n}") for n in range(limit + 1)]
+    with pytest.raises(Fault) as refused:
+        getattr(netsuite.service, operation)(record=records, _soapheaders=netsuite.headers())
+    assert refused.value.detail.find(f"{{{FAULTS}}}exceededRecordCountFault") is not None
+    assert fault_code(refused.value) == "MAX_RCRDS_EXCEEDED"
+    assert not netsuite.get("customer", externalId=f"MAX-{operation}-0").status.isSuccess
+
+
+def test_it_refuses_a_get_list_over_a_thousand(netsuite):
+    refs = [netsuite.ref(type="customer", internalId=str(n)) for n in range(1001)]
+    with pytest.raises(Fault) as refused:
+        netsuite.service.getList(baseRef=refs, _soapheaders=netsuite.headers())
+    assert fault_code(refused.value) == "MAX_RCRDS_EXCEEDED"
+
+
+def test_it_blocks_requests_over_the_concurrency_limit_while_they_wait_out_latency(netsuite):
+    netsuite.sandbox.control(latency_ms=800)
+    outcomes = []
+
+    def call():
+        try:
+            netsuite.service.getServerTime(_soapheaders=netsuite.headers())
+            outcomes.append("ok")
+        except Fault as fault:
+            outcomes.append(fault_code(fault))
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    stats = netsuite.sandbox.stats()
+    assert outcomes.count("ok") == 5
+    assert outcomes.count("WS_REQUEST_BLOCKED") == 3
+    assert stats["max_concurrency"] == 5
+    assert stats["faults"]["WS_REQUEST_BLOCKED"] == 3
+
+
+def test_it_models_latency_per_request_and_per_record(netsuite):
+    netsuite.sandbox.control(latency_ms=200, latency_per_record_ms=2)
+    started = time.monotonic()
+    netsuite.upsert_list([netsuite.customer(f"LAT-{n}") for n in range(50)])
+    assert time.monotonic() - started >= 0.3
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_it_injects_http_errors_for_the_next_requests(netsuite, status):
+    netsuite.sandbox.control(**{f"http_{status}_next": 2})
+    for _ in range(2):
+        with pytest.raises(TransportError) as failed:
+            netsuite.service.getServerTime(_soapheaders=netsuite.headers())
+        assert failed.value.status_code == status
+    assert netsuite.service.getServerTime(_soapheaders=netsuite.headers()).body.getServerTimeResult.status.isSuccess
+
+
+def test_it_injects_failures_at_a_rate(netsuite):
+    netsuite.sandbox.control(http_503_rate=1.0)
+    for _ in range(3):
+        with pytest.raises(TransportError):
+            netsuite.service.getServerTime(_soapheaders=netsuite.headers())
+    assert netsuite.sandbox.stats()["injected"]["http_503"] == 3
+
+
+def test_it_answers_slowly_past_the_clients_timeout_after_committing(netsuite, zeep_client):
+    netsuite.sandbox.control(slow_next=1, slow_ms=2500)
+    transport = zeep_client.transport
+    transport.operation_timeout, saved = 1, transport.operation_timeout
+    try:
+        with pytest.raises(requests.exceptions.Timeout):
+            netsuite.upsert_list([netsuite.customer("SLOW-1")])
+    finally:
+        transport.operation_timeout = saved
+    assert netsuite.get("customer", externalId="SLOW-1").status.isSuccess
+
+
+def test_it_commits_and_then_drops_the_connection_in_lost_response_mode(netsuite):
+    netsuite.sandbox.control(lost_response_next=1, fault_operations="upsertList")
+    with pytest.raises(requests.exceptions.ConnectionError):
+        netsuite.upsert_list([netsuite.customer("LOST-1")])
+
+    written = netsuite.get("customer", externalId="LOST-1")
+    retried = netsuite.upsert_list([netsuite.customer("LOST-1")]).writeResponse[0]
+    assert written.status.isSuccess
+    assert retried.baseRef.internalId == written.record.internalId
+    assert netsuite.sandbox.stats()["injected"]["lost_response"] == 1
+
+
+def test_it_fails_a_record_with_rcrd_has_been_changed(netsuite):
+    netsuite.upsert_list([netsuite.customer("CHG-1"), netsuite.customer("CHG-2")])
+    netsuite.sandbox.control(record_changed_next=1, record_changed_match="CHG-2")
+    responses = netsuite.upsert_list([netsuite.customer("CHG-1", "New 1"), netsuite.customer("CHG-2", "New 2")])
+
+    assert [r.status.isSuccess for r in responses.writeResponse] == [True, False]
+    assert responses.writeResponse[1].status.statusDetail[0].code == "RCRD_HAS_BEEN_CHANGED"
+    assert netsuite.get("customer", externalId="CHG-2").record.companyName == "Merchant CHG-2"
+
+
+def test_it_counts_requests_per_operation_and_records_per_type(netsuite):
+    netsuite.upsert_list([netsuite.customer("COUNT-1")])
+    netsuite.service.getServerTime(_soapheaders=netsuite.headers())
+    netsuite.service.getServerTime(_soapheaders=netsuite.headers())
+
+    stats = netsuite.sandbox.stats()
+    assert stats["requests"]["upsertList"] == 1 and stats["requests"]["getServerTime"] == 2
+    assert stats["records"]["customer"] >= 1 and stats["records"]["serviceSaleItem"] == 4
+    assert stats["max_concurrency"] >= 1
+
+
+def test_it_takes_governance_settings_at_start(tmp_path, zeep_client):
+    with run_netsuite_sandbox(tmp_path / "ns", concurrency_limit=1, latency_ms=300,
+                              settings={"http_503_next": 1}) as sandbox:
+        netsuite = NetSuite(sandbox, zeep_client)
+        with pytest.raises(TransportError):
+            netsuite.service.getServerTime(_soapheaders=netsuite.headers())
+        outcomes = []
+
+        def call():
+            try:
+                netsuite.service.getServerTime(_soapheaders=netsuite.headers())
+                outcomes.append("ok")
+            except Fault as fault:
+                outcomes.append(fault_code(fault))
+
+        threads = [threading.Thread(target=call) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(outcomes) == ["WS_REQUEST_BLOCKED", "WS_REQUEST_BLOCKED", "ok"]
