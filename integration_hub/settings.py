@@ -159,6 +159,8 @@ SALESFORCE = {
     "CONSUMER_SECRET": secret("SALESFORCE_CONSUMER_SECRET", demo_default="hub-sandbox-consumer-secret", required=False),
     # A CA bundle for a private certificate, such as the Salesforce sandbox's self-signed one.
     "CA_BUNDLE": env("SALESFORCE_CA_BUNDLE", default=""),
+    # Where logins go instead of https://{domain}.salesforce.com, e.g. the Salesforce sandbox.
+    "LOGIN_URL": env("SALESFORCE_LOGIN_URL", default=""),
     "TIMEOUT": env.float("SALESFORCE_TIMEOUT", default=60.0),
 }
 NETSUITE = {
@@ -172,7 +174,20 @@ NETSUITE = {
     "TIMEOUT": env.float("NETSUITE_TIMEOUT", default=120.0),
     # The account's concurrency limit, shared by every worker on every machine (Standard tier: 5).
     "CONCURRENCY_LIMIT": env.int("NETSUITE_CONCURRENCY_LIMIT", default=5),
+    # Where the slots of that budget live: Redis shares them across machines; without it, lock files under var/.
+    "SEMAPHORE_URL": env("NETSUITE_SEMAPHORE_URL", default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else ""),
 }
+
+# --- Sync engine ---
+HUB_WATERMARK_OVERLAP_SECONDS = env.int("HUB_WATERMARK_OVERLAP_SECONDS", default=120)
+HUB_RETRY_BASE_SECONDS = env.float("HUB_RETRY_BASE_SECONDS", default=30)
+HUB_RETRY_MAX_SECONDS = env.float("HUB_RETRY_MAX_SECONDS", default=3600)
+HUB_PARENT_WAIT_SECONDS = env.float("HUB_PARENT_WAIT_SECONDS", default=60)
+# A claimed attempt or a job's run is someone else's to take over once its lease runs out without renewal.
+HUB_ATTEMPT_LEASE_SECONDS = env.int("HUB_ATTEMPT_LEASE_SECONDS", default=600)
+HUB_RUN_LEASE_SECONDS = env.int("HUB_RUN_LEASE_SECONDS", default=300)
+# Jobs pause when fewer than this share of Salesforce's daily API requests is left.
+HUB_SALESFORCE_API_RESERVE_PERCENT = env.float("HUB_SALESFORCE_API_RESERVE_PERCENT", default=10)
 
 # Salesforce needs either a username/password login or OAuth client credentials; see integration_hub/env.py.
 from .env import require_salesforce_credentials  # noqa: E402

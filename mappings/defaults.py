@@ -12,7 +12,7 @@ FIELD_MAPPINGS = {
         ("Phone", "phone", "strip", "", False, ""),
         ("Website", "url", "strip", "", False, ""),
         ("Description", "comments", "truncate", "999", False, ""),
-        ("Type", "recordType", "value_map", "account_type", False, "customer"),
+        ("Type", "recordType", "value_map", "account_type", False, "Merchant"),
     ],
     "push_contacts": [
         ("Id", "externalId", "none", "", True, ""),
@@ -26,7 +26,7 @@ FIELD_MAPPINGS = {
     "push_sales_orders": [
         ("Id", "externalId", "none", "", True, ""),
         ("AccountId", "entity", "record_ref", "customer", True, ""),
-        ("Funded_Date__c", "tranDate", "date", "", True, ""),
+        ("Funded_Date__c", "tranDate", "datetime", "", True, ""),
         ("Name", "memo", "template", "Application {value}", False, ""),
     ],
     "push_sales_order_lines": [
@@ -39,7 +39,7 @@ FIELD_MAPPINGS = {
     "push_purchase_orders": [
         ("Id", "externalId", "template", "{value}-COMMISSION", True, ""),
         ("Broker__c", "entity", "record_ref", "vendor", True, ""),
-        ("Funded_Date__c", "tranDate", "date", "", True, ""),
+        ("Funded_Date__c", "tranDate", "datetime", "", True, ""),
         ("Name", "memo", "template", "Broker commission for application {value}", False, ""),
     ],
     "push_purchase_order_lines": [
@@ -77,6 +77,8 @@ VALUE_MAPPINGS = [
     # Salesforce Account.Type → the NetSuite record an account becomes.
     ("account_type", "Broker", "vendor", "Brokers are paid commissions: NetSuite Vendors"),
     ("account_type", "Merchant", "customer", "Merchants are funded: NetSuite Customers"),
+    ("account_type", "Prospect", "customer", "Prospects become Customers too (NetSuite lead/prospect status is not used)"),
+    ("account_type", "Other", "customer", ""),
     # Salesforce fee product code → NetSuite service sale item (internal id).
     ("fee_item", "FEE-ORIG", "101", "Origination Fee"),
     ("fee_item", "FEE-UW", "102", "Underwriting Fee"),

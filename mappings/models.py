@@ -33,7 +33,7 @@ class FieldMapping(models.Model):
     transform = models.CharField(max_length=16, choices=Transform.choices, default=Transform.NONE)
     transform_argument = models.CharField(max_length=120, blank=True)
     required = models.BooleanField(default=False, help_text="A record without a value here fails, naming the field.")
-    default = models.CharField(max_length=255, blank=True, help_text="Sent when the source value is empty.")
+    default = models.CharField(max_length=255, blank=True, help_text="Used as the source value when the source is empty (then transformed like any value).")
     order = models.PositiveSmallIntegerField(default=0)
     enabled = models.BooleanField(default=True)
     history = HistoricalRecords()

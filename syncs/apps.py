@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class SyncsConfig(AppConfig):
     name = "syncs"
     verbose_name = "Syncs"
+
+    def ready(self):
+        from . import pushes  # noqa: F401  registers the push runners

@@ -55,6 +55,9 @@ class SyncJob(models.Model):
     max_attempts = models.PositiveSmallIntegerField(default=5, help_text="Tries of one record before it is dead.")
     watermark_timestamp = models.DateTimeField(null=True, blank=True, help_text="Last-modified time of the last synced change (UTC).")
     watermark_record_id = models.CharField(max_length=32, blank=True, help_text="Record id breaking ties on that time.")
+    run_lease_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="A run holds the job until then (renewed while it works); one run per job at a time."
+    )
     paused_reason = models.CharField(max_length=255, blank=True, help_text="Why the job holds back, e.g. API allocation nearly spent.")
     last_run_started_at = models.DateTimeField(null=True, blank=True)
     last_run_finished_at = models.DateTimeField(null=True, blank=True)
@@ -135,6 +138,11 @@ class SyncAttempt(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When a pending retry becomes due.")
     lease_expires_at = models.DateTimeField(null=True, blank=True, help_text="A running claim older than this is reclaimed.")
+    superseded = models.BooleanField(default=False, help_text="A later attempt of the same record took over from this one.")
+    verify_before_write = models.BooleanField(
+        default=False, help_text="An earlier try may have been carried out unseen (timeout, lost answer): look it up first."
+    )
+    waiting_on = models.CharField(max_length=18, blank=True, help_text="Salesforce id of the parent this record needs first.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -145,6 +153,7 @@ class SyncAttempt(models.Model):
             models.Index(fields=["salesforce_id", "-created_at"], name="attempt_sf_id_created"),
             models.Index(fields=["netsuite_internal_id"], name="attempt_ns_internal_id"),
             models.Index(fields=["-created_at"], name="attempt_created"),
+            models.Index(fields=["waiting_on"], name="attempt_waiting_on", condition=~Q(waiting_on="")),
             # The sweeper's question: what is pending or running and due?
             models.Index(
                 fields=["status", "next_attempt_at"],
@@ -166,6 +175,7 @@ class RecordLink(models.Model):
     netsuite_internal_id = models.CharField(max_length=32, blank=True)
     netsuite_external_id = models.CharField(max_length=64, blank=True)
     content_hash = models.CharField(max_length=64, blank=True)
+    detail_hash = models.CharField(max_length=64, blank=True, help_text="Hash of the lines last synced (orders).")
     last_synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

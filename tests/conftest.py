@@ -38,7 +38,21 @@ def database_url_of_test_database() -> str:
 
 
 @pytest.fixture
-def hub_process_env(transactional_db, tmp_path):
+def seeded_hub(transactional_db):
+    """Transactional tests start from an emptied database: put back what the data migrations seed."""
+    from django.apps import apps
+
+    from mappings import defaults
+    from syncs.catalog import JOBS
+    from syncs.models import SyncJob
+
+    for job in JOBS:
+        SyncJob.objects.get_or_create(name=job["name"], defaults={k: v for k, v in job.items() if k not in ("name", "every_minutes")})
+    defaults.seed(apps)
+
+
+@pytest.fixture
+def hub_process_env(seeded_hub, tmp_path):
     """Environment for hub processes (celery worker, beat) that share this test's database and a private queue."""
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE",)}
     env.update(

@@ -1,0 +1,211 @@
+"""The life of an attempt: planned as pending before any remote call, claimed by one worker, completed after.
+
+Pending work lives here, in the hub's tables, not in the broker: a killed worker's task may vanish, but its
+attempts stay pending (or running with a lease that expires) and the next run or the sweeper picks them up.
+Every try is its own row; a retry is a new row with the next attempt number, and the old one is kept as history.
+"""
+import random
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .clients.errors import RemoteError
+from .models import AttemptStatus, ErrorKind, SyncAttempt, SyncJob, SyncRun
+from .redaction import redact
+
+
+@dataclass
+class PlannedRecord:
+    """One source record, mapped and ready to become an attempt (or already failed by its mapping)."""
+
+    salesforce_id: str = ""
+    netsuite_internal_id: str = ""
+    netsuite_external_id: str = ""
+    record_name: str = ""
+    payload: dict = field(default_factory=dict)
+    content_hash: str = ""
+    waiting_on: str = ""
+    error_code: str = ""
+    error_message: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.salesforce_id or self.netsuite_internal_id
+
+
+def attempt_key_filter(key: str) -> Q:
+    return Q(salesforce_id=key) if len(key) in (15, 18) and not key.isdigit() else Q(netsuite_internal_id=key)
+
+
+def backoff_delay(attempt_number: int) -> timedelta:
+    """Exponential backoff with full jitter, so many failed records don't come back at the same instant."""
+    base = settings.HUB_RETRY_BASE_SECONDS
+    cap = settings.HUB_RETRY_MAX_SECONDS
+    return timedelta(seconds=random.uniform(base / 2, min(cap, base * 2 ** (attempt_number - 1))))
+
+
+def attempts_plan(*, run: SyncRun, planned: list[PlannedRecord], operation: str) -> list[SyncAttempt]:
+    """Record each planned record as a pending attempt (or as failed, for a mapping error), superseding any older
+    open attempt of the same record that has not started: the newest content wins and nothing is sent twice."""
+    job = run.job
+    now = timezone.now()
+    keys = [p.key for p in planned]
+    older = SyncAttempt.objects.filter(job=job, status=AttemptStatus.PENDING, superseded=False).filter(
+        Q(salesforce_id__in=keys) | Q(netsuite_internal_id__in=keys)
+    )
+    numbers = _next_attempt_numbers(job, keys)
+    attempts = []
+    for record in planned:
+        failed = bool(record.error_code)
+        attempts.append(SyncAttempt(
+            run=run, job=job, record_type=job.record_type, record_name=record.record_name[:255],
+            salesforce_id=record.salesforce_id, netsuite_internal_id=record.netsuite_internal_id,
+            netsuite_external_id=record.netsuite_external_id, operation=operation,
+            attempt_number=numbers.get(record.key, 1),
+            status=AttemptStatus.FAILED if failed else AttemptStatus.PENDING,
+            error_kind=ErrorKind.PERMANENT if failed else "",
+            remote_code=record.error_code, remote_message=record.error_message,
+            request_payload=redact(record.payload), source_hash=record.content_hash, waiting_on=record.waiting_on,
+            next_attempt_at=now, finished_at=now if failed else None,
+        ))
+    with transaction.atomic():
+        older.update(superseded=True)
+        SyncAttempt.objects.bulk_create(attempts, batch_size=500)
+    return attempts
+
+
+def _next_attempt_numbers(job: SyncJob, keys: list[str]) -> dict[str, int]:
+    """The next attempt number of each record: the count of its earlier attempts, plus one."""
+    numbers: dict[str, int] = {}
+    rows = SyncAttempt.objects.filter(job=job).filter(Q(salesforce_id__in=keys) | Q(netsuite_internal_id__in=keys))
+    for salesforce_id, internal_id in rows.values_list("salesforce_id", "netsuite_internal_id"):
+        key = salesforce_id if salesforce_id in keys else internal_id
+        numbers[key] = numbers.get(key, 1) + 1
+    return numbers
+
+
+def attempts_claim(*, job: SyncJob, run: SyncRun | None, limit: int) -> list[SyncAttempt]:
+    """Take up to `limit` due pending attempts of a job for this worker. Rows another worker holds are skipped, never
+    waited for, and never taken twice."""
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.HUB_ATTEMPT_LEASE_SECONDS)
+    with transaction.atomic():
+        due = (
+            SyncAttempt.objects.select_for_update(skip_locked=True)
+            .filter(job=job, status=AttemptStatus.PENDING, superseded=False, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id")[:limit]
+        )
+        ids = list(due.values_list("id", flat=True))
+        if not ids:
+            return []
+        # The conditional update is the claim: a row that stopped being pending meanwhile is not taken.
+        SyncAttempt.objects.filter(id__in=ids, status=AttemptStatus.PENDING).update(
+            status=AttemptStatus.RUNNING, started_at=now, lease_expires_at=lease, run=run
+        )
+    return list(SyncAttempt.objects.filter(id__in=ids, status=AttemptStatus.RUNNING, started_at=now).order_by("id"))
+
+
+def attempt_succeed(attempt: SyncAttempt, *, internal_id: str = "", response: dict | None = None, operation: str = "") -> None:
+    now = timezone.now()
+    attempt.status = AttemptStatus.SUCCEEDED
+    attempt.netsuite_internal_id = internal_id or attempt.netsuite_internal_id
+    attempt.response_payload = redact(response) if response is not None else None
+    attempt.finished_at = now
+    attempt.duration_ms = _duration_ms(attempt, now)
+    attempt.operation = operation or attempt.operation
+    attempt.save(update_fields=["status", "netsuite_internal_id", "response_payload", "finished_at", "duration_ms", "operation"])
+
+
+def attempt_fail(attempt: SyncAttempt, *, error: RemoteError, response: dict | None = None, retry: bool = True) -> SyncAttempt | None:
+    """Close a try as failed. A transient error schedules the next try as a new attempt with backoff, up to the
+    job's limit, after which the record is dead. Returns the new attempt, if any."""
+    now = timezone.now()
+    job = attempt.job
+    attempt.error_kind = ErrorKind.TRANSIENT if error.transient else ErrorKind.PERMANENT
+    attempt.remote_code = error.code[:100]
+    attempt.remote_message = error.message
+    attempt.response_payload = redact(response) if response is not None else attempt.response_payload
+    attempt.finished_at = now
+    attempt.duration_ms = _duration_ms(attempt, now)
+    successor = None
+    if error.transient and retry and attempt.attempt_number < job.max_attempts:
+        attempt.status = AttemptStatus.FAILED
+        attempt.superseded = True
+        successor = SyncAttempt(
+            job=job, run=attempt.run, record_type=attempt.record_type, record_name=attempt.record_name,
+            salesforce_id=attempt.salesforce_id, netsuite_internal_id=attempt.netsuite_internal_id,
+            netsuite_external_id=attempt.netsuite_external_id, operation=attempt.operation,
+            attempt_number=attempt.attempt_number + 1, status=AttemptStatus.PENDING,
+            request_payload=attempt.request_payload, source_hash=attempt.source_hash, waiting_on=attempt.waiting_on,
+            verify_before_write=attempt.verify_before_write or error.outcome_unknown,
+            next_attempt_at=now + backoff_delay(attempt.attempt_number),
+        )
+    elif error.transient and retry:
+        attempt.status = AttemptStatus.DEAD
+    else:
+        attempt.status = AttemptStatus.FAILED
+    with transaction.atomic():
+        attempt.save()
+        if successor is not None:
+            successor.save()
+    return successor
+
+
+def attempt_release(attempt: SyncAttempt, *, delay_seconds: float) -> None:
+    """Give a claimed attempt back without counting a try (its parent is still on its way)."""
+    SyncAttempt.objects.filter(pk=attempt.pk, status=AttemptStatus.RUNNING).update(
+        status=AttemptStatus.PENDING, started_at=None, lease_expires_at=None,
+        next_attempt_at=timezone.now() + timedelta(seconds=delay_seconds),
+    )
+
+
+def attempts_retry(*, attempt_ids: list[int], run: SyncRun | None = None) -> list[SyncAttempt]:
+    """A person asks for another try of failed or dead records: each gets a new pending attempt, due now."""
+    now = timezone.now()
+    created = []
+    with transaction.atomic():
+        for attempt in SyncAttempt.objects.select_for_update().filter(
+            id__in=attempt_ids, status__in=[AttemptStatus.FAILED, AttemptStatus.DEAD], superseded=False
+        ).select_related("job"):
+            attempt.superseded = True
+            attempt.save(update_fields=["superseded"])
+            created.append(SyncAttempt.objects.create(
+                job=attempt.job, run=run, record_type=attempt.record_type, record_name=attempt.record_name,
+                salesforce_id=attempt.salesforce_id, netsuite_internal_id=attempt.netsuite_internal_id,
+                netsuite_external_id=attempt.netsuite_external_id, operation=attempt.operation,
+                attempt_number=attempt.attempt_number + 1, status=AttemptStatus.PENDING,
+                request_payload=attempt.request_payload, source_hash="", waiting_on=attempt.waiting_on,
+                verify_before_write=attempt.verify_before_write, next_attempt_at=now,
+            ))
+    return created
+
+
+def attempts_release_children(*, parent_ids: list[str]) -> int:
+    """Records held back because these parents had failed get a new try now that the parents went through."""
+    if not parent_ids:
+        return 0
+    held = SyncAttempt.objects.filter(
+        waiting_on__in=parent_ids, status=AttemptStatus.FAILED, superseded=False, remote_code="PARENT_FAILED"
+    ).values_list("id", flat=True)
+    return len(attempts_retry(attempt_ids=list(held)))
+
+
+def attempts_reclaim_expired(*, job: SyncJob) -> int:
+    """Running attempts whose worker died (lease expired) fail as transient with an unknown outcome, so their next
+    try looks the record up before writing."""
+    from .clients.errors import TransientError
+
+    reclaimed = 0
+    expired = SyncAttempt.objects.filter(job=job, status=AttemptStatus.RUNNING, lease_expires_at__lt=timezone.now())
+    for attempt in expired.select_related("job"):
+        attempt_fail(attempt, error=TransientError("WORKER_LOST", "The worker stopped before finishing this try.", outcome_unknown=True))
+        reclaimed += 1
+    return reclaimed
+
+
+def _duration_ms(attempt: SyncAttempt, now) -> int | None:
+    return int((now - attempt.started_at).total_seconds() * 1000) if attempt.started_at else None

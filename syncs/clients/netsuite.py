@@ -1,0 +1,242 @@
+"""The hub's only door to NetSuite, on zeep and SuiteTalk SOAP 2023_2.
+
+One zeep client per process (parsing the WSDL costs most of a second and ~70 MB), a timeout on every call and a
+fresh tokenPassport on every request (NetSuite refuses a reused nonce, retries included). Records go in and come out
+as plain dicts; errors leave only as TransientError or PermanentError with NetSuite's code and message.
+
+Records are dicts: {"type": "customer", "externalId": "001…", "internalId": optional, "fields": {...}}. A field value
+that is a dict with internalId/externalId/type is a RecordRef; an "itemList" of {"replaceAll": bool, "item": [...]}
+is the record's line list.
+"""
+import base64
+import hashlib
+import hmac
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import requests
+import zeep
+from django.conf import settings
+from lxml import etree
+from zeep.exceptions import Fault, TransportError, XMLSyntaxError
+from zeep.helpers import serialize_object
+from zeep.transports import Transport
+
+from .errors import PermanentError, RemoteError, TransientError
+
+logger = logging.getLogger(__name__)
+
+NS = {
+    "core": "urn:core_2023_2.platform.webservices.netsuite.com",
+    "common": "urn:common_2023_2.platform.webservices.netsuite.com",
+    "messages": "urn:messages_2023_2.platform.webservices.netsuite.com",
+    "platform": "urn:platform_2023_2.webservices.netsuite.com",
+    "relationships": "urn:relationships_2023_2.lists.webservices.netsuite.com",
+    "sales": "urn:sales_2023_2.transactions.webservices.netsuite.com",
+    "purchases": "urn:purchases_2023_2.transactions.webservices.netsuite.com",
+    "customers": "urn:customers_2023_2.transactions.webservices.netsuite.com",
+}
+RECORD_TYPES = {
+    "customer": ("relationships", "Customer"),
+    "vendor": ("relationships", "Vendor"),
+    "contact": ("relationships", "Contact"),
+    "salesOrder": ("sales", "SalesOrder"),
+    "purchaseOrder": ("purchases", "PurchaseOrder"),
+    "customerPayment": ("customers", "CustomerPayment"),
+}
+LINE_TYPES = {"salesOrder": ("sales", "SalesOrderItem", "SalesOrderItemList"),
+              "purchaseOrder": ("purchases", "PurchaseOrderItem", "PurchaseOrderItemList")}
+# Per-record status codes worth a later retry; any other failed write needs a person.
+TRANSIENT_CODES = {"RCRD_HAS_BEEN_CHANGED", "UNEXPECTED_ERROR", "CONCURRENCY_LIMIT_EXCEEDED", "SESSION_TIMED_OUT",
+                   "WS_REQUEST_BLOCKED", "WS_CONCUR_SESSION_DISALLWD", "RCRD_LOCKED_BY_WF", "SSS_REQUEST_LIMIT_EXCEEDED"}
+TRANSIENT_FAULTS = {"exceededConcurrentRequestLimitFault", "exceededRequestLimitFault", "unexpectedErrorFault",
+                    "invalidSessionFault"}
+UPSERT_LIST_LIMIT = 100
+GET_LIST_LIMIT = 1000
+
+_zeep_client: zeep.Client | None = None
+_zeep_lock = threading.Lock()
+
+
+def zeep_client() -> zeep.Client:
+    """The process's one zeep client."""
+    global _zeep_client
+    with _zeep_lock:
+        if _zeep_client is None:
+            config = settings.NETSUITE
+            session = requests.Session()
+            session.trust_env = False
+            transport = Transport(session=session, timeout=60, operation_timeout=config["TIMEOUT"])
+            _zeep_client = zeep.Client(config["WSDL"], transport=transport)
+        return _zeep_client
+
+
+@dataclass
+class WriteResult:
+    success: bool
+    internal_id: str = ""
+    external_id: str = ""
+    code: str = ""
+    message: str = ""
+
+    @property
+    def transient(self) -> bool:
+        return not self.success and self.code in TRANSIENT_CODES
+
+
+class NetSuiteClient:
+    def __init__(self, config: dict | None = None):
+        self.config = config or settings.NETSUITE
+        self.client = zeep_client()
+        endpoint = self.config.get("ENDPOINT") or default_endpoint(self.config["ACCOUNT"])
+        self.service = self.client.create_service(f"{{{NS['platform']}}}NetSuiteBinding", endpoint)
+
+    # --- authentication -----------------------------------------------------------------------------------------
+    def token_passport(self):
+        """A fresh passport: NetSuite accepts each nonce+timestamp once, so every request, retries too, gets its own."""
+        # Reference: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_4395630653.html
+        c = self.config
+        nonce = secrets.token_hex(16)
+        timestamp = str(int(time.time()))
+        message = "&".join([c["ACCOUNT"], c["CONSUMER_KEY"], c["TOKEN_ID"], nonce, timestamp])
+        key = f"{c['CONSUMER_SECRET']}&{c['TOKEN_SECRET']}"
+        signature = base64.b64encode(hmac.new(key.encode(), message.encode(), hashlib.sha256).digest()).decode()
+        signature_type = self._type("core", "TokenPassportSignature")
+        return self._type("core", "TokenPassport")(
+            account=c["ACCOUNT"], consumerKey=c["CONSUMER_KEY"], token=c["TOKEN_ID"], nonce=nonce,
+            timestamp=timestamp, signature=signature_type(signature, algorithm="HMAC-SHA256"),
+        )
+
+    # --- writes -------------------------------------------------------------------------------------------------
+    def upsert_list(self, records: list[dict]) -> list[WriteResult]:
+        """Upsert up to 100 records by externalId, in one request. One result per record, in order."""
+        # Reference: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_N3505914.html (upsertList)
+        if len(records) > UPSERT_LIST_LIMIT:
+            raise ValueError(f"upsertList takes at most {UPSERT_LIST_LIMIT} records")
+        zeep_records = [self.build_record(record) for record in records]
+        response = self._call(lambda: self.service.upsertList(record=zeep_records, _soapheaders=self._headers()))
+        return self._write_results(response, expected=len(records))
+
+    def build_record(self, record: dict):
+        namespace, type_name = RECORD_TYPES[record["type"]]
+        fields = {}
+        for name, value in record.get("fields", {}).items():
+            if name == "itemList":
+                fields[name] = self._item_list(record["type"], value)
+            else:
+                fields[name] = self._value(value)
+        return self._type(namespace, type_name)(
+            externalId=record.get("externalId"), internalId=record.get("internalId"), **fields
+        )
+
+    def _item_list(self, record_type: str, item_list: dict):
+        namespace, line_type, list_type = LINE_TYPES[record_type]
+        lines = [self._type(namespace, line_type)(**{k: self._value(v) for k, v in line.items()}) for line in item_list["item"]]
+        return self._type(namespace, list_type)(item=lines, replaceAll=item_list.get("replaceAll", True))
+
+    def _value(self, value):
+        if isinstance(value, dict) and ({"internalId", "externalId"} & value.keys()):
+            return self.record_ref(**value)
+        if isinstance(value, date) and not isinstance(value, datetime):
+            # xsd:dateTime without a zone: NetSuite reads it in the account's time zone, which is what a
+            # business date (funded date, payment date) means.
+            return datetime(value.year, value.month, value.day)
+        return value
+
+    def record_ref(self, *, internalId=None, externalId=None, type=None, name=None):
+        return self._type("core", "RecordRef")(internalId=internalId, externalId=externalId, type=type, name=name)
+
+    # --- reads --------------------------------------------------------------------------------------------------
+    def get_by_external_ids(self, record_type: str, external_ids: list[str]) -> dict[str, str]:
+        """externalId → internalId of the records that exist; missing ones are left out."""
+        found = {}
+        for start in range(0, len(external_ids), GET_LIST_LIMIT):
+            chunk = external_ids[start:start + GET_LIST_LIMIT]
+            refs = [self.record_ref(externalId=external_id, type=record_type) for external_id in chunk]
+            response = self._call(lambda: self.service.getList(baseRef=refs, _soapheaders=self._headers()))
+            read_list = response.body.readResponseList
+            for external_id, read in zip(chunk, read_list.readResponse or []):
+                if read.status.isSuccess and read.record is not None:
+                    found[external_id] = str(read.record.internalId)
+        return found
+
+    def server_time(self) -> datetime:
+        response = self._call(lambda: self.service.getServerTime(_soapheaders=self._headers()))
+        return response.body.getServerTimeResult.serverTime
+
+    # --- plumbing -----------------------------------------------------------------------------------------------
+    def _type(self, namespace: str, name: str):
+        return self.client.get_type(f"{{{NS[namespace]}}}{name}")
+
+    def _headers(self, **extra) -> dict:
+        return {"tokenPassport": self.token_passport(), **extra}
+
+    def _write_results(self, response, *, expected: int) -> list[WriteResult]:
+        response_list = response.body.writeResponseList
+        responses = response_list.writeResponse or []
+        if len(responses) != expected:
+            raise TransientError("UNEXPECTED_ERROR", f"NetSuite answered {len(responses)} results for {expected} records",
+                                 outcome_unknown=True)
+        results = []
+        for write in responses:
+            ref = write.baseRef
+            detail = (write.status.statusDetail or [None])[0]
+            results.append(WriteResult(
+                success=bool(write.status.isSuccess),
+                internal_id=str(getattr(ref, "internalId", "") or ""),
+                external_id=str(getattr(ref, "externalId", "") or ""),
+                code=str(detail.code) if detail is not None and not write.status.isSuccess else "",
+                message=str(detail.message or "") if detail is not None and not write.status.isSuccess else "",
+            ))
+        return results
+
+    def _call(self, function):
+        try:
+            return function()
+        except RemoteError:
+            raise
+        except Fault as fault:
+            fault_name, code, message = _fault_parts(fault)
+            kind = TransientError if fault_name in TRANSIENT_FAULTS or code in TRANSIENT_CODES else PermanentError
+            raise kind(code or fault_name or "SOAP_FAULT", message) from fault
+        except TransportError as exc:
+            transient = exc.status_code >= 500 or exc.status_code == 429
+            kind = TransientError if transient else PermanentError
+            raise kind(f"HTTP_{exc.status_code}", f"NetSuite answered HTTP {exc.status_code}",
+                       outcome_unknown=transient) from exc
+        except requests.Timeout as exc:
+            raise TransientError("TIMEOUT", f"NetSuite did not answer in time: {exc}", outcome_unknown=True) from exc
+        except requests.ConnectionError as exc:
+            raise TransientError("CONNECTION_ERROR", f"The connection to NetSuite failed: {exc}", outcome_unknown=True) from exc
+        except XMLSyntaxError as exc:
+            raise TransientError("BAD_RESPONSE", f"NetSuite's answer was not readable XML: {exc}", outcome_unknown=True) from exc
+
+
+def default_endpoint(account: str) -> str:
+    host = account.lower().replace("_", "-")
+    return f"https://{host}.suitetalk.api.netsuite.com/services/NetSuitePort_2023_2"
+
+
+def _fault_parts(fault: Fault) -> tuple[str, str, str]:
+    """(detail element name, NetSuite code, message) of a SOAP fault."""
+    name, code, message = "", "", str(fault.message or "")
+    detail = fault.detail
+    if detail is not None and len(detail):
+        element = detail[0]
+        name = etree.QName(element).localname
+        for child in element:
+            local = etree.QName(child).localname
+            if local == "code":
+                code = (child.text or "").strip()
+            elif local == "message":
+                message = (child.text or "").strip() or message
+    return name, code, message
+
+
+def plain(value):
+    """A zeep object as plain dicts and lists."""
+    return serialize_object(value, target_cls=dict)

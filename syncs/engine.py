@@ -1,0 +1,260 @@
+"""The parts every job shares: one run per job at a time, the watermark cursor, and the senders that take pending
+attempts in batches and write them to the target, several batches at once within the NetSuite concurrency budget."""
+import hashlib
+import json
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone as dt_timezone
+
+from django.conf import settings
+from django.db import close_old_connections, connections, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .attempts import (
+    attempt_fail,
+    attempt_release,
+    attempt_succeed,
+    attempts_claim,
+    attempts_release_children,
+)
+from .clients.errors import PermanentError, RemoteError, TransientError
+from .concurrency import netsuite_budget
+from .models import AttemptStatus, RecordLink, SyncAttempt, SyncJob, SyncRun
+
+logger = logging.getLogger(__name__)
+
+
+def content_hash(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+# --- one run per job ------------------------------------------------------------------------------------------------
+
+def job_lease_acquire(job: SyncJob) -> bool:
+    """Claim the job for this run with a conditional UPDATE; False if another live run holds it."""
+    now = timezone.now()
+    until = now + timedelta(seconds=settings.HUB_RUN_LEASE_SECONDS)
+    taken = SyncJob.objects.filter(pk=job.pk).filter(
+        Q(run_lease_expires_at__isnull=True) | Q(run_lease_expires_at__lt=now)
+    ).update(run_lease_expires_at=until)
+    return taken == 1
+
+
+def job_lease_renew(job: SyncJob) -> None:
+    until = timezone.now() + timedelta(seconds=settings.HUB_RUN_LEASE_SECONDS)
+    SyncJob.objects.filter(pk=job.pk).update(run_lease_expires_at=until)
+
+
+def job_lease_release(job: SyncJob) -> None:
+    SyncJob.objects.filter(pk=job.pk).update(run_lease_expires_at=None)
+
+
+# --- watermark --------------------------------------------------------------------------------------------------------
+
+def watermark_since(job: SyncJob) -> datetime | None:
+    """Where to start reading: the watermark less an overlap window, since a record can become visible after others
+    that carry a later timestamp. Records read twice are recognised by their content hash and skipped."""
+    if job.watermark_timestamp is None:
+        return None
+    return job.watermark_timestamp - timedelta(seconds=settings.HUB_WATERMARK_OVERLAP_SECONDS)
+
+
+def watermark_advance(*, job: SyncJob, run: SyncRun, timestamp: datetime, record_id: str) -> None:
+    """Move the cursor forward (never back) once a page's attempts are committed."""
+    current = (job.watermark_timestamp, job.watermark_record_id)
+    if current[0] is not None and (timestamp, record_id) <= current:
+        return
+    job.watermark_timestamp, job.watermark_record_id = timestamp, record_id
+    SyncJob.objects.filter(pk=job.pk).update(watermark_timestamp=timestamp, watermark_record_id=record_id)
+    SyncRun.objects.filter(pk=run.pk).update(watermark_after_timestamp=timestamp, watermark_after_record_id=record_id)
+
+
+def parse_salesforce_datetime(value: str) -> datetime:
+    """'2024-01-01T00:00:00.000+0000' → an aware UTC datetime."""
+    parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")
+    return parsed.astimezone(dt_timezone.utc)
+
+
+def run_count(run: SyncRun, **increments: int) -> None:
+    SyncRun.objects.filter(pk=run.pk).update(**{name: F(name) + value for name, value in increments.items() if value})
+
+
+# --- senders ----------------------------------------------------------------------------------------------------------
+
+class BatchSender:
+    """Sends a job's pending attempts in batches from a few threads until no due attempt is left (and, while the
+    reader is still going, waits for more). Each batch is one remote call; the threads overlap the calls."""
+
+    def __init__(self, *, job: SyncJob, run: SyncRun, send_batch, threads: int, batch_size: int):
+        self.job, self.run, self.send_batch = job, run, send_batch
+        self.threads, self.batch_size = max(1, threads), batch_size
+        self.reading_done = threading.Event()
+        self.errors: list[BaseException] = []
+
+    def __enter__(self):
+        self.pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix=f"send-{self.job.name}")
+        self.futures = [self.pool.submit(self._loop) for _ in range(self.threads)]
+        return self
+
+    def __exit__(self, *exc_info):
+        self.reading_done.set()
+        for future in self.futures:
+            future.result()
+        self.pool.shutdown()
+
+    def _loop(self) -> None:
+        try:
+            while True:
+                attempts = attempts_claim(job=self.job, run=self.run, limit=self.batch_size)
+                if attempts:
+                    job_lease_renew(self.job)
+                    self.send_batch(attempts)
+                    continue
+                if self.reading_done.is_set():
+                    return
+                time.sleep(0.05)
+        finally:
+            connections.close_all()
+
+
+def links_for(record_type: str, salesforce_ids) -> dict[str, RecordLink]:
+    return {link.salesforce_id: link for link in RecordLink.objects.filter(record_type=record_type, salesforce_id__in=list(salesforce_ids))}
+
+
+def link_upsert(*, record_type: str, salesforce_id: str, netsuite_record_type: str, internal_id: str,
+                external_id: str, content_hash: str | None = None, detail_hash: str | None = None) -> None:
+    fields = {"netsuite_record_type": netsuite_record_type, "netsuite_internal_id": internal_id,
+              "netsuite_external_id": external_id, "last_synced_at": timezone.now()}
+    if content_hash is not None:
+        fields["content_hash"] = content_hash
+    if detail_hash is not None:
+        fields["detail_hash"] = detail_hash
+    RecordLink.objects.update_or_create(record_type=record_type, salesforce_id=salesforce_id, defaults=fields)
+
+
+class NetSuiteBatchWriter:
+    """Writes a batch of push attempts to NetSuite with one upsertList, and records each record's own result.
+
+    Each attempt's request_payload is {"record": <netsuite record dict>, "parent": {...} | None, "link": {...}}:
+    everything needed to write it without reading Salesforce again.
+    """
+
+    def __init__(self, *, netsuite, job: SyncJob):
+        self.netsuite, self.job = netsuite, job
+
+    def __call__(self, attempts: list[SyncAttempt]) -> None:
+        try:
+            self._send(attempts)
+        except Exception as exc:  # never leave claimed rows running: fail them as transient and let retries decide
+            logger.exception("Batch of %s failed unexpectedly", self.job.name)
+            error = exc if isinstance(exc, RemoteError) else TransientError("HUB_ERROR", f"{type(exc).__name__}: {exc}")
+            for attempt in attempts:
+                if SyncAttempt.objects.filter(pk=attempt.pk, status=AttemptStatus.RUNNING).exists():
+                    attempt_fail(attempt, error=error)
+        finally:
+            close_old_connections()
+
+    def _send(self, attempts: list[SyncAttempt]) -> None:
+        ready = self._hold_back_orphans(attempts)
+        if not ready:
+            return
+        self._verify_unknown_outcomes(ready)
+        records = [self._resolve_refs(attempt.request_payload["record"]) for attempt in ready]
+        started = time.monotonic()
+        try:
+            with netsuite_budget().slot():
+                results = self.netsuite.upsert_list(records)
+        except RemoteError as error:
+            for attempt in ready:
+                attempt_fail(attempt, error=error)
+            return
+        elapsed_ms = int((time.monotonic() - started) * 1000)
+        succeeded_parents = []
+        for attempt, result in zip(ready, results):
+            response = {"isSuccess": result.success, "internalId": result.internal_id, "externalId": result.external_id,
+                        "code": result.code, "message": result.message, "batchMs": elapsed_ms, "batchSize": len(ready)}
+            if result.success:
+                with transaction.atomic():
+                    attempt_succeed(attempt, internal_id=result.internal_id, response=response)
+                    link = attempt.request_payload.get("link") or {}
+                    if link:
+                        link_upsert(record_type=link["record_type"], salesforce_id=attempt.salesforce_id,
+                                    netsuite_record_type=attempt.request_payload["record"]["type"],
+                                    internal_id=result.internal_id, external_id=result.external_id,
+                                    content_hash=link.get("content_hash"), detail_hash=link.get("detail_hash"))
+                succeeded_parents.append(attempt.salesforce_id)
+            else:
+                kind = TransientError if result.transient else PermanentError
+                attempt_fail(attempt, error=kind(result.code or "UNKNOWN", result.message), response=response)
+        attempts_release_children(parent_ids=succeeded_parents)
+
+    def _hold_back_orphans(self, attempts: list[SyncAttempt]) -> list[SyncAttempt]:
+        """A record whose parent is not in NetSuite yet waits for it: it fails with the parent's reason when the
+        parent failed (and gets a new try when the parent goes through), or waits a little while the parent is on
+        its way. Records whose parents are linked go ahead."""
+        parents = [a.request_payload.get("parent") for a in attempts]
+        wanted = {(p["record_type"], p["salesforce_id"]) for p in parents if p}
+        linked = set()
+        for record_type in {rt for rt, _ in wanted}:
+            ids = [sid for rt, sid in wanted if rt == record_type]
+            linked |= {(record_type, sid) for sid in links_for(record_type, ids)}
+        missing = {sid for rt, sid in wanted - linked}
+        latest = _latest_parent_attempts(missing)
+        ready = []
+        for attempt, parent in zip(attempts, parents):
+            if not parent or (parent["record_type"], parent["salesforce_id"]) in linked:
+                ready.append(attempt)
+                continue
+            parent_attempt = latest.get(parent["salesforce_id"])
+            if parent_attempt is None:
+                # Not seen by the hub: NetSuite resolves the reference by external id, or says it can't.
+                ready.append(attempt)
+            elif parent_attempt.status in (AttemptStatus.FAILED, AttemptStatus.DEAD):
+                reason = (f"Held back: its parent {parent['record_type']} {parent['salesforce_id']} failed to sync "
+                          f"({parent_attempt.remote_code}: {parent_attempt.remote_message})")
+                attempt_fail(attempt, error=PermanentError("PARENT_FAILED", reason), retry=False)
+            else:
+                attempt_release(attempt, delay_seconds=settings.HUB_PARENT_WAIT_SECONDS)
+        return ready
+
+    def _verify_unknown_outcomes(self, attempts: list[SyncAttempt]) -> None:
+        """After a timeout or a lost answer the earlier write may have landed: look each record up by external id
+        and note what NetSuite already holds before writing again (the upsert by external id then cannot duplicate)."""
+        unsure = [a for a in attempts if a.verify_before_write]
+        by_type: dict[str, list[SyncAttempt]] = {}
+        for attempt in unsure:
+            by_type.setdefault(attempt.request_payload["record"]["type"], []).append(attempt)
+        for record_type, group in by_type.items():
+            with netsuite_budget().slot():
+                found = self.netsuite.get_by_external_ids(record_type, [a.request_payload["record"]["externalId"] for a in group])
+            for attempt in group:
+                internal_id = found.get(attempt.request_payload["record"]["externalId"])
+                attempt.netsuite_internal_id = internal_id or ""
+                attempt.operation = "lookup+upsert"
+                attempt.save(update_fields=["netsuite_internal_id", "operation"])
+
+    def _resolve_refs(self, record: dict) -> dict:
+        """Point references at the linked NetSuite record where the hub knows it (a broker's contact belongs to a
+        Vendor, not a Customer); otherwise NetSuite resolves the external id itself."""
+        fields = dict(record.get("fields", {}))
+        refs = {name: value for name, value in fields.items() if isinstance(value, dict) and "externalId" in value}
+        if refs:
+            links = {link.salesforce_id: link for link in RecordLink.objects.filter(
+                record_type="Account", salesforce_id__in=[ref["externalId"] for ref in refs.values()])}
+            for name, ref in refs.items():
+                link = links.get(ref["externalId"])
+                if link and link.netsuite_internal_id:
+                    fields[name] = {"internalId": link.netsuite_internal_id, "type": link.netsuite_record_type}
+        return {**record, "fields": fields}
+
+
+def _latest_parent_attempts(salesforce_ids: set[str]) -> dict[str, SyncAttempt]:
+    latest: dict[str, SyncAttempt] = {}
+    if not salesforce_ids:
+        return latest
+    for attempt in SyncAttempt.objects.filter(salesforce_id__in=salesforce_ids, superseded=False).order_by("created_at", "id"):
+        latest[attempt.salesforce_id] = attempt
+    return latest

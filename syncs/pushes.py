@@ -1,0 +1,391 @@
+"""The six push jobs: Salesforce changes since the watermark → NetSuite upserts by external id.
+
+Each job reads its Salesforce object page by page in (SystemModstamp, Id) order, maps every record by the mapping
+tables, records it as a pending attempt and advances the watermark once the page is committed; meanwhile sender
+threads write the pending attempts in upsertList batches.
+"""
+import logging
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils import timezone
+
+from mappings.services import MappingSet, MasterRuleViolation, mapping_set_for, master_rule_enforce
+from mappings.transforms import MappingError, map_record, source_value
+
+from .attempts import PlannedRecord, attempts_plan, attempts_reclaim_expired
+from .clients.errors import RemoteError
+from .clients.netsuite import NetSuiteClient
+from .clients.salesforce import SalesforceClient, soql_format
+from .engine import (
+    BatchSender,
+    NetSuiteBatchWriter,
+    content_hash,
+    job_lease_acquire,
+    job_lease_release,
+    links_for,
+    parse_salesforce_datetime,
+    run_count,
+    watermark_advance,
+    watermark_since,
+)
+from .models import RecordLink, RunOutcome, SyncAttempt, SyncJob, SyncRun
+from .runners import runner
+
+logger = logging.getLogger(__name__)
+FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?$")
+# Keys of a mapped record that say where it goes rather than being NetSuite fields.
+ROUTING_FIELDS = ("externalId", "recordType")
+
+
+@dataclass
+class PushContext:
+    job: SyncJob
+    run: SyncRun
+    mappings: MappingSet
+    line_mappings: MappingSet | None
+    value_maps: dict
+
+
+class PushJob:
+    """What differs between the six pushes; the run itself is `push_run`."""
+
+    source_object = ""
+    record_type = ""  # RecordLink type of what this job writes
+    netsuite_type = ""
+    line_job = ""  # the job whose mappings describe this order's lines
+    extra_fields: tuple = ()
+
+    def where(self, ctx: PushContext) -> tuple[str, dict]:
+        return "", {}
+
+    def child_query(self, ctx: PushContext) -> str:
+        return ""
+
+    def plan(self, ctx: PushContext, record: dict, links: dict) -> PlannedRecord | None:
+        mapped = map_record(ctx.mappings.rows, record, value_maps=ctx.value_maps)
+        netsuite_record = self.netsuite_record(ctx, record, mapped)
+        lines = self.lines(ctx, record)
+        if lines is not None:
+            netsuite_record["fields"]["itemList"] = {"replaceAll": True, "item": lines}
+        header_hash = content_hash({k: v for k, v in netsuite_record.items() if k != "fields"} | {
+            "fields": {k: v for k, v in netsuite_record["fields"].items() if k != "itemList"}})
+        detail_hash = content_hash(lines) if lines is not None else None
+        link = links.get(record["Id"])
+        if link and link.content_hash == header_hash and (detail_hash is None or link.detail_hash == detail_hash):
+            return None
+        parent = self.parent(record)
+        return PlannedRecord(
+            salesforce_id=record["Id"], netsuite_external_id=netsuite_record["externalId"],
+            record_name=self.name_of(record), waiting_on=parent["salesforce_id"] if parent else "",
+            content_hash=header_hash,
+            payload={"record": netsuite_record, "parent": parent,
+                     "link": {"record_type": self.record_type, "content_hash": header_hash, "detail_hash": detail_hash}},
+        )
+
+    def netsuite_record(self, ctx: PushContext, record: dict, mapped: dict) -> dict:
+        return {"type": mapped.get("recordType") or self.netsuite_type, "externalId": str(mapped["externalId"]),
+                "fields": {k: v for k, v in mapped.items() if k not in ROUTING_FIELDS}}
+
+    def lines(self, ctx: PushContext, record: dict) -> list | None:
+        return None
+
+    def parent(self, record: dict) -> dict | None:
+        return None
+
+    def name_of(self, record: dict) -> str:
+        return str(record.get("Name") or record.get("LastName") or record["Id"])
+
+
+class PushAccounts(PushJob):
+    source_object = "Account"
+    record_type = "Account"
+    netsuite_type = "customer"
+
+
+class PushContacts(PushJob):
+    source_object = "Contact"
+    record_type = "Contact"
+    netsuite_type = "contact"
+    extra_fields = ("FirstName", "LastName", "AccountId")
+
+    def parent(self, record):
+        return {"record_type": "Account", "salesforce_id": record["AccountId"]} if record.get("AccountId") else None
+
+    def name_of(self, record):
+        return " ".join(filter(None, [record.get("FirstName"), record.get("LastName")])) or record["Id"]
+
+
+class FundedApplications(PushJob):
+    """Applications at a stage the `application_stage` value mapping marks for NetSuite (Funded)."""
+
+    source_object = "Opportunity"
+    extra_fields = ("Name", "StageName")
+
+    def where(self, ctx):
+        stages = [stage for stage, action in ctx.value_maps.get("application_stage", {}).items() if action == "push"]
+        return "StageName IN {stages}", {"stages": stages or ["Funded"]}
+
+
+class PushSalesOrders(FundedApplications):
+    record_type = "SalesOrder"
+    netsuite_type = "salesOrder"
+    line_job = "push_sales_order_lines"
+    extra_fields = ("Name", "StageName", "AccountId")
+
+    def child_query(self, ctx):
+        fields = _select_list(["Id", *ctx.line_mappings.source_fields])
+        return f"(SELECT {fields} FROM OpportunityLineItems ORDER BY Id)"
+
+    def lines(self, ctx, record):
+        # NetSuite refuses an order without lines, so the order is created with its fee lines; the lines job keeps
+        # them in step afterwards.
+        lines = []
+        for item in record.get("OpportunityLineItems") or []:
+            line = map_record(ctx.line_mappings.rows, item, value_maps=ctx.value_maps)
+            line["item"] = {"internalId": line["item"], "type": "serviceSaleItem"}
+            lines.append(line)
+        return lines
+
+    def parent(self, record):
+        return {"record_type": "Account", "salesforce_id": record["AccountId"]} if record.get("AccountId") else None
+
+
+class PushPurchaseOrders(FundedApplications):
+    record_type = "PurchaseOrder"
+    netsuite_type = "purchaseOrder"
+    line_job = "push_purchase_order_lines"
+    extra_fields = ("Name", "StageName", "Broker__c", "Amount", "Commission_Percent__c")
+
+    def where(self, ctx):
+        condition, values = super().where(ctx)
+        return condition + " AND Broker__c != null", values
+
+    def lines(self, ctx, record):
+        line = map_record(ctx.line_mappings.rows, record, value_maps=ctx.value_maps)
+        line["item"] = {"internalId": line["item"], "type": "servicePurchaseItem"}
+        if "rate" in line:
+            line["rate"] = str(line["rate"])
+        return [line]
+
+    def parent(self, record):
+        return {"record_type": "Account", "salesforce_id": record["Broker__c"]}
+
+
+class OrderLines(PushJob):
+    """Keeps an existing order's lines in step: the whole line list is sent with replaceAll, so a changed fee
+    replaces its line and a removed fee leaves no orphan. An order not in NetSuite yet gets its lines when it is
+    created, so it is skipped here."""
+
+    order_job: PushJob = None
+
+    def plan(self, ctx, record, links):
+        link = links.get(record["Id"])
+        if link is None or not link.netsuite_internal_id:
+            return None
+        lines = self.order_job.lines(ctx, record)
+        detail_hash = content_hash(lines)
+        if link.detail_hash == detail_hash:
+            return None
+        return PlannedRecord(
+            salesforce_id=record["Id"], netsuite_external_id=link.netsuite_external_id, record_name=self.name_of(record),
+            content_hash=detail_hash,
+            payload={"record": {"type": self.netsuite_type, "externalId": link.netsuite_external_id,
+                                "fields": {"itemList": {"replaceAll": True, "item": lines}}},
+                     "parent": None, "link": {"record_type": self.record_type, "detail_hash": detail_hash}},
+        )
+
+
+class PushSalesOrderLines(OrderLines):
+    """Reads changed fee line items (deleted ones too) and re-sends the lines of their funded applications."""
+
+    source_object = "OpportunityLineItem"
+    record_type = "SalesOrder"
+    netsuite_type = "salesOrder"
+    order_job = PushSalesOrders()
+    line_job = "push_sales_order_lines"
+
+
+class PushPurchaseOrderLines(OrderLines, PushPurchaseOrders):
+    source_object = "Opportunity"
+    record_type = "PurchaseOrder"
+    netsuite_type = "purchaseOrder"
+    order_job = PushPurchaseOrders()
+    line_job = "push_purchase_order_lines"
+
+
+PUSH_JOBS: dict[str, PushJob] = {
+    "push_accounts": PushAccounts(),
+    "push_contacts": PushContacts(),
+    "push_sales_orders": PushSalesOrders(),
+    "push_sales_order_lines": PushSalesOrderLines(),
+    "push_purchase_orders": PushPurchaseOrders(),
+    "push_purchase_order_lines": PushPurchaseOrderLines(),
+}
+
+
+def push_run(*, run: SyncRun, salesforce: SalesforceClient | None = None, netsuite: NetSuiteClient | None = None):
+    job = run.job
+    spec = PUSH_JOBS[job.name]
+    mappings = mapping_set_for(job_name=job.name)
+    line_mappings = mapping_set_for(job_name=spec.line_job) if spec.line_job else None
+    try:
+        master_rule_enforce(job=job, target_fields=[f for f in mappings.target_fields if f not in ROUTING_FIELDS])
+    except MasterRuleViolation as refusal:
+        return RunOutcome.FAILED, str(refusal)
+    bad_names = [f for f in mappings.source_fields + (line_mappings.source_fields if line_mappings else []) if not FIELD_NAME.match(f)]
+    if bad_names:
+        return RunOutcome.FAILED, f"Mapping source fields that are not Salesforce field names: {', '.join(bad_names)}"
+    if not job_lease_acquire(job):
+        return RunOutcome.SKIPPED, "Another run of this job is still working."
+    try:
+        return _push_run_leased(run, spec, mappings, line_mappings, salesforce or SalesforceClient(), netsuite)
+    finally:
+        job_lease_release(job)
+
+
+def _push_run_leased(run, spec: PushJob, mappings, line_mappings, salesforce, netsuite):
+    job = run.job
+    ctx = PushContext(job=job, run=run, mappings=mappings, line_mappings=line_mappings, value_maps=mappings.value_maps)
+    reclaimed = attempts_reclaim_expired(job=job)
+    try:
+        unknown = _unknown_fields(salesforce, spec, ctx)
+    except RemoteError as error:
+        return RunOutcome.FAILED, f"Salesforce describe failed: {error.code}: {error.message}"
+    if unknown:
+        return RunOutcome.FAILED, f"Unknown {spec.source_object} fields in the mappings: {', '.join(unknown)}. Nothing was read."
+    pause = _api_pause_reason(salesforce)
+    if pause:
+        SyncJob.objects.filter(pk=job.pk).update(paused_reason=pause)
+        return RunOutcome.PAUSED, pause
+    soql, values = _soql(spec, ctx)
+    if run.dry_run:
+        return _dry_run(ctx, spec, salesforce, soql, values)
+    writer = NetSuiteBatchWriter(netsuite=netsuite or NetSuiteClient(), job=job)
+    read = planned_count = skipped = 0
+    with BatchSender(job=job, run=run, send_batch=writer, threads=settings.NETSUITE["CONCURRENCY_LIMIT"],
+                     batch_size=min(job.batch_size, 100)):
+        for page in salesforce.query_pages(soql_format(soql, **values), include_deleted=spec.source_object == "OpportunityLineItem",
+                                           page_size=2000):
+            if not page:
+                continue
+            read += len(page)
+            planned = _plan_page(ctx, spec, salesforce, page)
+            skipped += len(page) - len(planned) if spec.source_object != "OpportunityLineItem" else 0
+            if planned:
+                attempts_plan(run=run, planned=planned, operation="upsert")
+            planned_count += len(planned)
+            last = page[-1]
+            watermark_advance(job=job, run=run, timestamp=parse_salesforce_datetime(last["SystemModstamp"]), record_id=last["Id"])
+            run_count(run, records_read=len(page))
+    return _outcome(run, planned_count, skipped, reclaimed)
+
+
+def _plan_page(ctx, spec: PushJob, salesforce, page: list[dict]) -> list[PlannedRecord]:
+    if spec.source_object == "OpportunityLineItem":
+        page = _applications_of_lines(ctx, spec, salesforce, page)
+    links = links_for(spec.record_type, [record["Id"] for record in page])
+    planned = []
+    for record in page:
+        try:
+            item = spec.plan(ctx, record, links)
+        except MappingError as error:
+            item = PlannedRecord(salesforce_id=record["Id"], record_name=spec.name_of(record),
+                                 error_code=error.code, error_message=error.message, payload={"source": record})
+        if item is not None:
+            planned.append(item)
+    return planned
+
+
+def _applications_of_lines(ctx, spec, salesforce, line_items: list[dict]) -> list[dict]:
+    """The funded applications (with all their current lines) whose line items changed."""
+    ids = sorted({item["OpportunityId"] for item in line_items if item.get("OpportunityId")})
+    if not ids:
+        return []
+    order_spec = spec.order_job
+    condition, values = order_spec.where(ctx)
+    fields = _select_list(["Id", "SystemModstamp", *order_spec.extra_fields])
+    soql = f"SELECT {fields}, {order_spec.child_query(ctx)} FROM Opportunity WHERE Id IN {{ids}} AND {condition}"
+    return salesforce.query_all(soql_format(soql, ids=ids, **values))
+
+
+def _soql(spec: PushJob, ctx: PushContext) -> tuple[str, dict]:
+    if spec.source_object == "OpportunityLineItem":
+        fields = _select_list(["Id", "SystemModstamp", "OpportunityId", "IsDeleted"])
+        condition, values = "", {}
+    else:
+        line_fields = ctx.line_mappings.source_fields if ctx.line_mappings and not isinstance(spec, PushSalesOrders) else []
+        fields = _select_list(["Id", "SystemModstamp", *spec.extra_fields, *ctx.mappings.source_fields, *line_fields])
+        condition, values = spec.where(ctx)
+        if isinstance(spec, PushSalesOrders):
+            fields += ", " + spec.child_query(ctx)
+    since = watermark_since(ctx.job)
+    clauses = [condition] if condition else []
+    if since is not None:
+        clauses.append("SystemModstamp >= {since}")
+        values["since"] = since
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    return f"SELECT {fields} FROM {spec.source_object}{where} ORDER BY SystemModstamp ASC, Id ASC", values
+
+
+def _select_list(fields: list[str]) -> str:
+    unique = []
+    for field in fields:
+        if field and field not in unique:
+            unique.append(field)
+    return ", ".join(unique)
+
+
+def _unknown_fields(salesforce, spec: PushJob, ctx: PushContext) -> list[str]:
+    """Mapping fields that the Salesforce object does not have: refused before the query, naming each field."""
+    objects = {spec.source_object: ctx.mappings.source_fields}
+    if ctx.line_mappings and spec.line_job == "push_sales_order_lines":
+        objects.setdefault("OpportunityLineItem", []).extend(ctx.line_mappings.source_fields)
+    elif ctx.line_mappings:
+        objects.setdefault(spec.source_object, []).extend(ctx.line_mappings.source_fields)
+    unknown = []
+    for object_name, fields in objects.items():
+        known = set(salesforce.describe_fields(object_name))
+        unknown += [f"{object_name}.{f}" for f in fields if f.split(".")[0] not in known and "." not in f]
+    return unknown
+
+
+def _api_pause_reason(salesforce) -> str:
+    usage = salesforce.api_usage
+    if not usage:
+        return ""
+    used, total = usage
+    reserve = total * settings.HUB_SALESFORCE_API_RESERVE_PERCENT / 100
+    if total and total - used <= reserve:
+        return (f"Paused: Salesforce daily API requests nearly spent ({used} of {total} used; the last "
+                f"{settings.HUB_SALESFORCE_API_RESERVE_PERCENT}% are kept for people and other integrations).")
+    return ""
+
+
+def _dry_run(ctx, spec, salesforce, soql, values):
+    first_page = next(iter(salesforce.query_pages(soql_format(soql, **values), page_size=200)), [])
+    planned = _plan_page(ctx, spec, salesforce, first_page[:200])
+    failed = sum(1 for p in planned if p.error_code)
+    return RunOutcome.SUCCEEDED, f"Dry run: read {len(first_page)}, would write {len(planned) - failed}, {failed} would fail mapping. Nothing was written."
+
+
+def _outcome(run: SyncRun, planned: int, skipped: int, reclaimed: int) -> tuple[str, str]:
+    from .models import AttemptStatus
+
+    attempts = SyncAttempt.objects.filter(run=run)
+    written = attempts.filter(status=AttemptStatus.SUCCEEDED).count()
+    failed = attempts.filter(status__in=[AttemptStatus.FAILED, AttemptStatus.DEAD], superseded=False).count()
+    waiting = SyncAttempt.objects.filter(job=run.job, status=AttemptStatus.PENDING, superseded=False).count()
+    SyncRun.objects.filter(pk=run.pk).update(records_written=written, records_failed=failed, records_skipped=skipped)
+    run.refresh_from_db()
+    message = f"{planned} changed, {skipped} unchanged, {written} written, {failed} failed, {waiting} waiting to retry."
+    if reclaimed:
+        message += f" {reclaimed} tries of a stopped worker reclaimed."
+    if failed:
+        return RunOutcome.PARTIAL, message
+    return RunOutcome.SUCCEEDED, message
+
+
+for _name in PUSH_JOBS:
+    runner(_name)(push_run)

@@ -1,0 +1,24 @@
+"""Secrets never reach a stored payload or a log line."""
+import re
+
+REDACTED = "***"
+SECRET_KEYS = re.compile(
+    r"(password|passwd|security_?token|secret|signature|session_?id|access_?token|token_?secret|authorization|tokenpassport|nonce)",
+    re.IGNORECASE,
+)
+
+
+def redact(value):
+    """A deep copy of `value` with every secret-looking key's value replaced."""
+    if isinstance(value, dict):
+        return {key: (REDACTED if SECRET_KEYS.search(str(key)) else redact(item)) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(item) for item in value]
+    return value
+
+
+def redact_text(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, REDACTED)
+    return text
