@@ -1,0 +1,82 @@
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from sandboxes.netsuite import cli, payments, records, seeding
+from sandboxes.netsuite.store import Store
+
+LOS_ANGELES = ZoneInfo("America/Los_Angeles")
+
+
+def funded(netsuite, prefix, count=2):
+    netsuite.upsert_list([netsuite.customer(f"{prefix}-ACC-{n}") for n in range(count)])
+    orders = [netsuite.sales_order(f"{prefix}-APP-{n}", f"{prefix}-ACC-{n}", [netsuite.fee_line("101", 10000.0)])
+              for n in range(count)]
+    return [r.baseRef.internalId for r in netsuite.upsert_list(orders).writeResponse]
+
+
+def payments_search(netsuite):
+    criteria = netsuite.common.TransactionSearchBasic(type=netsuite.core.SearchEnumMultiSelectField(
+        operator="anyOf", searchValue=["_customerPayment"]))
+    return netsuite.search(criteria, body_fields_only=False).recordList.record
+
+
+def test_it_generates_remittances_against_open_sales_orders(netsuite):
+    order_ids = funded(netsuite, "PAY")
+    result = netsuite.sandbox.pay(days=5, per_day=2, seed=7)
+    found = payments_search(netsuite)
+
+    assert result["payments"] == 10 and len(found) == 10
+    for payment in found:
+        line = payment.applyList.apply[0]
+        assert str(line.doc) in order_ids and line.apply is True
+        assert line.amount == payment.payment == payment.applied and payment.unapplied == 0
+        assert payment.tranId.startswith("PYMT")
+    days = {p.lastModifiedDate.astimezone(LOS_ANGELES).date() for p in found}
+    assert len(days) >= 4
+    assert [p.lastModifiedDate for p in found] == sorted(p.lastModifiedDate for p in found)
+
+
+def test_it_takes_a_customer_payment_with_an_apply_list(netsuite):
+    order_id = funded(netsuite, "CP", count=1)[0]
+    payment = netsuite.customers.CustomerPayment(
+        externalId="CP-PAY-1", customer=netsuite.ref(externalId="CP-ACC-0", type="customer"), payment=600.0,
+        applyList=netsuite.customers.CustomerPaymentApplyList(apply=[
+            netsuite.customers.CustomerPaymentApply(apply=True, doc=int(order_id), amount=450.0)]))
+    written = netsuite.service.add(record=payment, _soapheaders=netsuite.headers()).body.writeResponse
+    record = netsuite.get("customerPayment", internalId=written.baseRef.internalId).record
+
+    assert (record.total, record.applied, record.unapplied) == (600.0, 450.0, 150.0)
+    assert record.applyList.apply[0].refNum.startswith("SO")
+
+
+def test_it_refuses_to_apply_a_payment_to_another_customers_order(netsuite):
+    other_order = funded(netsuite, "CPX", count=2)[1]
+    payment = netsuite.customers.CustomerPayment(
+        customer=netsuite.ref(externalId="CPX-ACC-0", type="customer"), payment=10.0,
+        applyList=netsuite.customers.CustomerPaymentApplyList(apply=[
+            netsuite.customers.CustomerPaymentApply(apply=True, doc=int(other_order), amount=10.0)]))
+    written = netsuite.service.add(record=payment, _soapheaders=netsuite.headers()).body.writeResponse
+    assert written.status.statusDetail[0].code == "INVALID_KEY_OR_REF"
+
+
+def generated_amounts(tmp_path, name, seed):
+    store = Store(tmp_path / name)
+    records.seed_items(store)
+    seeding.seed(store, customers=3, sales_orders=6)
+    result = payments.generate(store, days=10, per_day=3, seed=seed, zone=LOS_ANGELES, today=dt.date(2024, 3, 31))
+    store.close()
+    return [(p["salesOrder"], p["amount"], p["date"]) for p in result["created"]]
+
+
+def test_it_generates_the_same_payments_for_the_same_seed(tmp_path):
+    first = generated_amounts(tmp_path, "a", seed=3)
+    assert first == generated_amounts(tmp_path, "b", seed=3)
+    assert first != generated_amounts(tmp_path, "c", seed=4)
+    assert len(first) == 30
+
+
+def test_it_seeds_and_pays_from_the_command_line(tmp_path, capsys):
+    data_dir = str(tmp_path / "cli")
+    assert cli.main(["seed", "--customers", "4", "--sales-orders", "4", "--data-dir", data_dir]) == 0
+    assert cli.main(["pay", "--days", "3", "--per-day", "2", "--data-dir", data_dir]) == 0
+    assert "created 6 customer payments" in capsys.readouterr().out
