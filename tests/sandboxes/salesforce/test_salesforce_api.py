@@ -290,3 +290,28 @@ def test_it_answers_not_found_and_duplicate_value(sf):
     assert error_code(duplicate) == "DUPLICATE_VALUE"
     with pytest.raises(SalesforceResourceNotFound):
         sf.Unknown__c.describe()
+
+
+def test_it_keeps_a_query_result_fixed_while_records_change_between_pages(sf):
+    query = "SELECT Id FROM Contact ORDER BY SystemModstamp, Id"
+    first = sf.query(query, headers={"Sforce-Query-Options": "batchSize=200"})
+    ids = [r["Id"] for r in first["records"]]
+    # Touching a first-page record would move it to the end of an ordered re-run of the query.
+    sf.Contact.update(ids[0], {"Title": "Moved"})
+    rest = sf.query_more(first["nextRecordsUrl"], identifier_is_url=True)
+    while True:
+        ids += [r["Id"] for r in rest["records"]]
+        if rest["done"]:
+            break
+        rest = sf.query_more(rest["nextRecordsUrl"], identifier_is_url=True)
+    assert len(ids) == len(set(ids)) == first["totalSize"]
+
+
+def test_it_returns_custom_child_relationships(sf):
+    brokers = sf.query_all("SELECT Id, Name, (SELECT Id, Commission_Percent__c FROM Brokered_Applications__r) "
+                           "FROM Account WHERE Type = 'Broker'")["records"]
+    assert any(b["Brokered_Applications__r"] for b in brokers)
+    funded = sf.query("SELECT Id, (SELECT NetSuite_Payment_Id__c, Amount__c FROM Remittances__r "
+                      "ORDER BY Payment_Date__c DESC LIMIT 1) FROM Opportunity WHERE StageName = 'Funded' "
+                      "LIMIT 10")["records"]
+    assert all(len(f["Remittances__r"]["records"]) == 1 for f in funded)
