@@ -24,6 +24,10 @@ def json_error(type_name: str, value) -> ApiError:
                     "request may be missing a required field")
 
 
+def id_in_body() -> ApiError:
+    return ApiError("INVALID_FIELD", "The Id field should not be specified in the sobject data.")
+
+
 class Org:
     def __init__(self, store: Store, locked_ids=lambda: frozenset()):
         self.store = store
@@ -191,7 +195,7 @@ class Org:
     # -- operations -------------------------------------------------------------------------------------------------
     def create(self, conn, obj: schema.SObject, body: dict, now: str) -> str:
         if isinstance(body, dict) and any(key.lower() == "id" for key in body):
-            raise ApiError("INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", fields=["Id"])
+            raise id_in_body()
         values = self.coerce(conn, obj, body, creating=True)
         self.check_locks(*(values.get(f.name) for f in obj.fields if f.type == schema.REFERENCE))
         self.check_unique(conn, obj, values, None)
@@ -225,8 +229,7 @@ class Org:
         if isinstance(body, dict):
             body_id = next((v for k, v in body.items() if k.lower() == "id"), None)
             if body_id is not None and ids.normalize_id(body_id) != row["Id"]:
-                raise ApiError("INVALID_ID_FIELD", "The Id field should not be specified in the sobject data.",
-                               fields=["Id"])
+                raise id_in_body()
         values = self.coerce(conn, obj, body, creating=False)
         self.check_locks(row["Id"], *(values.get(f.name) for f in obj.fields if f.type == schema.REFERENCE))
         self.check_unique(conn, obj, values, row["Id"])

@@ -16,7 +16,7 @@ from .auth import Authenticator, Credentials, LoginFailed
 from .errors import ApiError, not_found
 from .faults import INJECTED, Governor
 from .query import MIN_PAGE, DEFAULT_PAGE, QueryEngine
-from .records import Org
+from .records import Org, id_in_body
 from .store import Store, now_stamp, parse_stamp, quote
 
 MAX_COLLECTION = 200
@@ -283,6 +283,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 body = self.json_body()
                 with sandbox.store.transaction() as conn:
                     record_id = sandbox.org.create(conn, obj, body, now_stamp())
+                self.limit_headers["Location"] = f"/services/data/v{version}/sobjects/{obj.name}/{record_id}"
                 self.ok(201, {"id": record_id, "success": True, "errors": []})
             else:
                 self.ok(200, {"objectDescribe": describe.object_summary(obj, version), "recentItems": []})
@@ -319,6 +320,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if self.command == "PATCH":
             body = self.json_body() or {}
+            if isinstance(body, dict) and any(key.lower() == "id" for key in body):
+                # Only collections carry the id in the body; a single update names it in the URL.
+                raise id_in_body()
             with sandbox.store.transaction() as conn:
                 sandbox.org.update(conn, obj, record_id, body, now_stamp())
             self.ok(204)
@@ -347,6 +351,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         f = sandbox.org.external_id_field(obj, field_name)
         if self.command == "PATCH":
             body = self.json_body() or {}
+            if isinstance(body, dict) and any(key.lower() == "id" for key in body):
+                raise id_in_body()
             try:
                 with sandbox.store.transaction() as conn:
                     record_id, created = sandbox.org.upsert(conn, obj, f.name, value, body, now_stamp())

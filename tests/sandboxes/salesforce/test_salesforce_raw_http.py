@@ -138,3 +138,13 @@ def test_it_pages_with_next_records_urls_to_the_end(http):
         seen += len(page["records"])
     assert seen == first["totalSize"] > 2000
     assert "nextRecordsUrl" not in page
+
+
+def test_it_refuses_an_id_in_the_body_of_a_single_record_write(http):
+    error = assert_error_list(http.post(http.base + "/sobjects/Account/", json={"Id": "001000000000001",
+                                                                                "Name": "x"}), 400, "INVALID_FIELD")
+    assert error["message"] == "The Id field should not be specified in the sobject data."
+    created = http.post(http.base + "/sobjects/Account/", json={"Name": "Id in body"})
+    assert created.headers["Location"].endswith("/sobjects/Account/" + created.json()["id"])
+    assert_error_list(http.patch(http.base + "/sobjects/Account/" + created.json()["id"],
+                                 json={"Id": created.json()["id"], "Phone": "1"}), 400, "INVALID_FIELD")
