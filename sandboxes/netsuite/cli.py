@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--latency-per-record-ms", type=float, default=0.0)
     serve.add_argument("--set", dest="settings", action="append", type=_setting, default=[], metavar="KEY=VALUE",
                        help="any control setting at start, e.g. --set lost_response_next=1")
+    serve.add_argument("--check-responses", action="store_true",
+                       help="validate every response against the XSDs before sending it (debugging)")
     serve.add_argument("--verbose", action="store_true")
 
     pay = commands.add_parser("pay", help="generate customer payments against open sales orders")
@@ -111,6 +113,9 @@ def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     try:
         return globals()[f"_{args.command}"](args)
+    except urllib.error.HTTPError as error:
+        print(f"the sandbox refused: {error.code} {error.read().decode(errors='replace')}", file=sys.stderr)
+        return 2
     except urllib.error.URLError as error:
         print(f"cannot reach the sandbox: {error}", file=sys.stderr)
         return 2
@@ -133,7 +138,7 @@ def _serve(args) -> int:
                             latency_per_record_ms=args.latency_per_record_ms, **dict(args.settings))
     credentials = Credentials(args.account, args.consumer_key, args.consumer_secret, args.token_id, args.token_secret)
     app = NetSuiteApp(wsdl=WsdlSet(args.wsdl), store=store, credentials=credentials,
-                      zone=ZoneInfo(args.timezone), governance=governance)
+                      zone=ZoneInfo(args.timezone), governance=governance, check_responses=args.check_responses)
     server.serve(app, governance, args.host, args.port, verbose=args.verbose)
     return 0
 

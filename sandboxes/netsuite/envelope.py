@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+import threading
 from dataclasses import dataclass
 
 from lxml import etree
@@ -67,6 +68,19 @@ def _parser() -> etree.XMLParser:
                            dtd_validation=False, remove_blank_text=True)
 
 
+_validation_lock = threading.Lock()
+
+
+def schema_problem(validator: etree.XMLSchema, root: etree._Element) -> str | None:
+    """None when the document is valid, else libxml2's first complaint."""
+    # One XMLSchema object serves every thread, and its error log is shared state.
+    with _validation_lock:
+        if validator.validate(root):
+            return None
+        error = validator.error_log.last_error
+        return f"{error.message} (line {error.line})"
+
+
 def parse_request(content: bytes, validator: etree.XMLSchema) -> Request:
     try:
         root = etree.fromstring(content, _parser())
@@ -76,9 +90,9 @@ def parse_request(content: bytes, validator: etree.XMLSchema) -> Request:
         raise faults.schema_violation("A SOAP message must not contain a document type declaration.")
     if root.tag != f"{{{SOAP_ENV_NS}}}Envelope":
         raise faults.schema_violation(f"Expected a SOAP 1.1 Envelope, got {root.tag}.")
-    if not validator.validate(root):
-        error = validator.error_log.last_error
-        raise faults.schema_violation(f"{error.message} (line {error.line})")
+    problem = schema_problem(validator, root)
+    if problem:
+        raise faults.schema_violation(problem)
     header = root.find(f"{{{SOAP_ENV_NS}}}Header")
     headers = {}
     if header is not None:

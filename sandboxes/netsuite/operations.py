@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import sys
 import time
 import traceback
 from dataclasses import dataclass
@@ -38,7 +39,11 @@ def error_status(code: str, message: str) -> dict:
 
 
 class NetSuiteApp:
-    def __init__(self, *, wsdl: WsdlSet, store: Store, credentials: auth.Credentials, zone: ZoneInfo, governance):
+    def __init__(self, *, wsdl: WsdlSet, store: Store, credentials: auth.Credentials, zone: ZoneInfo, governance,
+                 check_responses: bool = False):
+        # check_responses validates every response against the XSDs before sending it: a debugging
+        # aid for the sandbox itself, off by default because it costs a second validation pass.
+        self.check_responses = check_responses
         self.wsdl = wsdl
         self.store = store
         self.credentials = credentials
@@ -67,6 +72,12 @@ class NetSuiteApp:
             return Outcome(operation, 500, envelope.fault_response(fault), 0, fault.code)
         root, body = envelope.new_response(self.credentials.account)
         self.codec.encode(body, msg(response_name), payload, self.model.elements[msg(response_name)])
+        if self.check_responses:
+            problem = envelope.schema_problem(self.validator, root)
+            if problem:
+                print(f"netsuite sandbox: {operation} response breaks the XSD: {problem}", file=sys.stderr, flush=True)
+                fault = faults.unexpected(f"The sandbox built an invalid response: {problem}")
+                return Outcome(operation, 500, envelope.fault_response(fault), 0, fault.code)
         return Outcome(operation, 200, envelope.serialize(root), records)
 
     def claim(self, nonce: str, timestamp: int) -> bool:

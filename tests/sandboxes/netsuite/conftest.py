@@ -111,7 +111,7 @@ class NetSuite:
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory):
-    with run_netsuite_sandbox(tmp_path_factory.mktemp("netsuite")) as running:
+    with run_netsuite_sandbox(tmp_path_factory.mktemp("netsuite"), check_responses=True) as running:
         yield running
 
 

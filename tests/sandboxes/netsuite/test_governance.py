@@ -158,3 +158,13 @@ def test_it_takes_governance_settings_at_start(tmp_path, zeep_client):
         for thread in threads:
             thread.join()
         assert sorted(outcomes) == ["WS_REQUEST_BLOCKED", "WS_REQUEST_BLOCKED", "ok"]
+
+
+def test_it_is_driven_from_the_command_line_while_running(sandbox, capsys):
+    from sandboxes.netsuite import cli
+
+    assert cli.main(["control", "latency_ms=5", "fault_operations=upsertList", "--url", sandbox.url]) == 0
+    assert '"latency_ms": 5.0' in capsys.readouterr().out
+    assert cli.main(["stats", "--url", sandbox.url]) == 0
+    assert '"max_concurrency"' in capsys.readouterr().out
+    assert cli.main(["control", "no_such_setting=1", "--url", sandbox.url]) == 2
