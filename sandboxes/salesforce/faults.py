@@ -8,6 +8,8 @@ import random
 import threading
 import time
 
+from .ids import normalize_id
+
 DEFAULTS = {
     "latency_ms": 0,
     "api_daily_limit": 100000,
@@ -81,7 +83,6 @@ class Governor:
         return applied
 
     def locked_ids(self) -> frozenset:
-        from .ids import normalize_id
         return frozenset(normalize_id(i) or i for i in self.settings["locked_ids"])
 
     # -- per request ------------------------------------------------------------------------------------------------

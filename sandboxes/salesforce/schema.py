@@ -2,6 +2,7 @@
 
 The API names here are a contract with the hub's mappings: renaming one is a breaking change for the hub.
 """
+import re
 from dataclasses import dataclass, field as dc_field
 
 # Field types, as describe names them.
@@ -84,9 +85,21 @@ class SObject:
         return None
 
 
+# Labels the platform gives standard fields that their API names do not spell out.
+STANDARD_LABELS = {"StageName": "Stage", "IsDeleted": "Deleted", "IsClosed": "Closed", "IsWon": "Won",
+                   "IsActive": "Active", "IsStandard": "Is Standard Price Book", "UnitPrice": "Sales Price",
+                   "TotalPrice": "Total Price", "ListPrice": "List Price"}
+
+
 def _label(name: str) -> str:
-    base = name[:-3] if name.endswith("__c") else name
-    return base.replace("_", " ")
+    """The label validation messages quote, e.g. 'Account ID: id value of incorrect type'."""
+    if name.endswith("__c"):
+        return name[:-3].replace("_", " ")
+    if name in STANDARD_LABELS:
+        return STANDARD_LABELS[name]
+    if name.endswith("Id") and len(name) > 2:
+        return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name[:-2]) + " ID"
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name)
 
 
 def string(name, length, **kw):

@@ -40,3 +40,13 @@ def test_it_seeds_the_values_that_break_integrations(tmp_path):
     assert {stage for _, _, stage, _, _ in data["applications"]} == set(OPPORTUNITY_STAGES)
     assert any(broker for *_, broker in data["applications"])
     assert "Broker" in {kind for _, _, kind in data["accounts"]}
+
+
+def test_it_seeds_and_resets_from_the_command_line(tmp_path, capsys):
+    from sandboxes.salesforce import cli, schema
+
+    assert cli.main(["seed", "--data-dir", str(tmp_path), "--accounts", "12", "--random-seed", "5"]) == 0
+    assert '"Account": 12' in capsys.readouterr().out
+    assert Store(tmp_path).count(schema.BY_NAME["Account"]) == 12
+    assert cli.main(["reset", "--data-dir", str(tmp_path)]) == 0
+    assert Store(tmp_path).count(schema.BY_NAME["Account"]) == 0
