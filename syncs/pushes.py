@@ -9,15 +9,14 @@ import re
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.utils import timezone
 
 from mappings.services import MappingSet, MasterRuleViolation, mapping_set_for, master_rule_enforce
-from mappings.transforms import MappingError, map_record, source_value
+from mappings.transforms import MappingError, map_record
 
 from .attempts import PlannedRecord, attempts_plan, attempts_reclaim_expired
 from .clients.errors import RemoteError
 from .clients.netsuite import NetSuiteClient
-from .clients.salesforce import SalesforceClient, soql_format
+from .clients.salesforce import SalesforceClient, salesforce_client, soql_format
 from .engine import (
     BatchSender,
     NetSuiteBatchWriter,
@@ -30,7 +29,7 @@ from .engine import (
     watermark_advance,
     watermark_since,
 )
-from .models import RecordLink, RunOutcome, SyncAttempt, SyncJob, SyncRun
+from .models import RunOutcome, SyncAttempt, SyncJob, SyncRun
 from .runners import runner
 
 logger = logging.getLogger(__name__)
@@ -240,7 +239,7 @@ def push_run(*, run: SyncRun, salesforce: SalesforceClient | None = None, netsui
     if not job_lease_acquire(job):
         return RunOutcome.SKIPPED, "Another run of this job is still working."
     try:
-        return _push_run_leased(run, spec, mappings, line_mappings, salesforce or SalesforceClient(), netsuite)
+        return _push_run_leased(run, spec, mappings, line_mappings, salesforce or salesforce_client(), netsuite)
     finally:
         job_lease_release(job)
 
@@ -262,6 +261,7 @@ def _push_run_leased(run, spec: PushJob, mappings, line_mappings, salesforce, ne
     soql, values = _soql(spec, ctx)
     if run.dry_run:
         return _dry_run(ctx, spec, salesforce, soql, values)
+    _replan_retried(ctx, spec, salesforce)
     writer = NetSuiteBatchWriter(netsuite=netsuite or NetSuiteClient(), job=job)
     read = planned_count = skipped = 0
     with BatchSender(job=job, run=run, send_batch=writer, threads=settings.NETSUITE["CONCURRENCY_LIMIT"],
@@ -298,6 +298,55 @@ def _plan_page(ctx, spec: PushJob, salesforce, page: list[dict]) -> list[Planned
     return planned
 
 
+def _replan_retried(ctx: PushContext, spec: PushJob, salesforce) -> None:
+    """Attempts a person asked to retry after a mapping failure carry no NetSuite record yet: read each record
+    afresh and map it with today's mappings, so a fixed mapping takes effect."""
+    from .attempts import attempt_fail
+    from .clients.errors import PermanentError
+    from .models import AttemptStatus
+
+    waiting = {a.salesforce_id: a for a in SyncAttempt.objects.filter(
+        job=ctx.job, status=AttemptStatus.PENDING, superseded=False).exclude(request_payload__has_key="record")}
+    if not waiting:
+        return
+    records = _read_by_ids(ctx, spec, salesforce, sorted(waiting))
+    for record in records:
+        attempt = waiting.pop(record["Id"])
+        try:
+            item = spec.plan(ctx, record, {})
+        except MappingError as error:
+            attempt.status = AttemptStatus.RUNNING
+            attempt_fail(attempt, error=PermanentError(error.code, error.message), retry=False)
+            continue
+        if item is None:
+            attempt.request_payload = {"record": None}
+            attempt.status = AttemptStatus.SUCCEEDED
+            attempt.remote_message = "Nothing to send: NetSuite already holds this content."
+            attempt.save()
+            continue
+        attempt.request_payload, attempt.source_hash, attempt.waiting_on = item.payload, item.content_hash, item.waiting_on
+        attempt.netsuite_external_id = item.netsuite_external_id
+        attempt.save(update_fields=["request_payload", "source_hash", "waiting_on", "netsuite_external_id"])
+    for attempt in waiting.values():
+        attempt.status = AttemptStatus.RUNNING
+        attempt_fail(attempt, error=PermanentError("NOT_IN_SCOPE", "The record is gone from Salesforce or no longer "
+                                                   "qualifies for this job (e.g. no longer funded)."), retry=False)
+
+
+def _read_by_ids(ctx, spec, salesforce, ids: list[str]) -> list[dict]:
+    records = []
+    for start in range(0, len(ids), 200):
+        chunk = ids[start:start + 200]
+        if spec.source_object == "OpportunityLineItem":
+            records += _applications_of_lines(ctx, spec, salesforce, [{"OpportunityId": i} for i in chunk])
+            continue
+        condition, values = spec.where(ctx)
+        soql = f"SELECT {_record_fields(spec, ctx)} FROM {spec.source_object} WHERE Id IN {{ids}}"
+        soql += f" AND {condition}" if condition else ""
+        records += salesforce.query_all(soql_format(soql, ids=chunk, **values))
+    return records
+
+
 def _applications_of_lines(ctx, spec, salesforce, line_items: list[dict]) -> list[dict]:
     """The funded applications (with all their current lines) whose line items changed."""
     ids = sorted({item["OpportunityId"] for item in line_items if item.get("OpportunityId")})
@@ -310,16 +359,21 @@ def _applications_of_lines(ctx, spec, salesforce, line_items: list[dict]) -> lis
     return salesforce.query_all(soql_format(soql, ids=ids, **values))
 
 
+def _record_fields(spec: PushJob, ctx: PushContext) -> str:
+    line_fields = ctx.line_mappings.source_fields if ctx.line_mappings and not isinstance(spec, PushSalesOrders) else []
+    fields = _select_list(["Id", "SystemModstamp", *spec.extra_fields, *ctx.mappings.source_fields, *line_fields])
+    if isinstance(spec, PushSalesOrders):
+        fields += ", " + spec.child_query(ctx)
+    return fields
+
+
 def _soql(spec: PushJob, ctx: PushContext) -> tuple[str, dict]:
     if spec.source_object == "OpportunityLineItem":
         fields = _select_list(["Id", "SystemModstamp", "OpportunityId", "IsDeleted"])
         condition, values = "", {}
     else:
-        line_fields = ctx.line_mappings.source_fields if ctx.line_mappings and not isinstance(spec, PushSalesOrders) else []
-        fields = _select_list(["Id", "SystemModstamp", *spec.extra_fields, *ctx.mappings.source_fields, *line_fields])
+        fields = _record_fields(spec, ctx)
         condition, values = spec.where(ctx)
-        if isinstance(spec, PushSalesOrders):
-            fields += ", " + spec.child_query(ctx)
     since = watermark_since(ctx.job)
     clauses = [condition] if condition else []
     if since is not None:

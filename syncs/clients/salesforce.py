@@ -167,6 +167,19 @@ class SalesforceClient:
             raise TransientError("CONNECTION_ERROR", f"Connection to Salesforce failed: {exc}", outcome_unknown=True) from exc
 
 
+_clients: dict[tuple, SalesforceClient] = {}
+_clients_lock = threading.Lock()
+
+
+def salesforce_client() -> SalesforceClient:
+    """The process's client for the configured org: one login serves every run until the session expires."""
+    key = tuple(sorted((k, str(v)) for k, v in settings.SALESFORCE.items()))
+    with _clients_lock:
+        if key not in _clients:
+            _clients[key] = SalesforceClient(dict(settings.SALESFORCE))
+        return _clients[key]
+
+
 def soql_format(template: str, **values) -> str:
     """Build SOQL with every value escaped by simple-salesforce's format_soql. Field and object names are never
     passed as values: they come only from mapping rows checked against describe."""

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 def test_it_runs_a_scheduled_job_through_beat_and_a_worker(hub_processes):
     schedules_apply()
     every_second, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.SECONDS)
-    PeriodicTask.objects.filter(name="push_contacts").update(interval=every_second)
+    PeriodicTask.objects.filter(name="pull_sales_orders").update(interval=every_second)
 
     hub_processes.start("worker", "-m", "celery", "-A", "integration_hub", "worker", "--loglevel", "INFO",
                         "--concurrency", "1", "--without-heartbeat", "--without-gossip", "--without-mingle")
@@ -21,9 +21,9 @@ def test_it_runs_a_scheduled_job_through_beat_and_a_worker(hub_processes):
                         "--pidfile", "", "--max-interval", "1")
 
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not SyncRun.objects.filter(job__name="push_contacts").exists():
+    while time.monotonic() < deadline and not SyncRun.objects.filter(job__name="pull_sales_orders").exists():
         time.sleep(0.5)
-    runs = list(SyncRun.objects.filter(job__name="push_contacts"))
+    runs = list(SyncRun.objects.filter(job__name="pull_sales_orders"))
     assert runs, "no scheduled run within 60 s\nbeat:\n" + hub_processes.log("beat") + "\nworker:\n" + hub_processes.log("worker")
     assert all(run.trigger == "schedule" and run.outcome == "not_implemented" for run in runs)
-    assert not SyncRun.objects.filter(job__name="pull_remittances").exists()
+    assert not SyncRun.objects.filter(job__name="pull_purchase_orders").exists()

@@ -20,11 +20,11 @@ def test_it_lists_nine_jobs_with_their_schedules():
 
 def test_it_records_an_unimplemented_job_as_not_implemented_never_as_success():
     out = StringIO()
-    call_command("sync", "run", "push_accounts", stdout=out)
-    run = SyncRun.objects.get(job__name="push_accounts")
+    call_command("sync", "run", "pull_remittances", stdout=out)
+    run = SyncRun.objects.get(job__name="pull_remittances")
     assert run.outcome == "not_implemented" and run.finished_at is not None
     assert "not implemented" in out.getvalue().lower()
-    assert SyncJob.objects.get(name="push_accounts").last_outcome == "not_implemented"
+    assert SyncJob.objects.get(name="pull_remittances").last_outcome == "not_implemented"
 
 
 def test_it_refuses_an_unknown_job():

@@ -1,0 +1,214 @@
+"""The six pushes end to end: both sandboxes as processes over real HTTP, seeded with the awkward values."""
+import pytest
+from django.db.models import Count
+
+from mappings.models import MasterRule, ValueMapping
+from syncs.clients.salesforce import SalesforceClient
+from syncs.models import RecordLink, SyncAttempt, SyncJob
+from syncs.services import sync_run
+
+pytestmark = pytest.mark.slow
+
+PUSH_ORDER = ["push_accounts", "push_contacts", "push_sales_orders", "push_purchase_orders",
+              "push_sales_order_lines", "push_purchase_order_lines"]
+
+
+def push_all():
+    return {name: sync_run(job_name=name) for name in PUSH_ORDER}
+
+
+def get_record(service, netsuite, record_type, external_id):
+    from syncs.clients.netsuite import NS, zeep_client
+
+    ref = zeep_client().get_type(f"{{{NS['core']}}}RecordRef")(externalId=external_id, type=record_type)
+    response = service.get(baseRef=ref, _soapheaders={"tokenPassport": netsuite.token_passport()})
+    read = response.body.readResponse
+    return read.record if read.status.isSuccess else None
+
+
+def test_it_moves_every_push_with_the_mapped_values(hub_on_sandboxes, netsuite_service):
+    salesforce, netsuite = hub_on_sandboxes
+    runs = push_all()
+    for name, run in runs.items():
+        assert run.outcome == "succeeded", f"{name}: {run.message}"
+
+    sf = salesforce.client()
+    accounts = sf.query_all("SELECT Id, Name, Type FROM Account")["records"]
+    contacts = sf.query_all("SELECT Id FROM Contact")["records"]
+    funded = sf.query_all(
+        "SELECT Id, Name, AccountId, Amount, Broker__c, Commission_Percent__c, Funded_Date__c, "
+        "(SELECT ProductCode, Quantity, UnitPrice, TotalPrice FROM OpportunityLineItems) "
+        "FROM Opportunity WHERE StageName = 'Funded'")["records"]
+    brokered = [app for app in funded if app["Broker__c"]]
+    assert funded and brokered
+
+    counts = netsuite.stats()["records"]
+    brokers = sum(1 for a in accounts if a["Type"] == "Broker")
+    assert counts.get("vendor", 0) == brokers
+    assert counts.get("customer", 0) == len(accounts) - brokers
+    assert counts.get("contact", 0) == len(contacts)
+    assert counts.get("salesOrder", 0) == len(funded)
+    assert counts.get("purchaseOrder", 0) == len(brokered)
+
+    awkward = next(a for a in accounts if a["Name"] == "O'Brien & Sons")
+    customer = get_record(netsuite_service, netsuite, "customer", awkward["Id"])
+    assert customer.companyName == "O'Brien & Sons"
+
+    fee_items = dict(ValueMapping.objects.filter(category="fee_item").values_list("source_value", "target_value"))
+    application = max(funded, key=lambda app: len(app["OpportunityLineItems"]["records"] if app["OpportunityLineItems"] else []))
+    order = get_record(netsuite_service, netsuite, "salesOrder", application["Id"])
+    assert order.entity.internalId == RecordLink.objects.get(record_type="Account", salesforce_id=application["AccountId"]).netsuite_internal_id
+    assert order.tranDate.date().isoformat() == application["Funded_Date__c"]
+    lines = sorted((line.item.internalId, line.amount) for line in order.itemList.item)
+    expected = sorted((fee_items[fee["ProductCode"]], fee["TotalPrice"]) for fee in application["OpportunityLineItems"]["records"])
+    assert lines == expected
+
+    deal = brokered[0]
+    purchase_order = get_record(netsuite_service, netsuite, "purchaseOrder", f"{deal['Id']}-COMMISSION")
+    assert purchase_order.entity.internalId == RecordLink.objects.get(record_type="Account", salesforce_id=deal["Broker__c"]).netsuite_internal_id
+    assert [line.amount for line in purchase_order.itemList.item] == [round(deal["Amount"] * deal["Commission_Percent__c"] / 100, 2)]
+
+
+def test_it_creates_nothing_for_an_application_below_funded(hub_on_sandboxes):
+    salesforce, netsuite = hub_on_sandboxes
+    push_all()
+    sf = salesforce.client()
+    unfunded = sf.query_all("SELECT Id FROM Opportunity WHERE StageName != 'Funded'")["records"]
+    assert unfunded
+    unfunded_ids = {app["Id"] for app in unfunded}
+    assert not SyncAttempt.objects.filter(job__name__in=PUSH_ORDER[2:], salesforce_id__in=unfunded_ids).exists()
+    assert not RecordLink.objects.filter(record_type__in=["SalesOrder", "PurchaseOrder"], salesforce_id__in=unfunded_ids).exists()
+
+
+def test_it_leaves_the_same_remote_state_when_run_twice(hub_on_sandboxes):
+    salesforce, netsuite = hub_on_sandboxes
+    push_all()
+    before = netsuite.stats()["records"]
+    attempts = SyncAttempt.objects.count()
+    again = push_all()
+    assert netsuite.stats()["records"] == before
+    assert SyncAttempt.objects.count() == attempts
+    assert all(run.records_written == 0 for run in again.values())
+
+
+def test_it_keeps_fee_lines_in_step_when_fees_change(hub_on_sandboxes, netsuite_service):
+    salesforce, netsuite = hub_on_sandboxes
+    push_all()
+    sf = salesforce.client()
+    app = next(a for a in sf.query_all(
+        "SELECT Id, (SELECT Id, UnitPrice, Quantity FROM OpportunityLineItems) FROM Opportunity WHERE StageName = 'Funded'")["records"]
+        if a["OpportunityLineItems"] and a["OpportunityLineItems"]["totalSize"] >= 2)
+    fees = app["OpportunityLineItems"]["records"]
+    sf.OpportunityLineItem.update(fees[0]["Id"], {"UnitPrice": 777.0})
+    sf.OpportunityLineItem.delete(fees[1]["Id"])
+
+    run = sync_run(job_name="push_sales_order_lines")
+    assert run.outcome == "succeeded", run.message
+    order = get_record(netsuite_service, netsuite, "salesOrder", app["Id"])
+    assert len(order.itemList.item) == len(fees) - 1
+    assert 777.0 in [line.amount / line.quantity for line in order.itemList.item]
+    assert netsuite.stats()["records"]["salesOrder"] == len(sf.query_all("SELECT Id FROM Opportunity WHERE StageName = 'Funded'")["records"])
+
+
+def test_it_leaves_no_duplicate_when_netsuite_loses_the_answer(hub_on_sandboxes):
+    salesforce, netsuite = hub_on_sandboxes
+    netsuite.control(lost_response_next=1, fault_operations="upsertList")
+    run = sync_run(job_name="push_accounts")
+    assert netsuite.stats()["injected"].get("lost_response") == 1
+    pending = SyncAttempt.objects.filter(job__name="push_accounts", status="pending", verify_before_write=True)
+    assert pending.exists(), run.message
+    SyncAttempt.objects.filter(pk__in=pending).update(next_attempt_at=run.started_at)
+    retry = sync_run(job_name="push_accounts")
+    assert retry.outcome == "succeeded", retry.message
+    sf = salesforce.client()
+    accounts = sf.query_all("SELECT Id FROM Account")["records"]
+    counts = netsuite.stats()["records"]
+    assert counts["customer"] + counts["vendor"] == len(accounts)
+    assert SyncAttempt.objects.filter(job__name="push_accounts", operation="lookup+upsert", status="succeeded").exists()
+
+
+def test_it_syncs_every_record_sharing_one_timestamp_across_a_crash_between_pages(hub_on_sandboxes, settings, monkeypatch):
+    salesforce, netsuite = hub_on_sandboxes
+    sync_run(job_name="push_accounts")
+    sf = salesforce.client()
+    new_accounts = [{"attributes": {"type": "Account"}, "Name": f"Same Stamp Bakery {n}", "Type": "Merchant"} for n in range(200)]
+    created = sf.restful("composite/sobjects", method="POST", json={"allOrNone": False, "records": new_accounts})
+    ids = {result["id"] for result in created}
+    stamps = {r["SystemModstamp"] for r in sf.query_all("SELECT SystemModstamp FROM Account WHERE Name LIKE 'Same Stamp Bakery%'")["records"]}
+    assert len(stamps) == 1, "the sandbox should stamp one collection call with one SystemModstamp"
+
+    real_pages = SalesforceClient.query_pages
+
+    def crash_after_first_page(self, soql, **kwargs):
+        kwargs["page_size"] = 200
+        pages = real_pages(self, soql, **kwargs)
+        yield next(pages)
+        raise RuntimeError("worker crashed between pages")
+
+    monkeypatch.setattr(SalesforceClient, "query_pages", crash_after_first_page)
+    crashed = sync_run(job_name="push_accounts")
+    assert crashed.outcome == "failed"
+    monkeypatch.setattr(SalesforceClient, "query_pages", real_pages)
+    SyncJob.objects.filter(name="push_accounts").update(run_lease_expires_at=None)
+    resumed = sync_run(job_name="push_accounts")
+    assert resumed.outcome == "succeeded", resumed.message
+    linked = set(RecordLink.objects.filter(record_type="Account", salesforce_id__in=ids).values_list("salesforce_id", flat=True))
+    assert linked == ids
+    assert not SyncAttempt.objects.filter(salesforce_id__in=ids).values("salesforce_id").annotate(n=Count("id")).filter(
+        n__gt=1, status="succeeded").exists()
+
+
+def test_it_fails_one_bad_record_alone_with_the_remote_message(hub_on_sandboxes):
+    salesforce, netsuite = hub_on_sandboxes
+    for name in PUSH_ORDER[:2]:
+        sync_run(job_name=name)
+    ValueMapping.objects.filter(category="fee_item", source_value="FEE-WIRE").update(target_value="999")
+    run = sync_run(job_name="push_sales_orders")
+    failed = SyncAttempt.objects.filter(run=run, status="failed")
+    succeeded = SyncAttempt.objects.filter(run=run, status="succeeded")
+    assert failed.exists() and succeeded.exists(), run.message
+    assert run.outcome == "partial"
+    assert {a.remote_code for a in failed} == {"INVALID_KEY_OR_REF"}
+    assert all("999" in a.remote_message for a in failed)
+    batch_sizes = {a.response_payload["batchSize"] for a in failed}
+    assert max(batch_sizes) > 1, "the bad record should have been in a batch with good ones"
+
+
+def test_it_holds_back_children_of_a_failed_parent_and_releases_them(hub_on_sandboxes):
+    salesforce, netsuite = hub_on_sandboxes
+    sf = salesforce.client()
+    account = sf.Account.create({"Name": "Parent That Fails Ltd", "Type": "Partner"})
+    sf.Contact.create({"LastName": "Child", "FirstName": "Held", "AccountId": account["id"]})
+    sync_run(job_name="push_accounts")
+    parent = SyncAttempt.objects.get(salesforce_id=account["id"])
+    assert parent.status == "failed" and "Partner" in parent.remote_message
+
+    sync_run(job_name="push_contacts")
+    child = SyncAttempt.objects.get(job__name="push_contacts", waiting_on=account["id"])
+    assert child.status == "failed" and child.remote_code == "PARENT_FAILED"
+    assert account["id"] in child.remote_message and "Partner" in child.remote_message
+
+    ValueMapping.objects.create(category="account_type", source_value="Partner", target_value="customer")
+    from syncs.attempts import attempts_retry
+
+    attempts_retry(attempt_ids=[parent.pk])
+    sync_run(job_name="push_accounts")
+    sync_run(job_name="push_contacts")
+    latest = SyncAttempt.objects.filter(job__name="push_contacts", waiting_on=account["id"]).order_by("-id").first()
+    assert latest.status == "succeeded"
+    assert RecordLink.objects.filter(record_type="Contact", salesforce_id=latest.salesforce_id).exists()
+
+
+def test_it_refuses_a_master_rule_violation_before_any_call(hub_on_sandboxes):
+    salesforce, netsuite = hub_on_sandboxes
+    MasterRule.objects.filter(record_type="Account").update(master_system="netsuite", read_only_in="salesforce")
+    before_ns = netsuite.stats()["requests"]
+    before_sf = salesforce.stats()
+    run = sync_run(job_name="push_accounts")
+    assert run.outcome == "failed"
+    assert "master" in run.message.lower() and "Refused before any remote call" in run.message
+    assert netsuite.stats()["requests"] == before_ns
+    after_sf = salesforce.stats()
+    assert after_sf["counts"]["logins"] == before_sf["counts"]["logins"]
+    assert after_sf["requests"] - before_sf["requests"] == 1  # the stats request itself
+    assert not SyncAttempt.objects.filter(job__name="push_accounts").exists()
