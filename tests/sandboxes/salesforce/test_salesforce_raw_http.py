@@ -148,3 +148,11 @@ def test_it_refuses_an_id_in_the_body_of_a_single_record_write(http):
     assert created.headers["Location"].endswith("/sobjects/Account/" + created.json()["id"])
     assert_error_list(http.patch(http.base + "/sobjects/Account/" + created.json()["id"],
                                  json={"Id": created.json()["id"], "Phone": "1"}), 400, "INVALID_FIELD")
+
+
+def test_it_refuses_a_uri_longer_than_the_platform_accepts(http):
+    ids = ", ".join(f"'001{n:012d}'" for n in range(1000))
+    response = http.get(http.base + "/query", params={"q": f"SELECT Id FROM Account WHERE Id IN ({ids})"})
+    assert response.status_code == 414
+    short = ", ".join(f"'001{n:012d}'" for n in range(300))
+    assert http.get(http.base + "/query", params={"q": f"SELECT Id FROM Account WHERE Id IN ({short})"}).ok
