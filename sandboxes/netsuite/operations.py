@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from . import auth, envelope, faults, search
 from .envelope import RESPONSE_NSMAP, core, msg
 from .records import BY_XSD_TYPE, KINDS, Writer, WriteError
-from .schema import XSI_TYPE, XSI_TYPE_KEY, Codec, TypeModel, _clark
+from .schema import XSI_TYPE, XSI_TYPE_KEY, Codec, TypeModel, clark
 from .store import Store
 from .wsdl import WsdlSet
 
@@ -138,7 +138,7 @@ class NetSuiteApp:
         return responses
 
     def _write_one(self, writer: Writer, operation: str, action: str, element) -> dict:
-        xsi_type = _clark(element.get(XSI_TYPE), element.nsmap)
+        xsi_type = clark(element.get(XSI_TYPE), element.nsmap)
         kind = BY_XSD_TYPE.get(xsi_type)
         external_id, internal_id = element.get("externalId"), element.get("internalId")
         base_ref = {XSI_TYPE_KEY: RECORD_REF, "internalId": internal_id, "externalId": external_id,

@@ -52,7 +52,7 @@ class ComplexType:
     linked: bool = False
 
 
-def _clark(qname: str, nsmap: dict, default_ns: str | None = None) -> str:
+def clark(qname: str, nsmap: dict, default_ns: str | None = None) -> str:
     prefix, _, local = qname.rpartition(":")
     namespace = nsmap.get(prefix or None, default_ns if not prefix else None)
     return f"{{{namespace}}}{local}" if namespace else local
@@ -69,10 +69,10 @@ class TypeModel:
             target = document.get("targetNamespace")
             for node in document:
                 if node.tag == f"{{{XSD_NS}}}element":
-                    self.elements[f"{{{target}}}{node.get('name')}"] = _clark(node.get("type"), node.nsmap)
+                    self.elements[f"{{{target}}}{node.get('name')}"] = clark(node.get("type"), node.nsmap)
                 elif node.tag == f"{{{XSD_NS}}}simpleType":
                     restriction = node.find(f"{{{XSD_NS}}}restriction")
-                    base = _clark(restriction.get("base"), node.nsmap) if restriction is not None else f"{{{XSD_NS}}}string"
+                    base = clark(restriction.get("base"), node.nsmap) if restriction is not None else f"{{{XSD_NS}}}string"
                     self.simple_base[f"{{{target}}}{node.get('name')}"] = base
                 elif node.tag == f"{{{XSD_NS}}}complexType":
                     pending_refs.append((target, node))
@@ -97,18 +97,18 @@ class TypeModel:
                 extension = content.find(f"{{{XSD_NS}}}extension")
                 if extension is None:
                     extension = content.find(f"{{{XSD_NS}}}restriction")
-                base = _clark(extension.get("base"), node.nsmap)
+                base = clark(extension.get("base"), node.nsmap)
                 simple_content = wrapper == "simpleContent"
                 container = extension
         elements = []
         for child in container.iter(f"{{{XSD_NS}}}element"):
             many = child.get("maxOccurs", "1") != "1"
             if child.get("ref"):
-                ref = _clark(child.get("ref"), child.nsmap)
+                ref = clark(child.get("ref"), child.nsmap)
                 namespace, _, local = ref[1:].partition("}")
                 elements.append(ElementDecl(local, namespace, ref, many))  # type resolved in _link
             else:
-                elements.append(ElementDecl(child.get("name"), target, _clark(child.get("type"), child.nsmap), many))
+                elements.append(ElementDecl(child.get("name"), target, clark(child.get("type"), child.nsmap), many))
         attributes = [a.get("name") for a in container.iter(f"{{{XSD_NS}}}attribute") if a.get("name")]
         if base and base.startswith(f"{{{XSD_NS}}}"):
             base_in_model = None
@@ -182,7 +182,7 @@ class Codec:
         xsi_type = element.get(XSI_TYPE)
         explicit = None
         if xsi_type:
-            explicit = _clark(xsi_type, element.nsmap)
+            explicit = clark(xsi_type, element.nsmap)
             type_name = explicit
         ctype = self.model.complex.get(type_name)
         if ctype is None:

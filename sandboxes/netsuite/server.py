@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import signal
 import socket
 import sys
 import time
@@ -166,6 +167,12 @@ class Handler(BaseHTTPRequestHandler):
 
 def serve(app: NetSuiteApp, governance: Governance, host: str, port: int, *, verbose: bool = False) -> None:
     server = SandboxServer((host, port), app, governance, verbose=verbose)
+
+    def stop(signum, frame):
+        # Finish the way Ctrl-C does, so sqlite checkpoints and the port is released promptly.
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     bound_host, bound_port = server.server_address[:2]
     print(f"NetSuite sandbox listening on http://{bound_host}:{bound_port}{SERVICE_PATH} "
           f"(WSDL http://{bound_host}:{bound_port}{WSDL_PATH})", flush=True)

@@ -6,7 +6,7 @@ import zeep
 from lxml import etree
 from zeep.exceptions import Fault
 
-from sandboxes.netsuite.testing import BINDING
+from sandboxes.netsuite.testing import BINDING, run_netsuite_sandbox
 
 from .conftest import FAULTS
 
@@ -119,3 +119,11 @@ def test_it_answers_an_operation_it_does_not_offer_with_a_fault(netsuite):
 def test_it_serves_the_binding_the_hub_uses(netsuite, zeep_client):
     service = zeep_client.create_service(BINDING, netsuite.sandbox.endpoint)
     assert service.getServerTime(_soapheaders=netsuite.headers()).body.getServerTimeResult.status.isSuccess
+
+
+def test_it_reads_the_wsdl_from_a_url(sandbox, tmp_path, zeep_client):
+    # Any URL works; here the first sandbox's copy stands in for Oracle's published one.
+    with run_netsuite_sandbox(tmp_path / "from-url", wsdl=sandbox.wsdl_url) as second:
+        service = zeep_client.create_service(BINDING, second.endpoint)
+        result = service.getServerTime(_soapheaders={"tokenPassport": second.token_passport()})
+    assert result.body.getServerTimeResult.status.isSuccess

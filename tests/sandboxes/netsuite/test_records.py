@@ -182,7 +182,10 @@ def test_it_keeps_records_and_numbering_across_restarts(tmp_path, zeep_client):
         sandbox.restart()
         record = netsuite.get("customer", externalId="DURABLE-1").record
         after = netsuite.upsert_list([netsuite.customer("DURABLE-2")]).writeResponse[0].baseRef.internalId
+        sandbox.reset()
+        left = sandbox.stats()["records"]
 
     assert record.internalId == before
     assert int(after) > int(before)
     assert record.lastModifiedDate.utcoffset() == dt.timedelta(hours=9)
+    assert left == {"serviceSaleItem": 4, "servicePurchaseItem": 1}
