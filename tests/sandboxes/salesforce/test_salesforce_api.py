@@ -321,15 +321,16 @@ def test_it_supports_a_system_modstamp_and_id_watermark_cursor(sf):
     records = [{"attributes": {"type": "Account"}, "Name": f"Watermark {i}"} for i in range(30)]
     created = sf.restful("composite/sobjects", method="POST", json={"records": records})
     ids = sorted(r["id"] for r in created)
-    stamp = sf.Account.get(ids[0])["SystemModstamp"]
+    stamp = dt.datetime.strptime(sf.Account.get(ids[0])["SystemModstamp"], "%Y-%m-%dT%H:%M:%S.%f%z")
+    # format_soql drops sub-second digits from datetimes, so the exact stamp is written out here.
+    exact = stamp.isoformat(timespec="milliseconds")
     # Thirty records share one stamp: a cursor on the stamp alone would skip or repeat them.
     seen = []
     cursor_id = ids[0][:3] + "0" * 12
     while True:
         page = sf.query(format_soql(
-            "SELECT Id, SystemModstamp FROM Account WHERE SystemModstamp = {} AND Id > {} "
-            "ORDER BY SystemModstamp, Id LIMIT 7", dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f%z"),
-            cursor_id))["records"]
+            "SELECT Id, SystemModstamp FROM Account WHERE SystemModstamp = " + exact + " AND Id > {} "
+            "ORDER BY SystemModstamp, Id LIMIT 7", cursor_id))["records"]
         if not page:
             break
         seen += [r["Id"] for r in page]
