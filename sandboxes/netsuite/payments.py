@@ -58,8 +58,6 @@ def generate(store: Store, *, days: int, per_day: int = 5, seed: int = 1, zone: 
                     payment.body[field] = stamp
                 payment.created_ms = payment.last_modified_ms = stamp
                 Store.save(connection, "transactions", payment)
-                order.body["_paid"] = money(number(order.body.get("_paid")) + amount)
-                Store.save(connection, "transactions", order)
                 created.append({"internalId": payment.internal_id, "tranId": payment.tran_id,
                                 "salesOrder": order.internal_id, "amount": money(amount), "date": day.isoformat()})
     return {"payments": len(created), "created": created}

@@ -206,7 +206,7 @@ class Writer:
                 body[key] = _merge_lines(body.get(key), value, "line" if key == "itemList" else "doc")
             else:
                 body[key] = value
-        if external_id and existing and existing.external_id and external_id != existing.external_id:
+        if external_id and existing and external_id != existing.external_id:
             if self.find(kind, None, external_id):
                 raise WriteError("DUP_RCRD", f"A {kind.label} record with externalId {external_id} already exists.")
 
@@ -359,25 +359,36 @@ class Writer:
         self._subsidiary(body)
         body["currency"] = self._currency(body)
         applied = 0.0
-        lines = (body.get("applyList") or {}).get("apply") or []
-        for line in lines:
+        before = _applied_by_doc(existing.body) if existing else {}
+        orders = {}
+        for line in (body.get("applyList") or {}).get("apply") or []:
             try:
                 doc = Store.get(self.connection, "transactions", int(line.get("doc") or 0))
             except ValueError:
                 doc = None
             if doc is None or doc.type != "salesOrder" or doc.parent_id != customer.internal_id:
                 raise WriteError("INVALID_KEY_OR_REF", f"Invalid doc reference key {line.get('doc')}.")
+            orders[doc.internal_id] = doc
             line.update({"type": "Sales Order", "refNum": doc.body.get("tranId"), "total": doc.body.get("total"),
                          "currency": "USD"})
             line.setdefault("applyDate", doc.body.get("tranDate"))
-            due = number(doc.body.get("total")) - number(doc.body.get("_paid"))
+            # What is still due, not counting what this very payment already applied before the update.
+            due = number(doc.body.get("total")) - number(doc.body.get("_paid")) + before.get(doc.internal_id, 0.0)
             line["due"] = money(max(due, 0.0))
             if line.get("apply", "true") == "true":
                 line["apply"] = "true"
-                line.setdefault("amount", money(min(due, payment - applied)))
+                line.setdefault("amount", money(max(min(due, payment - applied), 0.0)))
                 applied += number(line["amount"])
         if applied - payment > 0.005:
             raise WriteError("USER_ERROR", "The total applied exceeds the payment amount.")
+        after = _applied_by_doc(body)
+        for doc_id in set(before) | set(after):
+            order = orders.get(doc_id) or Store.get(self.connection, "transactions", doc_id)
+            if order is not None and after.get(doc_id, 0.0) != before.get(doc_id, 0.0):
+                # The order's paid amount is bookkeeping, not a user edit: its lastModifiedDate stays.
+                order.body["_paid"] = money(number(order.body.get("_paid")) + after.get(doc_id, 0.0)
+                                            - before.get(doc_id, 0.0))
+                Store.save(self.connection, "transactions", order)
         body["payment"] = money(payment)
         body["total"] = money(payment)
         body["applied"] = money(applied)
@@ -390,6 +401,14 @@ class Writer:
         return None
 
     _complete_servicePurchaseItem = _complete_serviceSaleItem
+
+
+def _applied_by_doc(payment_body: dict) -> dict[int, float]:
+    applied: dict[int, float] = {}
+    for line in (payment_body.get("applyList") or {}).get("apply") or []:
+        if line.get("apply") == "true" and str(line.get("doc", "")).isdigit():
+            applied[int(line["doc"])] = applied.get(int(line["doc"]), 0.0) + number(line.get("amount"))
+    return applied
 
 
 def _merge_custom_fields(current: dict | None, incoming: dict) -> dict:
@@ -415,6 +434,8 @@ def _merge_lines(current: dict | None, incoming: dict, key: str) -> dict:
     for line in new_lines:
         match = by_key.get(str(line.get(key))) if line.get(key) is not None else None
         if match is not None:
+            if key == "line" and ("quantity" in line or "rate" in line) and "amount" not in line:
+                match.pop("amount", None)  # NetSuite recomputes the amount from the new quantity or rate
             match.update(line)
         elif key == "line" and line.get("line") is not None:
             raise WriteError("USER_ERROR", f"Line {line['line']} does not exist on this transaction.")

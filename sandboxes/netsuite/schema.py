@@ -29,8 +29,9 @@ XSI_TYPE_KEY = "xsiType"
 class ElementDecl:
     name: str
     namespace: str
-    type: str  # clark name of the type
+    type: str  # clark name of the type (of the referenced global element while ref is True)
     many: bool
+    ref: bool = False
 
     @property
     def tag(self) -> str:
@@ -52,9 +53,10 @@ class ComplexType:
     linked: bool = False
 
 
-def clark(qname: str, nsmap: dict, default_ns: str | None = None) -> str:
+def clark(qname: str, nsmap: dict) -> str:
+    """'platformCore:RecordRef' -> '{urn:core_...}RecordRef', with the prefixes in scope at the node."""
     prefix, _, local = qname.rpartition(":")
-    namespace = nsmap.get(prefix or None, default_ns if not prefix else None)
+    namespace = nsmap.get(prefix or None)
     return f"{{{namespace}}}{local}" if namespace else local
 
 
@@ -64,7 +66,7 @@ class TypeModel:
         self.simple_base: dict[str, str] = {}  # simple type -> its restriction base
         self.elements: dict[str, str] = {}  # global element clark name -> type
         self.derived: dict[str, set[str]] = {}
-        pending_refs = []
+        complex_nodes = []
         for document in documents.values():
             target = document.get("targetNamespace")
             for node in document:
@@ -75,8 +77,8 @@ class TypeModel:
                     base = clark(restriction.get("base"), node.nsmap) if restriction is not None else f"{{{XSD_NS}}}string"
                     self.simple_base[f"{{{target}}}{node.get('name')}"] = base
                 elif node.tag == f"{{{XSD_NS}}}complexType":
-                    pending_refs.append((target, node))
-        for target, node in pending_refs:
+                    complex_nodes.append((target, node))
+        for target, node in complex_nodes:
             self._add_complex(target, node)
         for name in self.complex:
             self._link(name)
@@ -106,17 +108,13 @@ class TypeModel:
             if child.get("ref"):
                 ref = clark(child.get("ref"), child.nsmap)
                 namespace, _, local = ref[1:].partition("}")
-                elements.append(ElementDecl(local, namespace, ref, many))  # type resolved in _link
+                elements.append(ElementDecl(local, namespace, ref, many, ref=True))  # type resolved in _link
             else:
                 elements.append(ElementDecl(child.get("name"), target, clark(child.get("type"), child.nsmap), many))
         attributes = [a.get("name") for a in container.iter(f"{{{XSD_NS}}}attribute") if a.get("name")]
         if base and base.startswith(f"{{{XSD_NS}}}"):
-            base_in_model = None
-        else:
-            base_in_model = base
-        self.complex[name] = ComplexType(
-            name, base_in_model, elements, attributes, simple_content, node.get("abstract") == "true"
-        )
+            base = None  # simple content over a built-in type: nothing to inherit
+        self.complex[name] = ComplexType(name, base, elements, attributes, simple_content, node.get("abstract") == "true")
 
     def _link(self, name: str) -> ComplexType:
         ctype = self.complex[name]
@@ -131,7 +129,7 @@ class TypeModel:
             attributes.extend(base.attributes)
             ctype.simple_content = ctype.simple_content or base.simple_content
         for decl in ctype.own_elements:
-            if decl.type.startswith("{") and decl.type in self.elements and decl.type == f"{{{decl.namespace}}}{decl.name}":
+            if decl.ref:
                 decl = ElementDecl(decl.name, decl.namespace, self.elements[decl.type], decl.many)
             elements.append(decl)
         attributes.extend(ctype.own_attributes)

@@ -80,3 +80,16 @@ def test_it_seeds_and_pays_from_the_command_line(tmp_path, capsys):
     assert cli.main(["seed", "--customers", "4", "--sales-orders", "4", "--data-dir", data_dir]) == 0
     assert cli.main(["pay", "--days", "3", "--per-day", "2", "--data-dir", data_dir]) == 0
     assert "created 6 customer payments" in capsys.readouterr().out
+
+
+def test_it_stops_paying_an_order_once_payments_cover_it(netsuite):
+    order_id = funded(netsuite, "FULL", count=1)[0]
+    payment = netsuite.customers.CustomerPayment(
+        customer=netsuite.ref(externalId="FULL-ACC-0", type="customer"), payment=10000.0,
+        applyList=netsuite.customers.CustomerPaymentApplyList(apply=[
+            netsuite.customers.CustomerPaymentApply(apply=True, doc=int(order_id))]))
+    written = netsuite.service.add(record=payment, _soapheaders=netsuite.headers()).body.writeResponse
+    applied = netsuite.get("customerPayment", internalId=written.baseRef.internalId).record
+
+    assert applied.applyList.apply[0].amount == 10000.0 and applied.unapplied == 0
+    assert all(str(p["salesOrder"]) != order_id for p in netsuite.sandbox.pay(days=3, per_day=50)["created"])

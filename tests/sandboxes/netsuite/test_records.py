@@ -108,6 +108,13 @@ def test_it_follows_replace_all_and_line_semantics(netsuite, unique):
         (1, "101", 1000.0), (2, "102", 250.0), (3, "104", 35.0)]
     assert record.total == 1285.0
 
+    # A new quantity without an amount is priced at the line's rate.
+    quantity = netsuite.sales.SalesOrder(internalId=internal_id, itemList=netsuite.sales.SalesOrderItemList(
+        replaceAll=False, item=[netsuite.sales.SalesOrderItem(line=1, quantity=2)]))
+    netsuite.service.update(record=quantity, _soapheaders=netsuite.headers())
+    record = netsuite.get("salesOrder", internalId=internal_id).record
+    assert (record.itemList.item[0].amount, record.total) == (2000.0, 2285.0)
+
     # replaceAll=true: the lines sent are the lines kept.
     replace = netsuite.sales_order(f"{unique}-APP", f"{unique}-ACC", [netsuite.fee_line("103", 150.0)])
     netsuite.upsert_list([replace])
