@@ -59,8 +59,6 @@ class Org:
             values[name] = self.coerce_value(conn, obj, obj.field(name), value)
         missing = [f.name for f in obj.fields if f.required and f.createable and (
             (creating and values.get(f.name) is None) or (not creating and f.name in values and values[f.name] is None))]
-        if obj.name == "OpportunityLineItem" and not creating:
-            missing = [name for name in missing if name != "PricebookEntryId"]
         if missing:
             raise ApiError("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]",
                            fields=missing)

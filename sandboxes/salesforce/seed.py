@@ -7,7 +7,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 
-from . import ids, schema
+from . import schema
 from .records import USER_ID
 from .store import Store, now_stamp
 

@@ -8,7 +8,7 @@ import re
 import socket
 import ssl
 import sys
-import time
+import traceback
 import urllib.parse
 
 from . import describe, ids, schema, tls
@@ -17,7 +17,7 @@ from .errors import ApiError, not_found
 from .faults import INJECTED, Governor
 from .query import MIN_PAGE, DEFAULT_PAGE, QueryEngine
 from .records import Org, id_in_body
-from .store import Store, now_stamp, parse_stamp, quote
+from .store import Store, now_stamp, quote
 
 MAX_COLLECTION = 200
 MAX_URI_BYTES = 16384   # documented REST limit; longer URIs get 414 URI Too Long
@@ -146,7 +146,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except (ConnectionError, socket.timeout):
             raise
         except Exception as exc:    # a bug in the sandbox must still answer like the platform's 500
-            import traceback
             traceback.print_exc()
             self.send(500, [{"message": f"An unexpected error occurred: {exc.__class__.__name__}",
                              "errorCode": "UNKNOWN_EXCEPTION", "fields": []}])

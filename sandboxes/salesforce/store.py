@@ -40,10 +40,6 @@ def now_stamp(moment: dt.datetime | None = None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
 
 
-def parse_stamp(value: str) -> dt.datetime:
-    return dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")
-
-
 class Store:
     def __init__(self, data_dir):
         self.data_dir = Path(data_dir)
