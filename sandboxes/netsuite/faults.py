@@ -27,7 +27,9 @@ def invalid_login() -> SoapFault:
     # NetSuite answers every TBA failure (bad signature, replayed nonce, clock skew, unknown token)
     # with the same vague fault; INVALID_LOGIN_ATTEMPT is outside the schema's FaultCodeType enum,
     # but it is what the service really sends.
-    return SoapFault("invalidCredentialsFault", "INVALID_LOGIN_ATTEMPT", "Invalid login attempt.")
+    return SoapFault("invalidCredentialsFault", "INVALID_LOGIN_ATTEMPT",
+                     "Invalid login attempt. For more details, see the Login Audit Trail in the NetSuite UI at "
+                     "Setup > Users/Roles > User Management > View Login Audit Trail.")
 
 
 def login_required() -> SoapFault:
@@ -38,8 +40,8 @@ def login_required() -> SoapFault:
 def concurrency_exceeded(limit: int) -> SoapFault:
     return SoapFault(
         "exceededConcurrentRequestLimitFault", "WS_REQUEST_BLOCKED",
-        f"Request blocked by the concurrency limit of {limit} for this account; "
-        "all request slots are in use, retry later.",
+        f"SuiteTalk concurrent request limit exceeded. Request blocked. "
+        f"(The account allows {limit} concurrent requests.)",
     )
 
 

@@ -28,7 +28,7 @@ DEFAULTS = {
 
 def coerce(key: str, value):
     if key not in DEFAULTS:
-        raise KeyError(f"unknown setting {key!r}; known: {', '.join(sorted(DEFAULTS))}, reset_stats")
+        raise KeyError(f"unknown setting {key!r}; known: {', '.join(sorted(DEFAULTS))}, clear_faults, reset_stats")
     default = DEFAULTS[key]
     if isinstance(default, str):
         return "" if value is None else str(value)
@@ -47,14 +47,19 @@ class Governance:
         self.reset_stats()
 
     def update(self, changes: dict) -> dict:
+        """Apply settings; the flags clear_faults and reset_stats act once. All or nothing."""
+        def flag(name):
+            return changes.get(name) not in (None, False, 0, "0", "false", "")
+
+        values = {key: coerce(key, value) for key, value in changes.items() if key not in ("clear_faults", "reset_stats")}
         with self._lock:
-            for key, value in changes.items():
-                if key == "reset_stats":
-                    continue
-                self.settings[key] = coerce(key, value)
-                if key == "fault_seed":
-                    self._random = random.Random(self.settings[key])
-        if changes.get("reset_stats") not in (None, False, "0", "false", ""):
+            if flag("clear_faults"):
+                for kind in INJECTIONS:
+                    self.settings[f"{kind}_next"], self.settings[f"{kind}_rate"] = 0, 0.0
+            self.settings.update(values)
+            if "fault_seed" in values:
+                self._random = random.Random(values["fault_seed"])
+        if flag("reset_stats"):
             self.reset_stats()
         return dict(self.settings)
 

@@ -18,9 +18,7 @@ def fault_code(fault: Fault) -> str:
 def calm(sandbox):
     """Every test starts and ends with no injected failure or latency."""
     quiet = dict(latency_ms=0, latency_per_record_ms=0, fault_operations="", record_changed_match="",
-                 http_500_next=0, http_503_next=0, slow_next=0, record_changed_next=0, lost_response_next=0,
-                 http_500_rate=0, http_503_rate=0, slow_rate=0, record_changed_rate=0, lost_response_rate=0,
-                 concurrency_limit=5)
+                 concurrency_limit=5, clear_faults=True)
     sandbox.control(**quiet, reset_stats=True)
     yield
     sandbox.control(**quiet)
