@@ -133,3 +133,14 @@ def test_it_refuses_a_join_it_cannot_run(netsuite):
     result = netsuite.search(criteria)
     assert result.status.isSuccess is False
     assert result.status.statusDetail[0].code == "INVALID_SRCH_CRITERIA"
+
+
+def test_it_finds_a_customers_transactions_by_the_customers_external_id(netsuite, orders):
+    criteria = netsuite.common.TransactionSearchBasic(entity=netsuite.core.SearchMultiSelectField(
+        operator="anyOf", searchValue=[netsuite.ref(externalId="SRCH-ACC")]))
+    assert [r.internalId for r in netsuite.search(criteria).recordList.record] == orders["sales_orders"]
+
+    modified = netsuite.get("salesOrder", internalId=orders["sales_orders"][0]).record.lastModifiedDate
+    same_day = netsuite.core.SearchDateField(operator="on", searchValue=modified)
+    on_the_day = netsuite.search(netsuite.common.TransactionSearchBasic(lastModifiedDate=same_day)).recordList.record
+    assert orders["sales_orders"][0] in {r.internalId for r in on_the_day}
