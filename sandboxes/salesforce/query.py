@@ -297,16 +297,22 @@ class QueryEngine:
             sql = f"SELECT COUNT(*) FROM (SELECT 1 FROM {from_sql(compiled)} WHERE {compiled.where_sql} LIMIT ? OFFSET ?)"
             total = conn.execute(sql, compiled.params + [limit, offset]).fetchone()[0]
             return {"totalSize": total, "done": True, "records": []}
-        sql = (f"SELECT t0.\"Id\" FROM {from_sql(compiled)} WHERE {compiled.where_sql} "
-               f"ORDER BY {compiled.order_sql} LIMIT ? OFFSET ?")
         # The result set is fixed when the query runs, as on the platform: later pages are read by id, so writes
         # made while a client pages through cannot shift rows between pages.
-        record_ids = [row[0] for row in conn.execute(sql, compiled.params + [limit, offset])]
+        record_ids = self.matching_ids(compiled)
         size = page_size or DEFAULT_PAGE
         cursor = Cursor("", compiled, record_ids, include_deleted, size, time.monotonic())
         if len(record_ids) > size:
             cursor.locator = self._register(cursor)
         return self.page(cursor, 0, version)
+
+    def matching_ids(self, compiled: Compiled) -> list:
+        query = compiled.query
+        sql = (f"SELECT t0.\"Id\" FROM {from_sql(compiled)} WHERE {compiled.where_sql} "
+               f"ORDER BY {compiled.order_sql} LIMIT ? OFFSET ?")
+        limit = query.limit if query.limit is not None else -1
+        params = compiled.params + [limit, query.offset or 0]
+        return [row[0] for row in self.store.conn().execute(sql, params)]
 
     def more(self, locator_with_position: str, *, version: str) -> dict:
         locator, _, position = locator_with_position.partition("-")

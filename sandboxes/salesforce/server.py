@@ -13,6 +13,7 @@ import urllib.parse
 
 from . import describe, ids, schema, tls
 from .auth import Authenticator, Credentials, LoginFailed
+from .bulk import BulkJobs
 from .errors import ApiError, not_found
 from .faults import INJECTED, Governor
 from .query import MIN_PAGE, DEFAULT_PAGE, QueryEngine
@@ -20,6 +21,9 @@ from .records import Org, id_in_body
 from .store import Store, now_stamp, quote
 
 MAX_COLLECTION = 200
+# The documented path is `unprocessedrecords`; simple-salesforce asks for `unprocessedRecords`.
+RESULT_KINDS = {"successfulresults": "successfulResults", "failedresults": "failedResults",
+                "unprocessedrecords": "unprocessedrecords"}
 MAX_URI_BYTES = 16384   # documented REST limit; longer URIs get 414 URI Too Long
 VERSIONS = [("Spring '23", "57.0"), ("Summer '23", "58.0"), ("Winter '24", "59.0"), ("Spring '24", "60.0"),
             ("Summer '24", "61.0"), ("Winter '25", "62.0")]
@@ -41,6 +45,7 @@ class Sandbox:
         self.auth = Authenticator(self.store, self.governor, credentials or Credentials.from_env())
         self.org = Org(self.store, self.governor.locked_ids)
         self.engine = QueryEngine(self.store)
+        self.bulk = BulkJobs(self.store, self.org, self.engine)
         self.verbose = verbose
 
 
@@ -229,6 +234,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.sobjects(segments[1:])
         elif head == "composite" and len(segments) >= 2 and segments[1] == "sobjects":
             self.collection(segments[2:])
+        elif head == "jobs" and len(segments) >= 2 and segments[1] in ("ingest", "query"):
+            self.bulk_jobs(segments[1], segments[2:])
         else:
             raise not_found()
 
@@ -415,6 +422,54 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=dt.timezone.utc)
         return moment
+
+    # -- Bulk API 2.0 -----------------------------------------------------------------------------------------------
+    def bulk_jobs(self, kind: str, rest: list):
+        bulk = self.sandbox.bulk
+        version = self.version
+        if not rest:
+            self.only("GET", "POST")
+            if self.command == "GET":
+                self.ok(200, bulk.list(kind))
+            elif kind == "ingest":
+                self.ok(200, bulk.create_ingest(self.json_body(), version))
+            else:
+                self.ok(200, bulk.create_query(self.json_body(), version))
+            return
+        job_id = rest[0]
+        if len(rest) == 1:
+            self.only("GET", "PATCH", "DELETE")
+            if self.command == "GET":
+                self.ok(200, bulk.get(kind, job_id))
+            elif self.command == "PATCH":
+                self.ok(200, bulk.set_state(kind, job_id, self.json_body()))
+            else:
+                bulk.delete(kind, job_id)
+                self.ok(204)
+            return
+        if len(rest) != 2:
+            raise not_found()
+        if kind == "ingest" and rest[1] == "batches":
+            self.only("PUT")
+            bulk.upload(job_id, self.read_body())
+            self.ok(201)
+        elif kind == "ingest" and rest[1].lower() in RESULT_KINDS:
+            self.only("GET")
+            self.send_csv(bulk.ingest_results(job_id, RESULT_KINDS[rest[1].lower()]))
+        elif kind == "query" and rest[1] == "results":
+            self.only("GET")
+            max_records = self.param("maxRecords")
+            text, locator, count = bulk.query_results(job_id, self.param("locator"),
+                                                      int(max_records) if max_records and max_records.isdigit()
+                                                      else None, version)
+            self.send_csv(text, {"Sforce-Locator": locator, "Sforce-NumberOfRecords": str(count)})
+        else:
+            raise not_found()
+
+    def send_csv(self, text: str, headers=None):
+        merged = dict(self.limit_headers)
+        merged.update(headers or {})
+        self.send(200, raw=text.encode("utf-8"), content_type="text/csv", headers=merged)
 
     # -- sObject Collections ----------------------------------------------------------------------------------------
     def collection(self, rest: list):
