@@ -193,6 +193,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if not isinstance(changes, dict):
                     raise ValueError("a JSON object is expected")
                 applied = governor.apply(changes)
+                if str(changes.get("expire_sessions")).lower() in ("true", "1", "yes", "on"):
+                    # Also in the database, so that a restart does not bring the expired sessions back.
+                    self.sandbox.store.sessions_revoke_all()
             except KeyError as exc:
                 self.send(400, {"error": f"unknown setting: {exc.args[0]}"})
                 return
