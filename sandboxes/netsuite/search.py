@@ -14,7 +14,6 @@ from .envelope import COMMON_NS
 from .records import BY_SEARCH_TYPE
 from .store import COLUMNS, StoredRecord
 
-SEARCH_TTL_S = 15 * 60
 MIN_PAGE_SIZE, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE = 5, 1000, 1000
 
 BASIC_SEARCHES = {

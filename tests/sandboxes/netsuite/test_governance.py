@@ -166,3 +166,30 @@ def test_it_is_driven_from_the_command_line_while_running(sandbox, capsys):
     assert cli.main(["stats", "--url", sandbox.url]) == 0
     assert '"max_concurrency"' in capsys.readouterr().out
     assert cli.main(["control", "no_such_setting=1", "--url", sandbox.url]) == 2
+
+
+def test_it_serves_several_clients_at_once_without_duplicating_upserts(netsuite):
+    results, errors = [], []
+
+    def worker(n):
+        try:
+            for batch in range(3):
+                fresh = [netsuite.customer(f"MANY-{n}-{batch}-{i}") for i in range(20)]
+                shared = [netsuite.customer(f"MANY-SHARED-{i}") for i in range(10)]
+                results.extend(netsuite.upsert_list(fresh + shared).writeResponse)
+        except Exception as error:  # noqa: BLE001 - collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert all(r.status.isSuccess for r in results) and len(results) == 5 * 3 * 30
+    by_external = {}
+    for r in results:
+        by_external.setdefault(r.baseRef.externalId, set()).add(r.baseRef.internalId)
+    assert len(by_external) == 5 * 3 * 20 + 10
+    assert all(len(ids) == 1 for ids in by_external.values())
