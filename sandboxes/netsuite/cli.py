@@ -22,7 +22,6 @@ DEMO = {
     "token_id": "hub-sandbox-token-id",
     "token_secret": "hub-sandbox-token-secret",
 }
-COMMANDS = ("serve", "pay", "seed", "control", "stats", "reset")
 
 
 def _env(name: str, default):
@@ -88,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="request counts, highest concurrency and records per type")
     url(stats)
 
-    reset = commands.add_parser("reset", help="delete every record (of a running sandbox with --url)")
+    reset = commands.add_parser("reset", help="delete every record: of a running sandbox with --url, else of a stopped one's data dir")
     reset.add_argument("--url", default=None)
     data_dir(reset)
     return parser

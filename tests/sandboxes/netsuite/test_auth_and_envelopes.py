@@ -1,4 +1,5 @@
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -127,3 +128,20 @@ def test_it_reads_the_wsdl_from_a_url(sandbox, tmp_path, zeep_client):
         service = zeep_client.create_service(BINDING, second.endpoint)
         result = service.getServerTime(_soapheaders={"tokenPassport": second.token_passport()})
     assert result.body.getServerTimeResult.status.isSuccess
+
+
+def test_it_accepts_the_shapes_of_the_shared_sample_requests(sandbox):
+    samples = Path(sandbox.wsdl).resolve().parent.parent / "samples"
+    requests_only = sorted(p for p in samples.glob("*.xml") if not p.name.startswith("synthetic_"))
+    assert requests_only
+    for sample in requests_only:
+        response = soap_post(sandbox, sample.read_bytes(), sample.stem.split("_")[0])
+        # Schema-valid, so they get as far as authentication, where their made-up account is refused.
+        assert b"INVALID_LOGIN_ATTEMPT" in response.content, sample.name
+
+
+def test_it_reports_its_own_server_time(netsuite, zeep_client):
+    message = zeep_client.create_message(netsuite.service, "getServerTime", _soapheaders=netsuite.headers())
+    response = soap_post(netsuite.sandbox, etree.tostring(message), "getServerTime")
+    assert response.status_code == 200
+    assert float(response.headers["X-Sandbox-Server-Time"]) >= 0
