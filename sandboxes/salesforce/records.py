@@ -84,6 +84,9 @@ class Org:
                 raise json_error("double", value) from None
             if number != number or number in (float("inf"), float("-inf")):
                 raise json_error("double", value)
+            if f.precision and abs(number) >= 10 ** (f.precision - f.scale):
+                raise ApiError("NUMBER_OUTSIDE_VALID_RANGE", f"{f.label}: value outside of valid range on numeric "
+                               f"field: {value}", fields=[f.name])
             return round(number, f.scale) if f.scale else number
         if f.type == schema.DATE:
             if not isinstance(value, str):

@@ -160,8 +160,8 @@ _read_only = dict(createable=False, updateable=False)
 
 OBJECTS = [
     SObject("Account", "Account", "Accounts", "001", False, system_fields() + [
-        string("Name", 255, required=True, indexed=True),
-        picklist("Type", ACCOUNT_TYPES, indexed=True),
+        string("Name", 255, required=True, indexed=True, label="Account Name"),
+        picklist("Type", ACCOUNT_TYPES, indexed=True, label="Account Type"),
         Field("Phone", PHONE, length=40),
         Field("Website", URL, length=255),
         picklist("Industry", INDUSTRIES),
@@ -187,7 +187,7 @@ OBJECTS = [
         string("MailingCountry", 80),
     ]),
     SObject("Opportunity", "Application", "Applications", "006", False, system_fields() + [
-        string("Name", 120, required=True, indexed=True),
+        string("Name", 120, required=True, indexed=True, label="Application Name"),
         reference("AccountId", "Account", "Account", cascade_delete=True),
         picklist("StageName", OPPORTUNITY_STAGES, restricted=True, required=True, indexed=True),
         Field("CloseDate", DATE, required=True),

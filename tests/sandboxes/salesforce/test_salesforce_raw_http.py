@@ -156,3 +156,16 @@ def test_it_refuses_a_uri_longer_than_the_platform_accepts(http):
     assert response.status_code == 414
     short = ", ".join(f"'001{n:012d}'" for n in range(300))
     assert http.get(http.base + "/query", params={"q": f"SELECT Id FROM Account WHERE Id IN ({short})"}).ok
+
+
+def test_it_names_the_field_label_in_validation_messages(http):
+    too_long = assert_error_list(http.post(http.base + "/sobjects/Account/", json={"Name": "x" * 256}), 400,
+                                 "STRING_TOO_LONG")
+    assert too_long["message"].startswith("Account Name: data value too large: xxx")
+    assert too_long["message"].endswith("(max length=255)") and too_long["fields"] == ["Name"]
+    out_of_range = assert_error_list(http.post(http.base + "/sobjects/Remittance__c/", json={"Amount__c": 1e17}),
+                                     400, "NUMBER_OUTSIDE_VALID_RANGE")
+    assert out_of_range["fields"] == ["Amount__c"]
+    stage = assert_error_list(http.post(http.base + "/sobjects/Opportunity/", json={
+        "Name": "x", "StageName": "Won", "CloseDate": "2026-01-01"}), 400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST")
+    assert stage["message"] == "Stage: bad value for restricted picklist field: Won"
