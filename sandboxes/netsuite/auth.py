@@ -10,6 +10,7 @@ import hmac
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lxml import etree
@@ -38,10 +39,11 @@ def signature(credentials: Credentials, nonce: str, timestamp: int | str) -> str
     return base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
 
 
-def verify_passport(passport: etree._Element | None, credentials: Credentials, nonces, *, now: float | None = None) -> None:
+def verify_passport(passport: etree._Element | None, credentials: Credentials, *,
+                    claim_nonce: Callable[[str, int], bool], now: float | None = None) -> None:
     """Raise the fault NetSuite would send, or return when the passport is good.
 
-    `nonces.claim(nonce, timestamp)` must return False when the pair was already used; it is only
+    claim_nonce(nonce, timestamp) must return False when the pair was already used; it is only
     consulted once the signature is proven, so forged requests cannot burn a client's nonces.
     """
     if passport is None:
@@ -77,5 +79,5 @@ def verify_passport(passport: etree._Element | None, credentials: Credentials, n
         raise refuse("signature mismatch")
     if abs(now - int(timestamp)) > MAX_CLOCK_SKEW_S:
         raise refuse(f"timestamp {timestamp} is more than {MAX_CLOCK_SKEW_S}s from server time")
-    if not nonces.claim(nonce, int(timestamp)):
+    if not claim_nonce(nonce, int(timestamp)):
         raise refuse(f"nonce {nonce} with timestamp {timestamp} was already used")

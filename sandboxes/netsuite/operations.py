@@ -15,7 +15,7 @@ from .schema import XSI_TYPE, XSI_TYPE_KEY, Codec, TypeModel, clark
 from .store import Store
 from .wsdl import WsdlSet
 
-LIST_LIMITS = {"addList": 200, "updateList": 100, "upsertList": 100, "deleteList": 200, "getList": 1000}
+LIST_LIMITS = {"addList": 200, "updateList": 100, "upsertList": 100, "getList": 1000}  # synchronous maximums
 WRITES = {"add": "add", "update": "update", "upsert": "upsert",
           "addList": "add", "updateList": "update", "upsertList": "upsert"}
 RECORD_REF = envelope.core("RecordRef")
@@ -59,7 +59,8 @@ class NetSuiteApp:
         try:
             request = envelope.parse_request(content, self.validator)
             operation = request.operation
-            auth.verify_passport(request.headers.get("tokenPassport"), self.credentials, self)
+            auth.verify_passport(request.headers.get("tokenPassport"), self.credentials,
+                                 claim_nonce=self.store.claim_nonce)
             handler = getattr(self, f"op_{operation}", None)
             if handler is None:
                 raise faults.unsupported_operation(operation)
@@ -79,9 +80,6 @@ class NetSuiteApp:
                 fault = faults.unexpected(f"The sandbox built an invalid response: {problem}")
                 return Outcome(operation, 500, envelope.fault_response(fault), 0, fault.code)
         return Outcome(operation, 200, envelope.serialize(root), records)
-
-    def claim(self, nonce: str, timestamp: int) -> bool:
-        return self.store.claim_nonce(nonce, timestamp)
 
     # -- reads -------------------------------------------------------------------------------------
     def _read_one(self, connection, ref: dict) -> dict:
