@@ -68,6 +68,9 @@ def build_criteria(search_record: dict, model, zone: ZoneInfo) -> dict:
     for name, value in basic.items():
         if name == "xsiType" or name in IGNORED_FIELDS:
             continue
+        if not name.isidentifier():
+            # Field names end up in SQL (json_extract paths); the schema allows only identifiers anyway.
+            raise SearchError("INVALID_SRCH_CRITERIA", f"Invalid search field {name!r}.")
         kind = _field_type(model, search_type, name)
         operator = value.get("operator")
         if name == "type" and kind == "SearchEnumMultiSelectField":
