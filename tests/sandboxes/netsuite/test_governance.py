@@ -42,7 +42,7 @@ def test_it_refuses_a_get_list_over_a_thousand(netsuite):
 
 
 def test_it_blocks_requests_over_the_concurrency_limit_while_they_wait_out_latency(netsuite):
-    netsuite.sandbox.control(latency_ms=800)
+    netsuite.sandbox.control(latency_ms=1500)
     outcomes = []
 
     def call():
@@ -136,7 +136,7 @@ def test_it_counts_requests_per_operation_and_records_per_type(netsuite):
 
 
 def test_it_takes_governance_settings_at_start(tmp_path, zeep_client):
-    with run_netsuite_sandbox(tmp_path / "ns", concurrency_limit=1, latency_ms=300,
+    with run_netsuite_sandbox(tmp_path / "ns", concurrency_limit=1, latency_ms=1000,
                               settings={"http_503_next": 1}) as sandbox:
         netsuite = NetSuite(sandbox, zeep_client)
         with pytest.raises(TransportError):
