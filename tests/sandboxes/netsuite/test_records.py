@@ -196,3 +196,32 @@ def test_it_keeps_records_and_numbering_across_restarts(tmp_path, zeep_client):
     assert int(after) > int(before)
     assert record.lastModifiedDate.utcoffset() == dt.timedelta(hours=9)
     assert left == {"serviceSaleItem": 4, "servicePurchaseItem": 1}
+
+
+def test_it_round_trips_custom_fields(netsuite, unique):
+    custom = netsuite.core.CustomFieldList(customField=[
+        netsuite.core.StringCustomFieldRef(scriptId="custentity_sf_account_id", value="001XYZ"),
+        netsuite.core.BooleanCustomFieldRef(scriptId="custentity_funded", value=True),
+    ])
+    internal_id = netsuite.upsert_list([netsuite.customer(f"{unique}-CF", customFieldList=custom)]).writeResponse[0].baseRef.internalId
+
+    # An update that names one custom field leaves the others as they were.
+    change = netsuite.core.CustomFieldList(customField=[netsuite.core.BooleanCustomFieldRef(scriptId="custentity_funded", value=False)])
+    netsuite.upsert_list([netsuite.customer(f"{unique}-CF", customFieldList=change)])
+    fields = {f.scriptId: f for f in netsuite.get("customer", internalId=internal_id).record.customFieldList.customField}
+
+    assert type(fields["custentity_sf_account_id"]).__name__ == "StringCustomFieldRef"
+    assert fields["custentity_sf_account_id"].value == "001XYZ"
+    assert fields["custentity_funded"].value is False
+
+
+def test_it_lets_an_update_set_a_new_external_id_but_not_a_taken_one(netsuite, unique):
+    first, second = [r.baseRef.internalId for r in netsuite.upsert_list(
+        [netsuite.customer(f"{unique}-1"), netsuite.rel.Customer(companyName="No external id", isPerson=False,
+                                                                  externalId=f"{unique}-2")]).writeResponse]
+    rename = netsuite.rel.Customer(internalId=second, externalId=f"{unique}-2b")
+    assert netsuite.service.update(record=rename, _soapheaders=netsuite.headers()).body.writeResponse.status.isSuccess
+    taken = netsuite.rel.Customer(internalId=second, externalId=f"{unique}-1")
+    response = netsuite.service.update(record=taken, _soapheaders=netsuite.headers()).body.writeResponse
+    assert response.status.statusDetail[0].code == "DUP_RCRD"
+    assert netsuite.get("customer", externalId=f"{unique}-2b").record.internalId == second

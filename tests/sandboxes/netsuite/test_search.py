@@ -144,3 +144,14 @@ def test_it_finds_a_customers_transactions_by_the_customers_external_id(netsuite
     same_day = netsuite.core.SearchDateField(operator="on", searchValue=modified)
     on_the_day = netsuite.search(netsuite.common.TransactionSearchBasic(lastModifiedDate=same_day)).recordList.record
     assert orders["sales_orders"][0] in {r.internalId for r in on_the_day}
+
+
+def test_it_finds_contacts_by_their_companys_external_id_and_vendors_by_entity_id(netsuite, orders):
+    netsuite.upsert_list([netsuite.rel.Contact(externalId="SRCH-CON", firstName="Ann", lastName="Lee",
+                                               company=netsuite.ref(externalId="SRCH-ACC", type="customer"))])
+    contacts = netsuite.common.ContactSearchBasic(company=netsuite.core.SearchMultiSelectField(
+        operator="anyOf", searchValue=[netsuite.ref(externalId="SRCH-ACC")]))
+    assert [r.externalId for r in netsuite.search(contacts).recordList.record] == ["SRCH-CON"]
+
+    vendors = netsuite.common.VendorSearchBasic(entityId=netsuite.core.SearchStringField(operator="is", searchValue="Broker"))
+    assert [r.externalId for r in netsuite.search(vendors).recordList.record] == ["SRCH-BRK"]
