@@ -155,3 +155,14 @@ def test_it_finds_contacts_by_their_companys_external_id_and_vendors_by_entity_i
 
     vendors = netsuite.common.VendorSearchBasic(entityId=netsuite.core.SearchStringField(operator="is", searchValue="Broker"))
     assert [r.externalId for r in netsuite.search(vendors).recordList.record] == ["SRCH-BRK"]
+
+
+def test_it_answers_an_empty_search_and_refuses_a_page_past_the_end(netsuite):
+    nothing = netsuite.common.CustomerSearchBasic(externalId=netsuite.core.SearchMultiSelectField(
+        operator="anyOf", searchValue=[netsuite.ref(externalId="NO-SUCH-CUSTOMER")]))
+    result = netsuite.search(nothing)
+    assert (result.status.isSuccess, result.totalRecords, result.totalPages) == (True, 0, 0)
+    assert result.recordList is None or result.recordList.record == []
+
+    past = netsuite.more(result.searchId, 2)
+    assert past.status.statusDetail[0].code == "INVALID_SEARCH_PAGE_INDEX"
