@@ -37,10 +37,6 @@ class PlannedRecord:
         return self.salesforce_id or self.netsuite_internal_id
 
 
-def attempt_key_filter(key: str) -> Q:
-    return Q(salesforce_id=key) if len(key) in (15, 18) and not key.isdigit() else Q(netsuite_internal_id=key)
-
-
 def backoff_delay(attempt_number: int) -> timedelta:
     """Exponential backoff with full jitter, so many failed records don't come back at the same instant."""
     base = settings.HUB_RETRY_BASE_SECONDS
@@ -53,6 +49,13 @@ def attempts_plan(*, run: SyncRun, planned: list[PlannedRecord], operation: str)
     open attempt of the same record that has not started: the newest content wins and nothing is sent twice."""
     job = run.job
     now = timezone.now()
+    keys = [p.key for p in planned]
+    by_key = Q(salesforce_id__in=keys) | Q(netsuite_internal_id__in=keys)
+    open_attempts = SyncAttempt.objects.filter(by_key, job=job, superseded=False,
+                                               status__in=[AttemptStatus.PENDING, AttemptStatus.RUNNING])
+    # A change read twice (the watermark's overlap window) while its attempt is still open is the same work.
+    in_hand = {(a.salesforce_id or a.netsuite_internal_id, a.source_hash) for a in open_attempts.only("salesforce_id", "netsuite_internal_id", "source_hash")}
+    planned = [p for p in planned if p.error_code or (p.key, p.content_hash) not in in_hand]
     keys = [p.key for p in planned]
     older = SyncAttempt.objects.filter(job=job, status=AttemptStatus.PENDING, superseded=False).filter(
         Q(salesforce_id__in=keys) | Q(netsuite_internal_id__in=keys)
@@ -94,9 +97,12 @@ def attempts_claim(*, job: SyncJob, run: SyncRun | None, limit: int) -> list[Syn
     now = timezone.now()
     lease = now + timedelta(seconds=settings.HUB_ATTEMPT_LEASE_SECONDS)
     with transaction.atomic():
+        # A record with a try in flight waits for it, so an older content can never land after a newer one.
+        in_flight = SyncAttempt.objects.filter(job=job, status=AttemptStatus.RUNNING).exclude(salesforce_id="").values("salesforce_id")
         due = (
             SyncAttempt.objects.select_for_update(skip_locked=True)
             .filter(job=job, status=AttemptStatus.PENDING, superseded=False, next_attempt_at__lte=now)
+            .exclude(salesforce_id__in=in_flight)
             .order_by("next_attempt_at", "id")[:limit]
         )
         ids = list(due.values_list("id", flat=True))
@@ -132,7 +138,13 @@ def attempt_fail(attempt: SyncAttempt, *, error: RemoteError, response: dict | N
     attempt.finished_at = now
     attempt.duration_ms = _duration_ms(attempt, now)
     successor = None
-    if error.transient and retry and attempt.attempt_number < job.max_attempts:
+    key = Q(salesforce_id=attempt.salesforce_id) if attempt.salesforce_id else Q(netsuite_internal_id=attempt.netsuite_internal_id)
+    newer = SyncAttempt.objects.filter(key, job=job, id__gt=attempt.id, superseded=False).exists()
+    if newer:
+        # A later change of the record is already planned: that attempt carries the newest content.
+        attempt.status = AttemptStatus.FAILED
+        attempt.superseded = True
+    elif error.transient and retry and attempt.attempt_number < job.max_attempts:
         attempt.status = AttemptStatus.FAILED
         attempt.superseded = True
         successor = SyncAttempt(
@@ -189,7 +201,8 @@ def attempts_release_children(*, parent_ids: list[str]) -> int:
     if not parent_ids:
         return 0
     held = SyncAttempt.objects.filter(
-        waiting_on__in=parent_ids, status=AttemptStatus.FAILED, superseded=False, remote_code="PARENT_FAILED"
+        waiting_on__in=parent_ids, status=AttemptStatus.FAILED, superseded=False,
+        remote_code__in=["PARENT_FAILED", "PARENT_NOT_SYNCED"],
     ).values_list("id", flat=True)
     return len(attempts_retry(attempt_ids=list(held)))
 

@@ -22,7 +22,7 @@ from .attempts import (
 )
 from .clients.errors import PermanentError, RemoteError, TransientError
 from .concurrency import netsuite_budget
-from .models import AttemptStatus, RecordLink, SyncAttempt, SyncJob, SyncRun
+from .models import AttemptStatus, RecordLink, RunOutcome, SyncAttempt, SyncJob, SyncRun
 
 logger = logging.getLogger(__name__)
 
@@ -33,14 +33,19 @@ def content_hash(value) -> str:
 
 # --- one run per job ------------------------------------------------------------------------------------------------
 
-def job_lease_acquire(job: SyncJob) -> bool:
+def job_lease_acquire(job: SyncJob, run: SyncRun) -> bool:
     """Claim the job for this run with a conditional UPDATE; False if another live run holds it."""
     now = timezone.now()
     until = now + timedelta(seconds=settings.HUB_RUN_LEASE_SECONDS)
     taken = SyncJob.objects.filter(pk=job.pk).filter(
         Q(run_lease_expires_at__isnull=True) | Q(run_lease_expires_at__lt=now)
-    ).update(run_lease_expires_at=until)
-    return taken == 1
+    ).update(run_lease_expires_at=until) == 1
+    if taken:
+        # A run still marked running now is one whose worker died without closing it.
+        SyncRun.objects.filter(job=job, outcome=RunOutcome.RUNNING, started_at__lt=now).exclude(pk=run.pk).update(
+            outcome=RunOutcome.FAILED, finished_at=now, message="The worker running it stopped before finishing (lease expired)."
+        )
+    return taken
 
 
 def job_lease_renew(job: SyncJob) -> None:
@@ -50,6 +55,31 @@ def job_lease_renew(job: SyncJob) -> None:
 
 def job_lease_release(job: SyncJob) -> None:
     SyncJob.objects.filter(pk=job.pk).update(run_lease_expires_at=None)
+
+
+class JobLeaseKeeper:
+    """Renews the job's lease while the run is alive, however long one remote call takes, so the lease expires only
+    when the worker is gone."""
+
+    def __init__(self, job: SyncJob):
+        self.job = job
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._renew, name=f"lease-{job.name}", daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stopped.set()
+        self.thread.join()
+
+    def _renew(self) -> None:
+        try:
+            while not self.stopped.wait(settings.HUB_RUN_LEASE_SECONDS / 3):
+                job_lease_renew(self.job)
+        finally:
+            connections.close_all()
 
 
 # --- watermark --------------------------------------------------------------------------------------------------------
@@ -187,9 +217,20 @@ class NetSuiteBatchWriter:
                                     content_hash=link.get("content_hash"), detail_hash=link.get("detail_hash"))
                 succeeded_parents.append(attempt.salesforce_id)
             else:
-                kind = TransientError if result.transient else PermanentError
-                attempt_fail(attempt, error=kind(result.code or "UNKNOWN", result.message), response=response)
+                attempt_fail(attempt, error=self._write_error(attempt, result), response=response)
         attempts_release_children(parent_ids=succeeded_parents)
+
+    def _write_error(self, attempt: SyncAttempt, result) -> RemoteError:
+        """NetSuite's own verdict, except that a reference to a parent the hub has not synced yet means "wait for
+        the parent": the record is held back and gets a new try when the parent goes through."""
+        parent = attempt.request_payload.get("parent")
+        if result.code == "INVALID_KEY_OR_REF" and parent and f"{parent.get('field', '')} reference" in result.message:
+            if links_for(parent["record_type"], [parent["salesforce_id"]]):
+                return TransientError(result.code, result.message)  # the parent arrived meanwhile: try again soon
+            return PermanentError("PARENT_NOT_SYNCED", f"Held back: its parent {parent['record_type']} "
+                                  f"{parent['salesforce_id']} is not in NetSuite yet (NetSuite said: {result.message})")
+        kind = TransientError if result.transient else PermanentError
+        return kind(result.code or "UNKNOWN", result.message)
 
     def _hold_back_orphans(self, attempts: list[SyncAttempt]) -> list[SyncAttempt]:
         """A record whose parent is not in NetSuite yet waits for it: it fails with the parent's reason when the

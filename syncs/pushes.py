@@ -20,6 +20,7 @@ from .clients.salesforce import SalesforceClient, salesforce_client, soql_format
 from .engine import (
     BatchSender,
     NetSuiteBatchWriter,
+    JobLeaseKeeper,
     content_hash,
     job_lease_acquire,
     job_lease_release,
@@ -110,7 +111,7 @@ class PushContacts(PushJob):
     extra_fields = ("FirstName", "LastName", "AccountId")
 
     def parent(self, record):
-        return {"record_type": "Account", "salesforce_id": record["AccountId"]} if record.get("AccountId") else None
+        return {"record_type": "Account", "salesforce_id": record["AccountId"], "field": "company"} if record.get("AccountId") else None
 
     def name_of(self, record):
         return " ".join(filter(None, [record.get("FirstName"), record.get("LastName")])) or record["Id"]
@@ -148,7 +149,7 @@ class PushSalesOrders(FundedApplications):
         return lines
 
     def parent(self, record):
-        return {"record_type": "Account", "salesforce_id": record["AccountId"]} if record.get("AccountId") else None
+        return {"record_type": "Account", "salesforce_id": record["AccountId"], "field": "entity"} if record.get("AccountId") else None
 
 
 class PushPurchaseOrders(FundedApplications):
@@ -169,7 +170,7 @@ class PushPurchaseOrders(FundedApplications):
         return [line]
 
     def parent(self, record):
-        return {"record_type": "Account", "salesforce_id": record["Broker__c"]}
+        return {"record_type": "Account", "salesforce_id": record["Broker__c"], "field": "entity"}
 
 
 class OrderLines(PushJob):
@@ -236,10 +237,11 @@ def push_run(*, run: SyncRun, salesforce: SalesforceClient | None = None, netsui
     bad_names = [f for f in mappings.source_fields + (line_mappings.source_fields if line_mappings else []) if not FIELD_NAME.match(f)]
     if bad_names:
         return RunOutcome.FAILED, f"Mapping source fields that are not Salesforce field names: {', '.join(bad_names)}"
-    if not job_lease_acquire(job):
+    if not job_lease_acquire(job, run):
         return RunOutcome.SKIPPED, "Another run of this job is still working."
     try:
-        return _push_run_leased(run, spec, mappings, line_mappings, salesforce or salesforce_client(), netsuite)
+        with JobLeaseKeeper(job):
+            return _push_run_leased(run, spec, mappings, line_mappings, salesforce or salesforce_client(), netsuite)
     finally:
         job_lease_release(job)
 
@@ -274,8 +276,7 @@ def _push_run_leased(run, spec: PushJob, mappings, line_mappings, salesforce, ne
             planned = _plan_page(ctx, spec, salesforce, page)
             skipped += len(page) - len(planned) if spec.source_object != "OpportunityLineItem" else 0
             if planned:
-                attempts_plan(run=run, planned=planned, operation="upsert")
-            planned_count += len(planned)
+                planned_count += len(attempts_plan(run=run, planned=planned, operation="upsert"))
             last = page[-1]
             watermark_advance(job=job, run=run, timestamp=parse_salesforce_datetime(last["SystemModstamp"]), record_id=last["Id"])
             run_count(run, records_read=len(page))

@@ -6,6 +6,9 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from .catalog import JOBS
 
 TASK = "syncs.tasks.run_sync_job"
+SWEEP_TASK = "syncs.tasks.sweep"
+SWEEP_NAME = "sweep: re-enqueue due retries and reclaim stopped workers' tries"
+SWEEP_EVERY_MINUTES = 1
 
 
 def schedules_apply(*, every_minutes_override: int | None = None) -> list[PeriodicTask]:
@@ -25,6 +28,11 @@ def schedules_apply(*, every_minutes_override: int | None = None) -> list[Period
             name=job["name"], defaults=fields, create_defaults={**fields, "interval": interval, "enabled": True}
         )
         tasks.append(task)
+    every_minute, _ = IntervalSchedule.objects.get_or_create(every=SWEEP_EVERY_MINUTES, period=IntervalSchedule.MINUTES)
+    sweep, _ = PeriodicTask.objects.update_or_create(
+        name=SWEEP_NAME, defaults={"task": SWEEP_TASK}, create_defaults={"task": SWEEP_TASK, "interval": every_minute}
+    )
+    tasks.append(sweep)
     return tasks
 
 

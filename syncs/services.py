@@ -5,7 +5,9 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from .models import RunOutcome, SyncJob, SyncRun
+from django.db.models import Q
+
+from .models import AttemptStatus, RunOutcome, SyncAttempt, SyncJob, SyncRun
 from .runners import RUNNERS
 
 logger = logging.getLogger(__name__)
@@ -34,6 +36,23 @@ def sync_run(*, job_name: str, trigger: str = SyncRun.Trigger.MANUAL, dry_run: b
         logger.exception("Run %s of %s crashed", run.pk, job.name)
         return _finish(run, RunOutcome.FAILED, f"{type(exc).__name__}: {exc}")
     return _finish(run, outcome, message)
+
+
+def sync_sweep() -> list[str]:
+    """Find jobs with work the broker may have lost (due retries, tries of a worker that died) and enqueue a run of
+    each. The hub's tables, not the broker, are what guarantees that no record is forgotten."""
+    from .tasks import run_sync_job
+
+    now = timezone.now()
+    due = SyncAttempt.objects.filter(
+        Q(status=AttemptStatus.PENDING, superseded=False, next_attempt_at__lte=now)
+        | Q(status=AttemptStatus.RUNNING, lease_expires_at__lt=now)
+    )
+    idle = Q(run_lease_expires_at__isnull=True) | Q(run_lease_expires_at__lt=now)  # a live run will send them itself
+    job_names = sorted(set(SyncJob.objects.filter(idle, enabled=True, attempts__in=due).values_list("name", flat=True)))
+    for job_name in job_names:
+        transaction.on_commit(lambda name=job_name: run_sync_job.delay(name, trigger=SyncRun.Trigger.RETRY))
+    return job_names
 
 
 def _finish(run: SyncRun, outcome: str, message: str) -> SyncRun:

@@ -7,3 +7,8 @@ from . import services
 @shared_task(name="syncs.tasks.run_sync_job")
 def run_sync_job(job_name: str, trigger: str = "schedule") -> int:
     return services.sync_run(job_name=job_name, trigger=trigger).pk
+
+
+@shared_task(name="syncs.tasks.sweep")
+def sweep() -> list[str]:
+    return services.sync_sweep()

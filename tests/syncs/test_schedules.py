@@ -7,8 +7,9 @@ pytestmark = pytest.mark.django_db
 
 def test_it_creates_nine_tasks_with_the_case_study_cadence():
     call_command("sync", "schedule", stdout=None)
-    tasks = {task.name: task for task in PeriodicTask.objects.select_related("interval")}
+    tasks = {task.name: task for task in PeriodicTask.objects.select_related("interval") if task.task == "syncs.tasks.run_sync_job"}
     assert len(tasks) == 9
+    assert PeriodicTask.objects.filter(task="syncs.tasks.sweep").count() == 1
     assert tasks["push_accounts"].interval.every == 15 and tasks["push_accounts"].interval.period == "minutes"
     assert tasks["pull_sales_orders"].interval.every == 60
     assert tasks["pull_remittances"].interval.every == 24 * 60

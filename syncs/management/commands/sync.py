@@ -1,11 +1,13 @@
 """python manage.py sync run JOB [--dry-run] | sync status | sync schedule"""
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 from django.utils import timezone
 
 from syncs import selectors, services
 from syncs.catalog import JOB_NAMES
 from syncs.models import SyncRun
 from syncs.schedules import schedules_apply
+from syncs.tasks import run_sync_job
 
 
 class Command(BaseCommand):
@@ -14,15 +16,26 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
         run = sub.add_parser("run", help="Run one job now, in this process.")
-        run.add_argument("job", choices=JOB_NAMES)
+        run.add_argument("job", choices=JOB_NAMES, nargs="+")
         run.add_argument("--dry-run", action="store_true", help="Read and map, but write nothing to the target.")
+        run.add_argument("--enqueue", action="store_true", help="Hand the run to the Celery workers instead of running it here.")
         sub.add_parser("status", help="A table of the nine jobs.")
+        sub.add_parser("sweep", help="Enqueue runs for jobs with due retries or tries of a stopped worker.")
         schedule = sub.add_parser("schedule", help="Create or update the nine jobs' periodic tasks (keeps edited intervals).")
         schedule.add_argument("--every-minutes", type=int, default=None, help="Force one interval on every job (demo).")
 
     def handle(self, *args, action, **options):
-        if action == "run":
-            self._run(options["job"], options["dry_run"])
+        if action == "run" and options["enqueue"]:
+            for job_name in options["job"]:
+                run_sync_job.delay(job_name, trigger=SyncRun.Trigger.MANUAL)
+            self.stdout.write(f"Enqueued {', '.join(options['job'])}.")
+        elif action == "run":
+            for job_name in options["job"]:
+                self._run(job_name, options["dry_run"])
+        elif action == "sweep":
+            with transaction.atomic():
+                job_names = services.sync_sweep()
+            self.stdout.write(f"Enqueued {', '.join(job_names) or 'nothing'}.")
         elif action == "status":
             self._status()
         else:

@@ -1,0 +1,111 @@
+"""Reliability with real Celery workers as processes: the shared NetSuite budget and a worker killed mid-batch."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from syncs.models import AttemptStatus, RecordLink, SyncAttempt, SyncJob, SyncRun
+from tests.conftest import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+
+PUSHES = ["push_accounts", "push_contacts", "push_sales_orders", "push_purchase_orders",
+          "push_sales_order_lines", "push_purchase_order_lines"]
+
+
+@pytest.fixture
+def worker_env(hub_process_env, salesforce_sandbox, netsuite_sandbox):
+    env = hub_process_env  # the same dict hub_processes starts workers with
+    env.update(
+        SALESFORCE_LOGIN_URL=salesforce_sandbox.url, SALESFORCE_CA_BUNDLE=salesforce_sandbox.ca_cert,
+        SALESFORCE_USERNAME=salesforce_sandbox.username, SALESFORCE_PASSWORD=salesforce_sandbox.password,
+        SALESFORCE_SECURITY_TOKEN=salesforce_sandbox.security_token,
+        NETSUITE_ENDPOINT=netsuite_sandbox.endpoint, NETSUITE_WSDL=netsuite_sandbox.wsdl,
+        NETSUITE_ACCOUNT=netsuite_sandbox.account, NETSUITE_CONSUMER_KEY=netsuite_sandbox.consumer_key,
+        NETSUITE_CONSUMER_SECRET=netsuite_sandbox.consumer_secret, NETSUITE_TOKEN_ID=netsuite_sandbox.token_id,
+        NETSUITE_TOKEN_SECRET=netsuite_sandbox.token_secret, NETSUITE_CONCURRENCY_LIMIT="5", NETSUITE_TIMEOUT="20",
+        HUB_RETRY_BASE_SECONDS="0.5", HUB_RETRY_MAX_SECONDS="2", HUB_PARENT_WAIT_SECONDS="0.5",
+        HUB_ATTEMPT_LEASE_SECONDS="4", HUB_RUN_LEASE_SECONDS="4",
+    )
+    SyncJob.objects.update(batch_size=5)
+    return env
+
+
+def manage(env, *args):
+    subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT_ROOT, env=env, check=True, capture_output=True, timeout=60)
+
+
+def start_worker(hub_processes, name):
+    return hub_processes.start(name, "-m", "celery", "-A", "integration_hub", "worker", "--loglevel", "INFO",
+                               "--concurrency", "1", "--hostname", f"{name}@%h", "--without-heartbeat",
+                               "--without-gossip", "--without-mingle")
+
+
+def wait_until_synced(env, salesforce_ids: set, record_type: str, hub_processes, timeout=150):
+    """Sweep (as beat would every minute) until every record is linked to NetSuite."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        linked = set(RecordLink.objects.filter(record_type=record_type, salesforce_id__in=salesforce_ids).values_list("salesforce_id", flat=True))
+        if linked == salesforce_ids:
+            return
+        manage(env, "sync", "sweep")
+        time.sleep(1)
+    runs = "\n".join(f"{r.job.name} {r.trigger} {r.outcome}: {r.message}" for r in SyncRun.objects.select_related("job").order_by("id"))
+    attempts = list(SyncAttempt.objects.values_list("status", "remote_code").distinct())
+    logs = "\n".join(path.read_text(errors="replace")[-3000:] for path in sorted(hub_processes.log_dir.glob("worker*.log")))
+    raise AssertionError(f"{len(salesforce_ids - linked)} {record_type} records not synced in {timeout}s\n{runs}\n{attempts}\n{logs}")
+
+
+def test_it_never_exceeds_netsuites_concurrency_with_four_workers(worker_env, hub_processes, salesforce_sandbox, netsuite_sandbox):
+    netsuite_sandbox.control(latency_ms=100, latency_per_record_ms=2, concurrency_limit=5, reset_stats=True)
+    for number in range(1, 5):
+        start_worker(hub_processes, f"worker{number}")
+    manage(worker_env, "sync", "run", "--enqueue", *PUSHES)
+
+    sf = salesforce_sandbox.client()
+    contacts = {c["Id"] for c in sf.query_all("SELECT Id FROM Contact")["records"]}
+    wait_until_synced(worker_env, contacts, "Contact", hub_processes)
+    funded = {a["Id"] for a in sf.query_all("SELECT Id FROM Opportunity WHERE StageName = 'Funded'")["records"]}
+    wait_until_synced(worker_env, funded, "SalesOrder", hub_processes)
+
+    stats = netsuite_sandbox.stats()
+    assert stats["max_concurrency"] <= 5
+    assert stats["max_concurrency"] >= 3, "the workers should have overlapped their requests"
+    assert not stats["faults"].get("WS_REQUEST_BLOCKED"), stats["faults"]
+    assert stats["records"]["contact"] == len(contacts)
+    assert stats["records"]["salesOrder"] == len(funded)
+
+
+def test_it_syncs_every_record_once_after_a_worker_is_killed_mid_batch(worker_env, hub_processes, salesforce_sandbox, netsuite_sandbox):
+    netsuite_sandbox.control(latency_ms=400, latency_per_record_ms=0, concurrency_limit=5, reset_stats=True)
+    worker = start_worker(hub_processes, "worker1")
+    manage(worker_env, "sync", "run", "--enqueue", "push_accounts")
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if (SyncAttempt.objects.filter(status=AttemptStatus.SUCCEEDED).exists()
+                and SyncAttempt.objects.filter(status=AttemptStatus.RUNNING).exists()):
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the worker never got mid-batch\n" + hub_processes.log("worker1"))
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
+    assert SyncAttempt.objects.filter(status=AttemptStatus.RUNNING).exists(), "the kill should leave tries running"
+
+    netsuite_sandbox.control(latency_ms=50)
+    start_worker(hub_processes, "worker2")
+    sf = salesforce_sandbox.client()
+    accounts = {a["Id"] for a in sf.query_all("SELECT Id FROM Account")["records"]}
+    wait_until_synced(worker_env, accounts, "Account", hub_processes)
+
+    counts = netsuite_sandbox.stats()["records"]
+    assert counts.get("customer", 0) + counts.get("vendor", 0) == len(accounts)
+    succeeded = SyncAttempt.objects.filter(job__name="push_accounts", status=AttemptStatus.SUCCEEDED)
+    story = "\n".join(str(row) for row in SyncAttempt.objects.filter(job__name="push_accounts").order_by("salesforce_id", "id").values_list(
+        "salesforce_id", "id", "run_id", "attempt_number", "status", "remote_code", "superseded", "verify_before_write", "operation"))
+    assert sorted(succeeded.values_list("salesforce_id", flat=True)) == sorted(accounts), story
+    assert SyncAttempt.objects.filter(remote_code="WORKER_LOST").exists()
