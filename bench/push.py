@@ -1,0 +1,351 @@
+"""Benchmark of the six pushes (issue 5; not a test): a Salesforce org of exactly the given shape pushed to the
+NetSuite sandbox at 200 ms per request plus 2 ms per record, concurrency limit 5.
+
+    .venv/bin/python bench/push.py [--accounts 10000 --contacts 10000 --applications 2000 --brokers 100]
+
+Both sandboxes run as their own processes; the hub runs in this process on a fresh SQLite database in a temporary
+directory (or on --database-url, which must point at an empty database). The jobs run in dependency stages, the
+jobs of one stage in parallel threads, each calling `syncs.services.sync_run` as a worker would:
+
+    stage 1  push_accounts
+    stage 2  push_contacts, push_sales_orders, push_purchase_orders   (each needs only the accounts)
+    stage 3  push_sales_order_lines, push_purchase_order_lines        (each needs its orders)
+
+The lower bound is what NetSuite's limits allow: per stage, ⌈(Σ over its jobs of ⌈records/100⌉) / limit⌉ rounds of
+latency + 100 × per-record latency, summed over the stages. "One record per call" is the request count an
+integration writing each record with its own upsert would need.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import os
+import platform
+import resource
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT_ROOT))
+
+from sandboxes.netsuite.testing import default_wsdl, run_netsuite_sandbox  # noqa: E402
+from sandboxes.salesforce import schema as sf_schema  # noqa: E402
+from sandboxes.salesforce.seed import SeedPlan, Seeder  # noqa: E402
+from sandboxes.salesforce.store import Store  # noqa: E402
+from sandboxes.salesforce.testing import run_salesforce_sandbox  # noqa: E402
+
+STAGES = [
+    ["push_accounts"],
+    ["push_contacts", "push_sales_orders", "push_purchase_orders"],
+    ["push_sales_order_lines", "push_purchase_order_lines"],
+]
+BATCH = 100  # upsertList maximum
+FEE_CODES = ["FEE-ORIG", "FEE-UW", "FEE-ACH", "FEE-WIRE"]
+
+
+# --- the data set -------------------------------------------------------------------------------------------------
+
+class ExactShapeSeeder(Seeder):
+    """The sandbox's own seeder (names, awkward values, ids, stamps), with the benchmark's exact shape instead of
+    stages drawn by weight: every application funded with exactly `fees` fee lines, a broker on every other one."""
+
+    def __init__(self, store: Store, *, accounts: int, brokers: int, contacts: int, applications: int, fees: int,
+                 random_seed: int):
+        super().__init__(store, SeedPlan(accounts=accounts, contacts_per_account=1, applications=applications,
+                                         remittances_per_funded=0, random_seed=random_seed))
+        self.brokers, self.contacts, self.fees = brokers, contacts, fees
+
+    def seed(self, conn) -> dict:
+        pricebook = self.ensure_catalogue(conn)
+        merchants = self.plan.accounts - self.brokers
+        accounts = [{"Name": name, "Type": "Merchant", "Industry": self.random.choice(sf_schema.INDUSTRIES),
+                     "BillingCity": "Austin", "BillingCountry": "United States",
+                     "Phone": f"+1 (555) {self.random.randint(100, 999)}-{self.random.randint(1000, 9999)}"}
+                    for name in self.account_names(merchants)]
+        merchant_ids = self.add(conn, "Account", accounts)
+        broker_ids = self.add(conn, "Account", [{"Name": f"Broker {i + 1} Funding Partners", "Type": "Broker",
+                                                 "Industry": "Professional Services"} for i in range(self.brokers)])
+        everyone = merchant_ids + broker_ids
+        # seed_contacts gives each listed account contacts_per_account (1) contact: list accounts round robin.
+        self.seed_contacts(conn, [everyone[i % len(everyone)] for i in range(self.contacts)])
+        self.seed_funded(conn, merchant_ids, broker_ids, pricebook)
+        return self.flush(conn)
+
+    def seed_funded(self, conn, merchant_ids, broker_ids, pricebook) -> None:
+        names = {row["Id"]: row["Name"] for row in self.rows["Account"]}
+        applications = []
+        for index in range(self.plan.applications):
+            account_id = merchant_ids[index % len(merchant_ids)]
+            amount = float(self.random.randrange(5000, 500001, 500))
+            factor = round(self.random.uniform(1.15, 1.49), 2)
+            close = self.now.date() - dt.timedelta(days=self.random.randint(1, 120))
+            brokered = bool(broker_ids) and index % 2 == 0
+            applications.append({
+                "Name": f"{names[account_id][:100]} - MCA {index + 1}"[:120],
+                "AccountId": account_id, "StageName": "Funded", "CloseDate": close.isoformat(),
+                "Amount": amount, "Factor_Rate__c": factor, "Payback_Amount__c": round(amount * factor, 2),
+                "Holdback_Percent__c": 10.0,
+                "Broker__c": broker_ids[(index // 2) % len(broker_ids)] if brokered else None,
+                "Commission_Percent__c": float(self.random.choice([2, 4, 6, 8, 10])) if brokered else None,
+                "Funded_Date__c": (close - dt.timedelta(days=1)).isoformat(),
+                "IsClosed": True, "IsWon": sf_schema.CLOSED_STAGES.get("Funded", True),
+                "Pricebook2Id": pricebook["id"],
+            })
+        line_items = []
+        for application_id, application in zip(self.add(conn, "Opportunity", applications), applications):
+            for code in FEE_CODES[:2] + self.random.sample(FEE_CODES[2:], self.fees - 2):
+                entry = pricebook["entries"][code]
+                price = round(entry["UnitPrice"] * self.random.choice([1, 1, 1.5, 2]), 2)
+                line_items.append({
+                    "OpportunityId": application_id, "PricebookEntryId": entry["Id"],
+                    "Product2Id": entry["Product2Id"], "ProductCode": code,
+                    "Name": f"{application['Name']} {entry['Name']}"[:376], "Quantity": 1.0, "UnitPrice": price,
+                    "TotalPrice": price, "ListPrice": entry["UnitPrice"],
+                })
+        self.add(conn, "OpportunityLineItem", line_items)
+
+
+def seed_salesforce(data_dir: Path, args) -> dict:
+    store = Store(data_dir)
+    seeder = ExactShapeSeeder(store, accounts=args.accounts, brokers=args.brokers, contacts=args.contacts,
+                              applications=args.applications, fees=args.fees, random_seed=args.random_seed)
+    with store.transaction() as conn:
+        counts = seeder.seed(conn)
+    store.conn().execute("PRAGMA optimize")
+    store.close()
+    return counts
+
+
+# --- the hub --------------------------------------------------------------------------------------------------------
+
+def hub_environment(temp: Path, salesforce, netsuite, args) -> None:
+    """Point the hub at the two sandboxes the way an operator would: environment variables, before Django loads."""
+    os.environ.update({
+        "DJANGO_SETTINGS_MODULE": "integration_hub.settings",
+        "HUB_DEMO": "1",
+        "HUB_VAR_DIR": str(temp / "var"),
+        "DATABASE_URL": args.database_url or f"sqlite:///{temp / 'hub.sqlite3'}",
+        "LOG_LEVEL": "WARNING",
+        "SALESFORCE_LOGIN_URL": salesforce.url, "SALESFORCE_CA_BUNDLE": salesforce.ca_cert,
+        "SALESFORCE_DOMAIN": "login", "SALESFORCE_USERNAME": salesforce.username,
+        "SALESFORCE_PASSWORD": salesforce.password, "SALESFORCE_SECURITY_TOKEN": salesforce.security_token,
+        "NETSUITE_ENDPOINT": netsuite.endpoint, "NETSUITE_WSDL": netsuite.wsdl, "NETSUITE_ACCOUNT": netsuite.account,
+        "NETSUITE_CONSUMER_KEY": netsuite.consumer_key, "NETSUITE_CONSUMER_SECRET": netsuite.consumer_secret,
+        "NETSUITE_TOKEN_ID": netsuite.token_id, "NETSUITE_TOKEN_SECRET": netsuite.token_secret,
+        "NETSUITE_CONCURRENCY_LIMIT": str(args.concurrency_limit), "NETSUITE_SEMAPHORE_URL": "",
+    })
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def run_stage(job_names: list[str]) -> dict:
+    """The stage's jobs in parallel threads, as separate workers would run them; each job's SyncRun."""
+    from django.db import connections
+    from syncs.services import sync_run
+
+    runs, errors = {}, {}
+
+    def work(name):
+        try:
+            runs[name] = sync_run(job_name=name)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors[name] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work, args=(name,), name=f"bench-{name}") for name in job_names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise RuntimeError(f"jobs crashed: {errors}")
+    return runs
+
+
+class UpsertCallTimes:
+    """Times each upsertList call of the hub's NetSuite client (the time it holds a concurrency slot), for the
+    report; the call itself is unchanged."""
+
+    def __init__(self):
+        self.seconds: list[float] = []
+        self.lock = threading.Lock()
+
+    def install(self) -> None:
+        from syncs.clients.netsuite import NetSuiteClient
+
+        original = NetSuiteClient.upsert_list
+        times = self
+
+        def timed_upsert_list(client, records):
+            started = time.monotonic()
+            try:
+                return original(client, records)
+            finally:
+                with times.lock:
+                    times.seconds.append(time.monotonic() - started)
+
+        NetSuiteClient.upsert_list = timed_upsert_list
+
+
+upsert_calls = UpsertCallTimes()
+
+
+# --- figures ---------------------------------------------------------------------------------------------------------
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def stage_bound(written: list[int], *, limit: int, latency_s: float, per_record_s: float) -> float:
+    batches = sum(math.ceil(count / BATCH) for count in written)
+    return math.ceil(batches / limit) * (latency_s + BATCH * per_record_s)
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of this process
+    return usage.ru_utime + usage.ru_stime
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--accounts", type=int, default=10000, help="Accounts in all, brokers included")
+    parser.add_argument("--brokers", type=int, default=None, help="of the accounts, how many are brokers (default 1%%)")
+    parser.add_argument("--contacts", type=int, default=10000)
+    parser.add_argument("--applications", type=int, default=2000, help="funded applications")
+    parser.add_argument("--fees", type=int, default=3, choices=[2, 3, 4], help="fee line items per application")
+    parser.add_argument("--latency-ms", type=float, default=200)
+    parser.add_argument("--latency-per-record-ms", type=float, default=2)
+    parser.add_argument("--concurrency-limit", type=int, default=5)
+    parser.add_argument("--random-seed", type=int, default=7)
+    parser.add_argument("--database-url", default="", help="an empty hub database (default: a fresh SQLite file)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (data, logs)")
+    args = parser.parse_args()
+    if args.brokers is None:
+        args.brokers = max(1, args.accounts // 100)
+    if not 0 < args.brokers < args.accounts:
+        parser.error("--brokers must be at least 1 and fewer than --accounts")
+
+    temp = Path(tempfile.mkdtemp(prefix="hub-bench-push-"))
+    try:
+        return bench(temp, args)
+    finally:
+        if args.keep:
+            print(f"kept {temp}")
+        else:
+            shutil.rmtree(temp, ignore_errors=True)
+
+
+def bench(temp: Path, args) -> int:
+    started = time.monotonic()
+    seeded = seed_salesforce(temp / "salesforce", args)
+    brokered = (args.applications + 1) // 2
+    expected = {"customer": args.accounts - args.brokers, "vendor": args.brokers, "contact": args.contacts,
+                "salesOrder": args.applications, "purchaseOrder": brokered}
+    print(f"seeded Salesforce in {time.monotonic() - started:.1f} s: " + ", ".join(
+        f"{name} {count}" for name, count in seeded.items() if count))
+
+    with run_salesforce_sandbox(temp / "salesforce") as salesforce, \
+            run_netsuite_sandbox(temp / "netsuite", wsdl=default_wsdl(), latency_ms=args.latency_ms,
+                                 latency_per_record_ms=args.latency_per_record_ms,
+                                 concurrency_limit=args.concurrency_limit) as netsuite:
+        hub_environment(temp, salesforce, netsuite, args)
+        from syncs.clients.netsuite import zeep_client
+        from syncs.models import SyncAttempt
+
+        upsert_calls.install()
+        zeep_client()  # parse the WSDL once before the clock starts, as a warm worker has
+        salesforce.control(reset_stats=True)
+        netsuite.control(reset_stats=True)
+
+        cpu_before = cpu_seconds()
+        total_started = time.monotonic()
+        stage_rows = []
+        for number, job_names in enumerate(STAGES, start=1):
+            stage_started = time.monotonic()
+            runs = run_stage(job_names)
+            elapsed = time.monotonic() - stage_started
+            stage_rows.append((number, elapsed, runs))
+        total = time.monotonic() - total_started
+        cpu = cpu_seconds() - cpu_before
+
+        ns_stats, sf_stats = netsuite.stats(), salesforce.stats()
+        failed = SyncAttempt.objects.filter(status__in=["failed", "dead"]).count()
+        open_attempts = SyncAttempt.objects.filter(status__in=["pending", "running"], superseded=False).count()
+
+    limit, latency_s, per_record_s = args.concurrency_limit, args.latency_ms / 1000, args.latency_per_record_ms / 1000
+    print()
+    print(f"shape: {args.accounts} accounts ({args.brokers} brokers), {args.contacts} contacts, {args.applications} "
+          f"funded applications × {args.fees} fees, broker on {brokered}")
+    print(f"NetSuite sandbox: {args.latency_ms:g} ms per request + {args.latency_per_record_ms:g} ms per record, "
+          f"concurrency limit {limit}")
+    print(f"machine: {os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} usable), {cpu_model()}, "
+          f"Python {platform.python_version()}, hub database "
+          f"{'SQLite (fresh file)' if not args.database_url else args.database_url.split(':', 1)[0]}")
+    print()
+    print(f"{'stage':<6} {'job':<28} {'outcome':<10} {'read':>7} {'written':>8} {'failed':>7} {'wall s':>8} "
+          f"{'bound s':>8} {'ratio':>6}")
+    bound_total = 0.0
+    written_total = 0
+    for number, elapsed, runs in stage_rows:
+        written = [run.records_written for run in runs.values()]
+        bound = stage_bound(written, limit=limit, latency_s=latency_s, per_record_s=per_record_s)
+        bound_total += bound
+        written_total += sum(written)
+        for name, run in runs.items():
+            run_wall = (run.finished_at - run.started_at).total_seconds()
+            print(f"{number:<6} {name:<28} {run.outcome:<10} {run.records_read:>7} {run.records_written:>8} "
+                  f"{run.records_failed:>7} {run_wall:>8.2f}")
+        ratio = f"{elapsed / bound:6.2f}" if bound else "     -"
+        print(f"{number:<6} {'(stage)':<28} {'':<10} {'':>7} {sum(written):>8} {'':>7} {elapsed:>8.2f} "
+              f"{bound:>8.2f} {ratio}")
+    print()
+    requests_by_operation = dict(sorted(ns_stats.get("requests", {}).items()))
+    ns_requests = sum(requests_by_operation.values())
+    print(f"wall time                    {total:8.2f} s")
+    print(f"lower bound                  {bound_total:8.2f} s   (Σ stages ⌈⌈records/{BATCH}⌉ / {limit}⌉ × "
+          f"({latency_s:g} s + {BATCH} × {per_record_s * 1000:g} ms))")
+    print(f"ratio to the bound           {total / bound_total if bound_total else float('nan'):8.2f}   (aim ≤ 1.3)")
+    print(f"records written              {written_total:8d}")
+    print(f"NetSuite requests            {ns_requests:8d}   {requests_by_operation}")
+    print(f"NetSuite faults              {dict(ns_stats.get('faults', {}))}")
+    print(f"NetSuite max concurrency     {ns_stats.get('max_concurrency'):8d}   (limit {limit})")
+    if upsert_calls.seconds:
+        calls = sorted(upsert_calls.seconds)
+        print(f"upsertList call time         median {calls[len(calls) // 2] * 1000:.0f} ms, "
+              f"p95 {calls[int(len(calls) * 0.95)] * 1000:.0f} ms, mean records {written_total / len(calls):.1f} "
+              f"(the sandbox sleeps {latency_s * 1000:g} + records × {per_record_s * 1000:g} ms of it; the rest is "
+              f"client serialising and parsing and server work, all inside a concurrency slot)")
+    print(f"one record per call          {written_total:8d} requests")
+    print(f"Salesforce requests          {sf_stats.get('requests', 0):8d}   {sf_stats.get('by_route', {})}")
+    per_record_ms = cpu / written_total * 1000 if written_total else float("nan")
+    print(f"hub CPU                      {cpu:8.2f} s   ({per_record_ms:.2f} ms per record written)")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"hub peak memory (maxrss)     {peak_mb:8.0f} MB")
+    print()
+    counts = {name: ns_stats.get("records", {}).get(name, 0) for name in expected}
+    mismatched = {name: (counts[name], want) for name, want in expected.items() if counts[name] != want}
+    print(f"NetSuite records: {counts}  expected {expected}")
+    print(f"attempts failed or dead: {failed}; still open: {open_attempts}")
+    verdict = not mismatched and failed == 0 and open_attempts == 0
+    print("PASS" if verdict else f"FAIL {mismatched}")
+    return 0 if verdict else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
