@@ -5,7 +5,9 @@ NetSuite sandbox at 200 ms per request plus 2 ms per record, concurrency limit 5
 
 Both sandboxes run as their own processes; the hub runs in this process on a fresh SQLite database in a temporary
 directory (or on --database-url, which must point at an empty database). The jobs run in dependency stages, the
-jobs of one stage in parallel threads, each calling `syncs.services.sync_run` as a worker would:
+jobs of one stage at the same time, each calling `syncs.services.sync_run` as a worker would (by default in worker
+processes forked from the warm bench process, like Celery workers with concurrency 1; `--workers threads` runs them
+in threads of one process):
 
     stage 1  push_accounts
     stage 2  push_contacts, push_sales_orders, push_purchase_orders   (each needs only the accounts)
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
+import multiprocessing
 import os
 import platform
 import resource
@@ -147,29 +150,63 @@ def hub_environment(temp: Path, salesforce, netsuite, args) -> None:
     call_command("migrate", verbosity=0)
 
 
-def run_stage(job_names: list[str]) -> dict:
-    """The stage's jobs in parallel threads, as separate workers would run them; each job's SyncRun."""
+def run_job(job_name: str) -> dict:
+    """One run of one job, as a worker runs it; with what it cost this process (meaningful per job in a worker
+    process of its own)."""
     from django.db import connections
     from syncs.services import sync_run
 
-    runs, errors = {}, {}
+    cpu_before, calls_before = cpu_seconds(), len(upsert_calls.seconds)
+    try:
+        run = sync_run(job_name=job_name)
+    finally:
+        connections.close_all()
+    return {"run_id": run.pk, "cpu": cpu_seconds() - cpu_before, "upsert_seconds": upsert_calls.seconds[calls_before:],
+            "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
 
-    def work(name):
-        try:
-            runs[name] = sync_run(job_name=name)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors[name] = exc
-        finally:
-            connections.close_all()
 
-    threads = [threading.Thread(target=work, args=(name,), name=f"bench-{name}") for name in job_names]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise RuntimeError(f"jobs crashed: {errors}")
-    return runs
+class StageRunner:
+    """Runs the jobs of a stage at the same time: in worker processes forked from this warm process (one job each,
+    like Celery workers with concurrency 1), or in threads of this process."""
+
+    def __init__(self, mode: str, width: int):
+        self.mode, self.pool = mode, None
+        if mode == "processes":
+            from django.db import connections
+
+            connections.close_all()  # a forked child must not share the parent's database connection
+            self.pool = multiprocessing.get_context("fork").Pool(processes=width)
+
+    def run(self, job_names: list[str]) -> dict:
+        from syncs.models import SyncRun
+
+        if self.pool is not None:
+            pending = {name: self.pool.apply_async(run_job, (name,)) for name in job_names}
+            results = {name: result.get() for name, result in pending.items()}
+        else:
+            results, errors = {}, {}
+
+            def work(name):
+                try:
+                    results[name] = run_job(name)
+                except BaseException as exc:  # noqa: BLE001 - reported below
+                    errors[name] = exc
+
+            threads = [threading.Thread(target=work, args=(name,), name=f"bench-{name}") for name in job_names]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            if errors:
+                raise RuntimeError(f"jobs crashed: {errors}")
+        for result in results.values():
+            result["run"] = SyncRun.objects.select_related("job").get(pk=result["run_id"])
+        return results
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool.join()
 
 
 class UpsertCallTimes:
@@ -217,6 +254,25 @@ def stage_bound(written: list[int], *, limit: int, latency_s: float, per_record_
     return math.ceil(batches / limit) * (latency_s + BATCH * per_record_s)
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of another process so far, from /proc (Linux); NaN elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine spent not idle so far (all CPUs), from /proc/stat; NaN elsewhere."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        idle = values[3] + values[4] + (values[7] if len(values) > 7 else 0)  # idle, iowait, stolen by the host
+        return (sum(values) - idle) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of this process
     return usage.ru_utime + usage.ru_stime
@@ -234,6 +290,9 @@ def main() -> int:
     parser.add_argument("--concurrency-limit", type=int, default=5)
     parser.add_argument("--random-seed", type=int, default=7)
     parser.add_argument("--database-url", default="", help="an empty hub database (default: a fresh SQLite file)")
+    parser.add_argument("--workers", choices=["processes", "threads"], default="processes",
+                        help="run a stage's jobs in worker processes forked from the warm bench process (as Celery "
+                             "workers would) or in threads of the bench process")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (data, logs)")
     args = parser.parse_args()
     if args.brokers is None:
@@ -274,15 +333,32 @@ def bench(temp: Path, args) -> int:
         netsuite.control(reset_stats=True)
 
         cpu_before = cpu_seconds()
+        sandboxes_before = {name: process_cpu_seconds(box.process.pid) for name, box in
+                            (("Salesforce", salesforce), ("NetSuite", netsuite))}
+        machine_before = machine_busy_seconds()
+        runner = StageRunner(args.workers, width=max(len(job_names) for job_names in STAGES))
         total_started = time.monotonic()
         stage_rows = []
-        for number, job_names in enumerate(STAGES, start=1):
-            stage_started = time.monotonic()
-            runs = run_stage(job_names)
-            elapsed = time.monotonic() - stage_started
-            stage_rows.append((number, elapsed, runs))
+        try:
+            for number, job_names in enumerate(STAGES, start=1):
+                stage_started = time.monotonic()
+                results = runner.run(job_names)
+                elapsed = time.monotonic() - stage_started
+                stage_rows.append((number, elapsed, results))
+        finally:
+            runner.close()
         total = time.monotonic() - total_started
-        cpu = cpu_seconds() - cpu_before
+        results = [result for _, _, stage_results in stage_rows for result in stage_results.values()]
+        if args.workers == "processes":
+            # each worker measured its own job; this process only waited
+            cpu = cpu_seconds() - cpu_before + sum(result["cpu"] for result in results)
+            upsert_calls.seconds[:] = [s for result in results for s in result["upsert_seconds"]]
+        else:
+            cpu = cpu_seconds() - cpu_before
+        peak_kb = max([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss] + [r["maxrss_kb"] for r in results])
+        machine_busy = machine_busy_seconds() - machine_before
+        sandbox_cpu = {name: process_cpu_seconds(box.process.pid) - sandboxes_before[name] for name, box in
+                       (("Salesforce", salesforce), ("NetSuite", netsuite))}
 
         ns_stats, sf_stats = netsuite.stats(), salesforce.stats()
         failed = SyncAttempt.objects.filter(status__in=["failed", "dead"]).count()
@@ -294,6 +370,7 @@ def bench(temp: Path, args) -> int:
           f"funded applications × {args.fees} fees, broker on {brokered}")
     print(f"NetSuite sandbox: {args.latency_ms:g} ms per request + {args.latency_per_record_ms:g} ms per record, "
           f"concurrency limit {limit}")
+    print(f"hub workers: {args.workers} (a stage's jobs run at the same time)")
     print(f"machine: {os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} usable), {cpu_model()}, "
           f"Python {platform.python_version()}, hub database "
           f"{'SQLite (fresh file)' if not args.database_url else args.database_url.split(':', 1)[0]}")
@@ -302,7 +379,8 @@ def bench(temp: Path, args) -> int:
           f"{'bound s':>8} {'ratio':>6}")
     bound_total = 0.0
     written_total = 0
-    for number, elapsed, runs in stage_rows:
+    for number, elapsed, stage_results in stage_rows:
+        runs = {name: result["run"] for name, result in stage_results.items()}
         written = [run.records_written for run in runs.values()]
         bound = stage_bound(written, limit=limit, latency_s=latency_s, per_record_s=per_record_s)
         bound_total += bound
@@ -335,14 +413,23 @@ def bench(temp: Path, args) -> int:
     print(f"Salesforce requests          {sf_stats.get('requests', 0):8d}   {sf_stats.get('by_route', {})}")
     per_record_ms = cpu / written_total * 1000 if written_total else float("nan")
     print(f"hub CPU                      {cpu:8.2f} s   ({per_record_ms:.2f} ms per record written)")
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"hub peak memory (maxrss)     {peak_mb:8.0f} MB")
+    print(f"sandbox CPU                  " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in sandbox_cpu.items()))
+    cpus = len(os.sched_getaffinity(0))
+    others = machine_busy - cpu - sum(sandbox_cpu.values())
+    print(f"machine CPU busy             {machine_busy:8.2f} s of {cpus} × {total:.2f} s "
+          f"({100 * machine_busy / (cpus * total):.0f}%); other processes on the machine {max(0.0, others):.2f} s")
+    print(f"hub peak memory (maxrss)     {peak_kb / 1024:8.0f} MB   "
+          f"({'largest worker process' if args.workers == 'processes' else 'the one hub process'})")
     print()
     counts = {name: ns_stats.get("records", {}).get(name, 0) for name in expected}
     mismatched = {name: (counts[name], want) for name, want in expected.items() if counts[name] != want}
     print(f"NetSuite records: {counts}  expected {expected}")
     print(f"attempts failed or dead: {failed}; still open: {open_attempts}")
-    verdict = not mismatched and failed == 0 and open_attempts == 0
+    not_succeeded = {result["run"].job.name: f"{result['run'].outcome}: {result['run'].message}"
+                     for result in results if result["run"].outcome != "succeeded"}
+    for name, why in not_succeeded.items():
+        print(f"run of {name} did not succeed: {why}")
+    verdict = not mismatched and not not_succeeded and failed == 0 and open_attempts == 0
     print("PASS" if verdict else f"FAIL {mismatched}")
     return 0 if verdict else 1
 
