@@ -138,12 +138,16 @@ class BatchSender:
     def _loop(self) -> None:
         try:
             while True:
+                # Read the flag before claiming: a claim that finds nothing only ends the loop if it began after the
+                # reader's last commit. (A claim that waited for the write lock during that commit compares the new
+                # rows with its own, earlier `now` and misses them.)
+                reading_done = self.reading_done.is_set()
                 attempts = attempts_claim(job=self.job, run=self.run, limit=self.batch_size)
                 if attempts:
                     job_lease_renew(self.job)
                     self.send_batch(attempts)
                     continue
-                if self.reading_done.is_set():
+                if reading_done:
                     return
                 time.sleep(0.05)
         finally:

@@ -357,7 +357,12 @@ def _applications_of_lines(ctx, spec, salesforce, line_items: list[dict]) -> lis
     condition, values = order_spec.where(ctx)
     fields = _select_list(["Id", "SystemModstamp", *order_spec.extra_fields])
     soql = f"SELECT {fields}, {order_spec.child_query(ctx)} FROM Opportunity WHERE Id IN {{ids}} AND {condition}"
-    return salesforce.query_all(soql_format(soql, ids=ids, **values))
+    # A page of 2,000 line items can name over a thousand applications: a single IN list would pass the 16 KB
+    # request-URI limit (414), so ask 200 at a time, as _read_by_ids does.
+    applications = []
+    for start in range(0, len(ids), 200):
+        applications += salesforce.query_all(soql_format(soql, ids=ids[start:start + 200], **values))
+    return applications
 
 
 def _record_fields(spec: PushJob, ctx: PushContext) -> str:
