@@ -54,3 +54,186 @@ def master_rule_enforce(*, job: SyncJob, target_fields: list[str]) -> None:
             + (f" (fields {', '.join(forbidden)} are not owned by {job.get_source_system_display()})" if forbidden else "")
             + ". Refused before any remote call."
         )
+
+
+# --- checking and previewing mappings from the console ----------------------------------------------------------------
+
+# NetSuite record types of each job's target (push) or source (pull) in SuiteTalk's schema. An account becomes a
+# customer or a vendor by its type, so its fields must exist on both.
+NETSUITE_SCHEMA_TYPES = {
+    "customer": [("relationships", "Customer"), ("relationships", "Vendor")],
+    "contact": [("relationships", "Contact")],
+    "salesOrder": [("sales", "SalesOrder")],
+    "salesOrderItem": [("sales", "SalesOrderItem")],
+    "purchaseOrder": [("purchases", "PurchaseOrder")],
+    "purchaseOrderItem": [("purchases", "PurchaseOrderItem")],
+    "customerPayment": [("customers", "CustomerPayment")],
+}
+# Keys of a mapped push record that route it rather than being NetSuite fields (see syncs.pushes.ROUTING_FIELDS).
+NETSUITE_ROUTING_FIELDS = {"externalId", "internalId", "recordType"}
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    row: int
+    field: str  # the form field at fault: source_field, target_field or transform_argument
+    message: str
+
+
+@dataclass
+class MappingCheck:
+    problems: list[FieldProblem]
+    unreachable: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not self.unreachable
+
+
+def mapping_validate(*, job: SyncJob, rows: list[MappingRow]) -> MappingCheck:
+    """Check mapping rows against the real schemas before they are saved: Salesforce's describe of the object and
+    the NetSuite WSDL's record type, so a misspelt field is refused now rather than failing every record at night.
+    A schema that can't be read is reported as unreachable, never taken as a pass."""
+    from syncs.clients.errors import RemoteError
+    from syncs.models import Direction
+
+    check = MappingCheck(problems=[], unreachable=[])
+    if not rows:
+        return check
+    push = job.direction == Direction.PUSH
+    salesforce_object = job.source_record_type if push else job.target_record_type
+    netsuite_type = job.target_record_type if push else job.source_record_type
+    try:
+        salesforce_fields = _salesforce_field_names(salesforce_object)
+    except (RemoteError, OSError) as error:
+        salesforce_fields = None
+        check.unreachable.append(f"Salesforce's description of {salesforce_object} could not be read ({error}).")
+    try:
+        netsuite_fields = _netsuite_field_names(netsuite_type)
+    except Exception as error:  # zeep raises many kinds (WSDL fetch, parse, lookup); all mean "can't check"
+        netsuite_fields = None
+        check.unreachable.append(f"The NetSuite schema of {netsuite_type} could not be read ({type(error).__name__}: {error}).")
+    for index, row in enumerate(rows):
+        salesforce_names = [("source_field", row.source_field)] if push else [("target_field", row.target_field)]
+        if push and row.transform == "percent_of" and row.argument:
+            salesforce_names.append(("transform_argument", row.argument))
+        netsuite_names = [("target_field", row.target_field)] if push else [("source_field", row.source_field)]
+        if salesforce_fields is not None:
+            for form_field, name in salesforce_names:
+                if name and name.split(".")[0] not in salesforce_fields:
+                    check.problems.append(FieldProblem(index, form_field, f"Salesforce {salesforce_object} has no field {name!r}."))
+        if netsuite_fields is not None:
+            for form_field, name in netsuite_names:
+                if not name or name.split(".")[0] in NETSUITE_ROUTING_FIELDS:
+                    continue
+                for schema_type, names in netsuite_fields.items():
+                    if name.split(".")[0] not in names:
+                        check.problems.append(FieldProblem(index, form_field, f"NetSuite {schema_type} has no field {name!r}."))
+    return check
+
+
+def _salesforce_field_names(object_name: str) -> set[str]:
+    """Field API names, plus relationship names so that a parent path like Account.Name checks its first step."""
+    from syncs.clients.salesforce import salesforce_client
+
+    fields = salesforce_client().describe_fields(object_name)
+    return set(fields) | {f["relationshipName"] for f in fields.values() if f.get("relationshipName")}
+
+
+def _netsuite_field_names(record_type: str) -> dict[str, set[str]]:
+    from syncs.clients.netsuite import NS, zeep_client
+
+    names = {}
+    for prefix, type_name in NETSUITE_SCHEMA_TYPES.get(record_type, []):
+        schema_type = zeep_client().get_type(f"{{{NS[prefix]}}}{type_name}")
+        names[type_name] = {name for name, _ in schema_type.elements} | {name for name, _ in schema_type.attributes}
+    return names
+
+
+@dataclass
+class MappingPreview:
+    """What a job would send for one real source record, computed without writing anything anywhere."""
+
+    job_name: str
+    available: bool = True
+    source_record: dict | None = None
+    payload: dict | None = None
+    error: str = ""
+    notes: list[str] | None = None
+
+
+def mapping_preview(*, job_name: str, record_id: str = "") -> MappingPreview:
+    """Read one source record (the given one, or the most recently changed that qualifies) and map it with today's
+    mappings exactly as the job would, including the references the sender resolves to linked NetSuite records."""
+    from syncs.models import Direction
+
+    job = SyncJob.objects.get(name=job_name)
+    if job.direction != Direction.PUSH:
+        return MappingPreview(job_name=job_name, available=False,
+                              error="A preview of the pull jobs is not available yet.")
+    return _push_preview(job, record_id.strip())
+
+
+def _push_preview(job: SyncJob, record_id: str) -> MappingPreview:
+    from syncs.clients.errors import RemoteError
+    from syncs.clients.salesforce import salesforce_client, soql_format
+    from syncs.engine import NetSuiteBatchWriter, links_for
+    from syncs.pushes import PUSH_JOBS, OrderLines, PushContext, _read_by_ids
+
+    from .transforms import MappingError
+
+    spec = PUSH_JOBS[job.name]
+    mappings = mapping_set_for(job_name=job.name)
+    line_mappings = mapping_set_for(job_name=spec.line_job) if spec.line_job else None
+    ctx = PushContext(job=job, run=None, mappings=mappings, line_mappings=line_mappings, value_maps=mappings.value_maps)
+    preview = MappingPreview(job_name=job.name, notes=[])
+    salesforce = salesforce_client()
+    # The lines job reads changed line items but sends whole orders: it is previewed from its application.
+    by_application = spec.source_object == "OpportunityLineItem"
+    try:
+        if not record_id:
+            object_name, where_spec = ("Opportunity", spec.order_job) if by_application else (spec.source_object, spec)
+            condition, values = where_spec.where(ctx)
+            soql = f"SELECT Id FROM {object_name}{' WHERE ' + condition if condition else ''} ORDER BY SystemModstamp DESC LIMIT 1"
+            latest = salesforce.query_all(soql_format(soql, **values))
+            if not latest:
+                preview.error = f"No {object_name} in Salesforce qualifies for {job.name}."
+                return preview
+            record_id = latest[0]["Id"]
+        records = _read_by_ids(ctx, spec, salesforce, [record_id])
+    except RemoteError as error:
+        preview.error = f"Salesforce refused the read: {error.code}: {error.message}"
+        return preview
+    if not records:
+        preview.error = f"{record_id} is not in Salesforce, or does not qualify for {job.name} (e.g. not funded)."
+        return preview
+    record = records[0]
+    preview.source_record = record
+    links = links_for(spec.record_type, [record["Id"]])
+    try:
+        planned = spec.plan(ctx, record, links if isinstance(spec, OrderLines) else {})
+    except MappingError as error:
+        preview.error = f"{error.code}: {error.message}"
+        return preview
+    if planned is None:
+        preview.notes.append("Nothing to send: this order is not in NetSuite yet (its lines go with the order), "
+                             "or NetSuite already holds these lines.")
+        return preview
+    link = links.get(record["Id"])
+    if link and link.content_hash == planned.content_hash and not isinstance(spec, OrderLines):
+        preview.notes.append("NetSuite already holds this content: a run would skip this record.")
+    preview.payload = NetSuiteBatchWriter(netsuite=None, job=job)._resolve_refs(planned.payload["record"])
+    if planned.waiting_on and not links_for("Account", [planned.waiting_on]):
+        preview.notes.append(f"Its parent {planned.waiting_on} is not linked yet: NetSuite will resolve it by external id.")
+    return preview
+
+
+def mapping_history_baseline(*, model, ids) -> int:
+    """Record the current state of rows that have no history yet (the defaults seeded by a migration), just before
+    their first edit, so that edit shows what it changed from. Returns how many baselines were written."""
+    ids = [pk for pk in ids if pk]
+    known = set(model.history.filter(id__in=ids).values_list("id", flat=True).distinct())
+    missing = list(model.objects.filter(pk__in=[pk for pk in ids if pk not in known]))
+    if missing:
+        model.history.bulk_history_create(missing, default_change_reason="state before the first recorded edit")
+    return len(missing)

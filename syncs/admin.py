@@ -1,15 +1,85 @@
-from django.contrib import admin
+import re
 
-from .models import RecordLink, SyncAttempt, SyncJob, SyncRun
+from django.contrib import admin, messages
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+
+from mappings.admin import FieldMappingInline
+from mappings.services import mapping_history_baseline
+
+from . import console, selectors
+from .models import AttemptStatus, RecordLink, SyncAttempt, SyncJob, SyncRun
+
+SALESFORCE_ID = re.compile(r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$")
+COUNT_CAP = 10_000
+
+
+class CappedCountPaginator(Paginator):
+    @cached_property
+    def count(self):
+        return self.object_list[:COUNT_CAP + 1].count()
+
+    @property
+    def capped(self):
+        return self.count > COUNT_CAP
+
+
+class NeedsPersonFilter(admin.SimpleListFilter):
+    title = "attention"
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [("waiting", "Waiting for a person"), ("resolved", "Resolved by a person")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "waiting":
+            return queryset.filter(selectors.NEEDS_PERSON)
+        if self.value() == "resolved":
+            return queryset.filter(resolved_at__isnull=False)
+        return queryset
+
+
+class RemoteCodeFilter(admin.SimpleListFilter):
+    title = "error code"
+    parameter_name = "remote_code"
+
+    def lookups(self, request, model_admin):
+        codes = SyncAttempt.objects.exclude(remote_code="").order_by("remote_code").values_list("remote_code", flat=True).distinct()
+        return [(code, code) for code in codes[:60]]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(remote_code=self.value()) if self.value() else queryset
+
+
+STATUS_COLOURS = {"succeeded": "#1e7e34", "failed": "#b02a37", "dead": "#6f1d1b", "pending": "#996b00", "running": "#0b5394"}
+
+
+def status_badge(status: str, label: str):
+    return format_html('<span class="hub-badge" style="background:{}">{}</span>', STATUS_COLOURS.get(status, "#666"), label)
 
 
 @admin.register(SyncJob)
 class SyncJobAdmin(admin.ModelAdmin):
-    list_display = ("name", "title", "direction", "enabled", "batch_size", "stage", "last_outcome", "last_run_finished_at")
+    list_display = ("name", "title", "direction", "enabled", "batch_size", "stage", "last_outcome", "last_run_finished_at", "watermark_timestamp")
     list_filter = ("direction", "enabled", "last_outcome", "record_type")
     search_fields = ("name", "title")
     readonly_fields = ("name", "direction", "source_system", "source_record_type", "target_system", "target_record_type",
-                       "record_type", "last_run_started_at", "last_run_finished_at", "last_outcome", "updated_at")
+                       "record_type", "watermark_timestamp", "watermark_record_id", "paused_reason",
+                       "last_run_started_at", "last_run_finished_at", "last_outcome", "updated_at")
+    fieldsets = [
+        (None, {"fields": ["name", "title", "description", "enabled", "batch_size", "max_attempts", "stage"]}),
+        ("What it moves", {"fields": [("source_system", "source_record_type"), ("target_system", "target_record_type"),
+                                      "direction", "record_type"]}),
+        ("Watermark and last run", {"fields": [("watermark_timestamp", "watermark_record_id"), "paused_reason",
+                                               ("last_run_started_at", "last_run_finished_at"), "last_outcome", "updated_at"]}),
+    ]
+    inlines = [FieldMappingInline]
+    change_form_template = "admin/syncs/syncjob/change_form.html"
 
     def has_add_permission(self, request):
         return False
@@ -17,15 +87,43 @@ class SyncJobAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:object_id>/run-now/", wrap(lambda r, object_id: console.run_now_view(self, r, object_id)), name="syncs_syncjob_run_now"),
+            path("<int:object_id>/watermark/", wrap(lambda r, object_id: console.watermark_view(self, r, object_id)), name="syncs_syncjob_watermark"),
+            path("<int:object_id>/preview/", wrap(lambda r, object_id: console.preview_view(self, r, object_id)), name="syncs_syncjob_preview"),
+            path("<int:object_id>/mapping-history/", wrap(lambda r, object_id: console.mapping_history_view(self, r, object_id)),
+                 name="syncs_syncjob_mapping_history"),
+            path("mapping-history/", wrap(lambda r: console.mapping_history_view(self, r)), name="syncs_mapping_history"),
+            *super().get_urls(),
+        ]
+
+    def save_formset(self, request, form, formset, change):
+        changed = [f.instance.pk for f in formset.initial_forms if f.has_changed() or f in formset.deleted_forms]
+        mapping_history_baseline(model=formset.model, ids=changed)
+        super().save_formset(request, form, formset, change)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}),
+                         "can_operate": request.user.has_perm("syncs.change_syncjob"),
+                         "can_preview": request.user.has_perm("mappings.change_fieldmapping")}
+        return super().change_view(request, object_id, form_url, extra_context)
+
 
 @admin.register(SyncRun)
 class SyncRunAdmin(admin.ModelAdmin):
-    list_display = ("job", "started_at", "finished_at", "outcome", "trigger", "records_read", "records_written", "records_failed", "records_skipped")
-    list_filter = ("outcome", "trigger", "dry_run", "job")
+    list_display = ("job", "started_at", "finished_at", "outcome_badge", "trigger", "records_read", "records_written", "records_failed", "records_skipped")
+    list_filter = ("outcome", "trigger", "dry_run", "job", ("started_at", admin.DateFieldListFilter))
     search_fields = ("job__name", "message")
-    date_hierarchy = "started_at"
     list_select_related = ("job",)
     show_full_result_count = False
+    paginator = CappedCountPaginator
+
+    @admin.display(description="outcome", ordering="outcome")
+    def outcome_badge(self, run):
+        colour = {"partial": "failed", "failed": "dead", "not_implemented": "pending", "skipped": "pending", "paused": "pending"}
+        return status_badge(colour.get(run.outcome, run.outcome), run.get_outcome_display())
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
@@ -39,13 +137,24 @@ class SyncRunAdmin(admin.ModelAdmin):
 
 @admin.register(SyncAttempt)
 class SyncAttemptAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "job", "record_type", "record_name", "salesforce_id", "netsuite_internal_id", "operation",
-                    "attempt_number", "status", "error_kind", "remote_code")
-    list_filter = ("status", "error_kind", "job", "record_type", "remote_code")
-    search_fields = ("=salesforce_id", "=netsuite_internal_id", "=netsuite_external_id", "record_name")
-    date_hierarchy = "created_at"
+    list_display = ("created_at", "job", "record_name", "salesforce_id", "netsuite_internal_id", "attempt_number",
+                    "status_badge", "remote_code", "resolved_at")
+    list_filter = (NeedsPersonFilter, "job", "status", "error_kind", RemoteCodeFilter, "record_type", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("record_name",)
+    search_help_text = "A Salesforce id, a NetSuite internal or external id, or the beginning of a name."
     list_select_related = ("job",)
     show_full_result_count = False
+    paginator = CappedCountPaginator
+    list_per_page = 50
+    actions = ["retry_selected", "resolve_selected"]
+    change_form_template = "admin/syncs/syncattempt/change_form.html"
+    fieldsets = [
+        (None, {"fields": [("job", "run"), ("record_type", "record_name"), ("salesforce_id", "netsuite_internal_id", "netsuite_external_id"),
+                           ("operation", "attempt_number", "status"), ("superseded", "verify_before_write", "waiting_on")]}),
+        ("Error", {"fields": [("error_kind", "remote_code"), "remote_message"]}),
+        ("Resolution", {"fields": [("resolved_at", "resolved_by"), "resolution_note"]}),
+        ("Timing", {"fields": [("created_at", "started_at", "finished_at", "duration_ms"), ("next_attempt_at", "lease_expires_at")]}),
+    ]
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
@@ -56,14 +165,105 @@ class SyncAttemptAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def has_retry_permission(self, request):
+        return request.user.has_perm("syncs.change_syncattempt") or request.user.has_perm("syncs.retry_commission_attempt")
+
+    def has_resolve_permission(self, request):
+        return request.user.has_perm("syncs.change_syncattempt")
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, attempt):
+        return status_badge(attempt.status, attempt.get_status_display())
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        exact = Q(netsuite_external_id=term)
+        if SALESFORCE_ID.match(term):
+            exact |= Q(salesforce_id=term)
+        if term.isdigit():
+            exact |= Q(netsuite_internal_id=term)
+        return queryset.filter(exact | Q(record_name__istartswith=term)), False
+
+    @admin.action(description="Retry selected records", permissions=["retry"])
+    def retry_selected(self, request, queryset):
+        console.commission_retry(request, list(queryset.values_list("id", flat=True)[:1000]))
+
+    @admin.action(description="Mark selected as resolved…", permissions=["resolve"])
+    def resolve_selected(self, request, queryset):
+        ids = list(queryset.filter(selectors.NEEDS_PERSON).values_list("id", flat=True)[:1000])
+        if "apply" in request.POST:
+            form = console.ResolveForm(request.POST)
+            if form.is_valid():
+                resolved = console.resolve_attempts(request, ids, form.cleaned_data["note"])
+                self.message_user(request, f"{resolved} attempt(s) marked resolved.", messages.SUCCESS)
+                return None
+        else:
+            form = console.ResolveForm()
+        return TemplateResponse(request, "admin/syncs/syncattempt/resolve.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "form": form, "ids": ids,
+            "attempts": SyncAttempt.objects.filter(id__in=ids).select_related("job")[:50],
+            "title": "Mark attempts resolved", "action": "resolve_selected",
+        })
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("commissions/", wrap(lambda r: console.commission_queue_view(self, r)), name="syncs_syncattempt_commissions"),
+            path("<int:object_id>/retry/", wrap(self.retry_one_view), name="syncs_syncattempt_retry"),
+            path("<int:object_id>/resolve/", wrap(self.resolve_one_view), name="syncs_syncattempt_resolve"),
+            *super().get_urls(),
+        ]
+
+    def retry_one_view(self, request, object_id):
+        attempt = get_object_or_404(SyncAttempt, pk=object_id)
+        allowed = request.user.has_perm("syncs.change_syncattempt") or (
+            request.user.has_perm("syncs.retry_commission_attempt") and attempt.job.name in selectors.COMMISSION_JOBS)
+        if request.method != "POST" or not allowed:
+            return redirect(reverse("admin:syncs_syncattempt_change", args=[attempt.pk]))
+        console.commission_retry(request, [attempt.pk])
+        newest = SyncAttempt.objects.filter(job=attempt.job, salesforce_id=attempt.salesforce_id,
+                                            netsuite_internal_id=attempt.netsuite_internal_id).order_by("-id").first()
+        return redirect(reverse("admin:syncs_syncattempt_change", args=[newest.pk]))
+
+    def resolve_one_view(self, request, object_id):
+        attempt = get_object_or_404(SyncAttempt, pk=object_id)
+        if request.method == "POST" and self.has_resolve_permission(request):
+            form = console.ResolveForm(request.POST)
+            if form.is_valid() and console.resolve_attempts(request, [attempt.pk], form.cleaned_data["note"]):
+                self.message_user(request, "Marked resolved.", messages.SUCCESS)
+            else:
+                self.message_user(request, "Only a failed or dead attempt that no later try replaced can be resolved, with a reason.", messages.ERROR)
+        return redirect(reverse("admin:syncs_syncattempt_change", args=[attempt.pk]))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        attempt = get_object_or_404(SyncAttempt.objects.select_related("job", "run", "resolved_by"), pk=object_id)
+        story = selectors.record_story(attempt=attempt)
+        user = request.user
+        waiting = attempt.status in (AttemptStatus.FAILED, AttemptStatus.DEAD) and not attempt.superseded and attempt.resolved_at is None
+        extra_context = {
+            **(extra_context or {}),
+            "attempt": attempt, "story": story,
+            "request_json": console.pretty_json(attempt.request_payload),
+            "response_json": console.pretty_json(attempt.response_payload),
+            "waiting": waiting,
+            "can_retry": waiting and (user.has_perm("syncs.change_syncattempt") or (
+                user.has_perm("syncs.retry_commission_attempt") and attempt.job.name in selectors.COMMISSION_JOBS)),
+            "can_resolve": waiting and self.has_resolve_permission(request),
+            "can_fix_mapping": user.has_perm("mappings.change_fieldmapping"),
+            "resolve_form": console.ResolveForm(),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
 
 @admin.register(RecordLink)
 class RecordLinkAdmin(admin.ModelAdmin):
     list_display = ("record_type", "salesforce_id", "netsuite_record_type", "netsuite_internal_id", "netsuite_external_id", "last_synced_at")
     list_filter = ("record_type", "netsuite_record_type")
     search_fields = ("=salesforce_id", "=netsuite_internal_id", "=netsuite_external_id")
-    date_hierarchy = "last_synced_at"
     show_full_result_count = False
+    paginator = CappedCountPaginator
 
     def has_add_permission(self, request):
         return False

@@ -1,5 +1,6 @@
 """What the hub knows about its work: the nine jobs, each run of a job, each try of each record, and the links
 between a Salesforce record and its NetSuite twin. Attempts are never deleted: they are the audit trail."""
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -143,6 +144,9 @@ class SyncAttempt(models.Model):
         default=False, help_text="An earlier try may have been carried out unseen (timeout, lost answer): look it up first."
     )
     waiting_on = models.CharField(max_length=18, blank=True, help_text="Salesforce id of the parent this record needs first.")
+    resolved_at = models.DateTimeField(null=True, blank=True, help_text="A person settled this failure without another try.")
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    resolution_note = models.TextField(blank=True, help_text="Why it was resolved, and notes staff left on the record.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -153,6 +157,18 @@ class SyncAttempt(models.Model):
             models.Index(fields=["salesforce_id", "-created_at"], name="attempt_sf_id_created"),
             models.Index(fields=["netsuite_internal_id"], name="attempt_ns_internal_id"),
             models.Index(fields=["-created_at"], name="attempt_created"),
+            # The console's filters, each able to read one index in the changelist's order.
+            models.Index(fields=["job", "-created_at", "-id"], name="attempt_job_created"),
+            models.Index(fields=["status", "-created_at", "-id"], name="attempt_status_created"),
+            models.Index(fields=["error_kind", "-created_at"], name="attempt_kind_created", condition=~Q(error_kind="")),
+            models.Index(fields=["remote_code", "-created_at"], name="attempt_code_created", condition=~Q(remote_code="")),
+            models.Index(fields=["netsuite_external_id"], name="attempt_ns_external_id", condition=~Q(netsuite_external_id="")),
+            # What waits for a person: failed or dead, not taken over by a later try, not resolved.
+            models.Index(
+                fields=["job", "created_at"],
+                name="attempt_needs_person",
+                condition=Q(status__in=["failed", "dead"], superseded=False, resolved_at__isnull=True),
+            ),
             models.Index(fields=["waiting_on"], name="attempt_waiting_on", condition=~Q(waiting_on="")),
             # The sweeper's question: what is pending or running and due?
             models.Index(

@@ -1,11 +1,21 @@
-"""Reads for the console and the commands, each in a fixed number of queries whatever the number of jobs."""
+"""Reads for the console and the commands, each in a fixed number of queries whatever the number of jobs, and each
+served by an index so the pages stay fast with millions of attempts stored."""
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 
-from django.db.models import Count, Q
+from django.db.models import Count, Min, Q
+from django.db.models.functions import TruncHour
+from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from .models import AttemptStatus, SyncJob
+from .models import AttemptStatus, RecordLink, RunOutcome, SyncAttempt, SyncJob, SyncRun
 from .schedules import schedule_display
+
+# Failed or dead, not taken over by a later try and not resolved by a person: what waits for someone.
+NEEDS_PERSON = Q(status__in=[AttemptStatus.FAILED, AttemptStatus.DEAD], superseded=False, resolved_at__isnull=True)
+OPEN = Q(status__in=[AttemptStatus.PENDING, AttemptStatus.RUNNING], superseded=False)
+COMMISSION_JOBS = ("push_purchase_orders", "push_purchase_order_lines")
 
 
 @dataclass(frozen=True)
@@ -16,8 +26,191 @@ class JobStatus:
 
 
 def job_status_list() -> list[JobStatus]:
-    jobs = SyncJob.objects.annotate(
-        failed_waiting=Count("attempts", filter=Q(attempts__status__in=[AttemptStatus.FAILED, AttemptStatus.DEAD]))
-    ).order_by("stage", "id")
-    tasks = {task.name: task for task in PeriodicTask.objects.select_related("interval", "crontab", "solar", "clocked")}
-    return [JobStatus(job=job, schedule=schedule_display(tasks.get(job.name)), failed_waiting=job.failed_waiting) for job in jobs]
+    jobs = SyncJob.objects.order_by("stage", "id")
+    waiting = dict(SyncAttempt.objects.filter(NEEDS_PERSON).values("job_id").annotate(n=Count("id")).values_list("job_id", "n"))
+    tasks = _periodic_tasks()
+    return [JobStatus(job=job, schedule=schedule_display(tasks.get(job.name)), failed_waiting=waiting.get(job.pk, 0)) for job in jobs]
+
+
+@dataclass(frozen=True)
+class JobHealth:
+    job: SyncJob
+    schedule: str
+    last_run: SyncRun | None
+    moved_last_24h: int
+    failed_waiting: int
+    dead_waiting: int
+    in_flight: int
+    lag: timedelta | None
+    lag_basis: str
+
+    @property
+    def needs_person(self) -> int:
+        return self.failed_waiting + self.dead_waiting
+
+    @property
+    def in_step(self) -> bool:
+        return self.needs_person == 0 and self.last_run is not None and self.last_run.outcome == RunOutcome.SUCCEEDED
+
+
+def job_health_list(*, now: datetime | None = None) -> list[JobHealth]:
+    """Each job's health for the dashboard.
+
+    Lag is the age of the oldest change the hub knows it has not yet delivered: the oldest attempt still pending,
+    running, failed or dead (not superseded, not resolved). With nothing waiting it is the time since the last
+    completed run started, since a change made after that moment has not been read yet; a job that never ran has
+    no lag figure.
+    """
+    now = now or timezone.now()
+    jobs = list(SyncJob.objects.order_by("stage", "id"))
+    moved = dict(
+        SyncAttempt.objects.filter(status=AttemptStatus.SUCCEEDED, created_at__gte=now - timedelta(hours=24))
+        .values("job_id").annotate(n=Count("id")).values_list("job_id", "n")
+    )
+    waiting: dict[tuple[int, str], int] = {}
+    oldest: dict[int, datetime] = {}
+    for row in SyncAttempt.objects.filter(NEEDS_PERSON).values("job_id", "status").annotate(n=Count("id"), first=Min("created_at")):
+        waiting[(row["job_id"], row["status"])] = row["n"]
+        oldest[row["job_id"]] = min(row["first"], oldest.get(row["job_id"], row["first"]))
+    in_flight = {}
+    for row in SyncAttempt.objects.filter(OPEN).values("job_id").annotate(n=Count("id"), first=Min("created_at")):
+        in_flight[row["job_id"]] = row["n"]
+        oldest[row["job_id"]] = min(row["first"], oldest.get(row["job_id"], row["first"]))
+    last_runs = _last_runs(jobs)
+    completed = _last_runs(jobs, outcomes=[RunOutcome.SUCCEEDED, RunOutcome.PARTIAL])
+    tasks = _periodic_tasks()
+    health = []
+    for job in jobs:
+        if job.pk in oldest:
+            lag, basis = now - oldest[job.pk], "oldest change waiting"
+        elif job.pk in completed:
+            lag, basis = now - completed[job.pk].started_at, "since the last completed run began"
+        else:
+            lag, basis = None, "never ran"
+        health.append(JobHealth(
+            job=job, schedule=schedule_display(tasks.get(job.name)), last_run=last_runs.get(job.pk),
+            moved_last_24h=moved.get(job.pk, 0), failed_waiting=waiting.get((job.pk, AttemptStatus.FAILED), 0),
+            dead_waiting=waiting.get((job.pk, AttemptStatus.DEAD), 0), in_flight=in_flight.get(job.pk, 0),
+            lag=lag, lag_basis=basis,
+        ))
+    return health
+
+
+def _last_runs(jobs: list[SyncJob], outcomes: list[str] | None = None) -> dict[int, SyncRun]:
+    runs = {}
+    for job in jobs:
+        query = SyncRun.objects.filter(job=job, dry_run=False)
+        if outcomes:
+            query = query.filter(outcome__in=outcomes)
+        run = query.order_by("-started_at", "-id").first()
+        if run is not None:
+            runs[job.pk] = run
+    return runs
+
+
+def _periodic_tasks() -> dict[str, PeriodicTask]:
+    return {task.name: task for task in PeriodicTask.objects.select_related("interval", "crontab", "solar", "clocked")}
+
+
+@dataclass(frozen=True)
+class HourlyOutcomes:
+    hour: datetime
+    succeeded: int
+    failed: int
+
+
+def attempts_per_hour(*, now: datetime | None = None, days: int = 7) -> list[HourlyOutcomes]:
+    """Succeeded and failed (or dead) attempts per hour over the last `days`, oldest first, every hour present."""
+    now = now or timezone.now()
+    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    start = end - timedelta(days=days)
+    counts: dict[tuple[datetime, str], int] = {}
+    rows = (
+        SyncAttempt.objects.filter(created_at__gte=start, status__in=[AttemptStatus.SUCCEEDED, AttemptStatus.FAILED, AttemptStatus.DEAD])
+        .annotate(hour=TruncHour("created_at")).values("hour", "status").annotate(n=Count("id")).order_by()
+    )
+    for row in rows:
+        kind = "succeeded" if row["status"] == AttemptStatus.SUCCEEDED else "failed"
+        hour = row["hour"].astimezone(start.tzinfo) if row["hour"].tzinfo else row["hour"]
+        counts[(hour, kind)] = counts.get((hour, kind), 0) + row["n"]
+    hours = [start + timedelta(hours=i) for i in range(days * 24)]
+    return [HourlyOutcomes(hour=h, succeeded=counts.get((h, "succeeded"), 0), failed=counts.get((h, "failed"), 0)) for h in hours]
+
+
+@dataclass(frozen=True)
+class RecordStory:
+    attempts: list[SyncAttempt]
+    links: list[RecordLink]
+
+
+def record_story(*, attempt: SyncAttempt) -> RecordStory:
+    """Every attempt of the attempt's record in every job, newest first, and the record's links to NetSuite."""
+    if attempt.salesforce_id:
+        attempts = SyncAttempt.objects.filter(salesforce_id=attempt.salesforce_id)
+        links = RecordLink.objects.filter(salesforce_id=attempt.salesforce_id)
+    else:
+        attempts = SyncAttempt.objects.filter(netsuite_internal_id=attempt.netsuite_internal_id, job=attempt.job)
+        links = RecordLink.objects.filter(netsuite_internal_id=attempt.netsuite_internal_id)
+    return RecordStory(attempts=list(attempts.select_related("job", "resolved_by").order_by("-created_at", "-id")[:200]),
+                       links=list(links.order_by("record_type")))
+
+
+@dataclass(frozen=True)
+class CommissionRecord:
+    attempt: SyncAttempt
+    application: str
+    application_id: str
+    broker: str
+    broker_id: str
+    amount: Decimal | None
+    memo: str
+
+    @property
+    def reason(self) -> str:
+        return f"{self.attempt.remote_code}: {self.attempt.remote_message}" if self.attempt.remote_code else self.attempt.remote_message
+
+
+def commission_queue() -> list[CommissionRecord]:
+    """Broker commission (purchase order) records that failed and wait for a person, with what finance needs to
+    judge them: the broker, the application and the amount, read from what the hub tried to send."""
+    attempts = list(
+        SyncAttempt.objects.filter(NEEDS_PERSON, job__name__in=COMMISSION_JOBS).select_related("job").order_by("-created_at", "-id")[:500]
+    )
+    orders = {a.salesforce_id: a for a in SyncAttempt.objects.filter(
+        job__name="push_purchase_orders", salesforce_id__in=[a.salesforce_id for a in attempts]
+    ).exclude(request_payload__isnull=True).order_by("created_at", "id")}
+    details = [_commission_details(attempt, orders.get(attempt.salesforce_id)) for attempt in attempts]
+    broker_ids = {d["broker_id"] for d in details if d["broker_id"]}
+    brokers = dict(SyncAttempt.objects.filter(job__name="push_accounts", salesforce_id__in=broker_ids)
+                   .order_by("created_at", "id").values_list("salesforce_id", "record_name"))
+    return [CommissionRecord(attempt=attempt, application=attempt.record_name, application_id=attempt.salesforce_id,
+                             broker=brokers.get(d["broker_id"], ""), broker_id=d["broker_id"], amount=d["amount"], memo=d["memo"])
+            for attempt, d in zip(attempts, details)]
+
+
+def _commission_details(attempt: SyncAttempt, order_attempt: SyncAttempt | None) -> dict:
+    """Broker, amount and memo from the purchase order the hub tried to send, or from the Salesforce record when the
+    mapping failed before a purchase order existed. A lines attempt borrows the broker from its order's attempt."""
+    details = {"broker_id": "", "amount": None, "memo": ""}
+    for source in (attempt, order_attempt):
+        payload = (source.request_payload if source else None) or {}
+        record = payload.get("record") or {}
+        fields = record.get("fields") or {}
+        application = payload.get("source") or {}
+        entity = fields.get("entity") or {}
+        details["broker_id"] = details["broker_id"] or str(entity.get("externalId") or application.get("Broker__c") or "")
+        details["memo"] = details["memo"] or str(fields.get("memo") or application.get("Name") or "")
+        if details["amount"] is None:
+            lines = (fields.get("itemList") or {}).get("item") or []
+            if lines:
+                details["amount"] = _decimal(sum(_decimal(line.get("amount")) or 0 for line in lines))
+            elif application.get("Amount") is not None and application.get("Commission_Percent__c") is not None:
+                details["amount"] = (_decimal(application["Amount"]) * _decimal(application["Commission_Percent__c"]) / 100).quantize(Decimal("0.01"))
+    return details
+
+
+def _decimal(value) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value is not None else None
+    except InvalidOperation:
+        return None

@@ -1,6 +1,7 @@
 """Services: the one place where sync work is started. Celery tasks, beat, admin actions and management commands all
 call these functions."""
 import logging
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -68,3 +69,65 @@ def _finish(run: SyncRun, outcome: str, message: str) -> SyncRun:
             )
     logger.info("Run %s of %s finished: %s. %s", run.pk, job.name, outcome, message)
     return run
+
+# --- what people do from the console ----------------------------------------------------------------------------------
+
+NEEDS_PERSON = [AttemptStatus.FAILED, AttemptStatus.DEAD]
+
+
+class WatermarkBusy(Exception):
+    """A run holds the job: moving its cursor now would be overwritten by the run's own advance."""
+
+
+def attempts_retry_now(*, attempt_ids: list[int]) -> list[SyncAttempt]:
+    """A person asks for another try of failed or dead records: new pending attempts, and a run of each job enqueued
+    once they are committed (a worker that read the queue before the commit would find nothing to send)."""
+    from .attempts import attempts_retry
+    from .tasks import run_sync_job
+
+    retried = attempts_retry(attempt_ids=attempt_ids)
+    for job_name in sorted({attempt.job.name for attempt in retried}):
+        transaction.on_commit(lambda name=job_name: run_sync_job.delay(name, trigger=SyncRun.Trigger.RETRY))
+    return retried
+
+
+def attempts_resolve(*, attempt_ids: list[int], user, note: str) -> int:
+    """Settle failures a person has dealt with some other way (fixed in NetSuite by hand, record no longer wanted).
+    The attempt stays as history but no longer counts as waiting. Returns how many were resolved."""
+    return SyncAttempt.objects.filter(
+        id__in=attempt_ids, status__in=NEEDS_PERSON, superseded=False, resolved_at__isnull=True
+    ).update(resolved_at=timezone.now(), resolved_by=user, resolution_note=note)
+
+
+def attempt_note_add(*, attempt_id: int, user, note: str) -> SyncAttempt:
+    """A note on a record (finance: "broker asked to hold payment"), kept with the attempt, newest last."""
+    with transaction.atomic():
+        attempt = SyncAttempt.objects.select_for_update().get(pk=attempt_id)
+        stamp = timezone.localtime().strftime("%Y-%m-%d %H:%M")
+        line = f"[{stamp} {user.get_username()}] {note.strip()}"
+        attempt.resolution_note = f"{attempt.resolution_note}\n{line}".strip()
+        attempt.save(update_fields=["resolution_note"])
+    return attempt
+
+
+def sync_run_enqueue(*, job_name: str, trigger: str = SyncRun.Trigger.MANUAL) -> None:
+    """Hand a run of the job to the workers after the current transaction commits."""
+    from .tasks import run_sync_job
+
+    SyncJob.objects.get(name=job_name)
+    transaction.on_commit(lambda: run_sync_job.delay(job_name, trigger=trigger))
+
+
+def watermark_reset(*, job_name: str, timestamp: datetime | None) -> tuple[datetime | None, str]:
+    """Move a job's cursor back (or forward) so its next run reads every change since `timestamp`; None reads
+    everything. Records read again are recognised by their content hash, so nothing unchanged is written twice.
+    Returns the cursor it replaced."""
+    job = SyncJob.objects.get(name=job_name)
+    before = (job.watermark_timestamp, job.watermark_record_id)
+    now = timezone.now()
+    # A running run advances the cursor from its own copy and would undo the reset: only an idle job is moved.
+    idle = Q(run_lease_expires_at__isnull=True) | Q(run_lease_expires_at__lt=now)
+    moved = SyncJob.objects.filter(idle, pk=job.pk).update(watermark_timestamp=timestamp, watermark_record_id="")
+    if not moved:
+        raise WatermarkBusy(f"{job_name} is running; reset its watermark once the run has finished.")
+    return before

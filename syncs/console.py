@@ -1,0 +1,271 @@
+"""The console's own pages inside the admin: the health dashboard, run now, watermark reset, mapping preview and
+history, and finance's commission queue. Each page calls a service and records a LogEntry; none touches a remote
+system or a table directly."""
+import json
+from datetime import datetime, time, timedelta, timezone as dt_timezone
+
+from django import forms
+from django.contrib import messages
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+
+from mappings.models import FieldMapping, MasterRule, ValueMapping
+from mappings.services import mapping_preview
+
+from . import selectors, services
+from .models import SyncAttempt, SyncJob, SyncRun
+from .selectors import COMMISSION_JOBS
+
+CHART_WIDTH, CHART_HEIGHT, CHART_LEFT, CHART_BOTTOM = 1100, 190, 44, 22
+
+
+def pretty_json(value) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str) if value is not None else ""
+
+
+def log_change(request, obj, message: str) -> None:
+    LogEntry.objects.log_actions(
+        user_id=request.user.pk, queryset=[obj], action_flag=CHANGE, change_message=message, single_object=True
+    )
+
+
+def humanize_lag(lag: timedelta | None) -> str:
+    if lag is None:
+        return "—"
+    seconds = int(lag.total_seconds())
+    if seconds < 90:
+        return f"{seconds} s"
+    if seconds < 90 * 60:
+        return f"{seconds // 60} min"
+    if seconds < 48 * 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    return f"{seconds // 86400} days"
+
+
+def dashboard_context(request) -> dict:
+    health = selectors.job_health_list()
+    hours = selectors.attempts_per_hour()
+    return {"health": [{"row": row, "lag": humanize_lag(row.lag)} for row in health], "chart": outcome_chart(hours),
+            "waiting_total": sum(row.needs_person for row in health),
+            "can_run": request.user.has_perm("syncs.change_syncjob"),
+            "can_see_commissions": request.user.has_perm("syncs.retry_commission_attempt") or request.user.has_perm("syncs.view_syncattempt")}
+
+
+def outcome_chart(hours: list[selectors.HourlyOutcomes]) -> dict:
+    """Stacked hourly bars (succeeded below, failed above) as SVG geometry; the template draws it."""
+    plot_width, plot_height = CHART_WIDTH - CHART_LEFT - 10, CHART_HEIGHT - CHART_BOTTOM - 10
+    peak = max([h.succeeded + h.failed for h in hours] + [1])
+    scale_top = _nice_ceiling(peak)
+    step = plot_width / max(len(hours), 1)
+    bars, days = [], []
+    for index, hour in enumerate(hours):
+        x = CHART_LEFT + index * step
+        ok_height = hour.succeeded / scale_top * plot_height
+        failed_height = hour.failed / scale_top * plot_height
+        base = 10 + plot_height
+        bars.append({"x": round(x, 2), "width": round(max(step - 1, 1), 2),
+                     "ok_y": round(base - ok_height, 2), "ok_height": round(ok_height, 2),
+                     "failed_y": round(base - ok_height - failed_height, 2), "failed_height": round(failed_height, 2),
+                     "title": f"{timezone.localtime(hour.hour):%a %d %b %H:00}: {hour.succeeded} succeeded, {hour.failed} failed"})
+        local = timezone.localtime(hour.hour)
+        if local.hour == 0 or index == 0:
+            days.append({"x": round(x, 2), "label": f"{local:%a %d %b}"})
+    grid = [{"y": round(10 + plot_height - plot_height * f, 2), "label": int(scale_top * f)} for f in (0, 0.5, 1)]
+    return {"width": CHART_WIDTH, "height": CHART_HEIGHT, "left": CHART_LEFT, "right": CHART_WIDTH - 10,
+            "bottom": 10 + plot_height, "bars": bars, "days": days, "grid": grid,
+            "succeeded": sum(h.succeeded for h in hours), "failed": sum(h.failed for h in hours)}
+
+
+def _nice_ceiling(value: int) -> int:
+    for candidate in (2, 4, 10, 20, 40, 100, 200, 400, 1000, 2000, 4000, 10000, 20000, 40000, 100000):
+        if value <= candidate:
+            return candidate
+    return value
+
+
+# --- jobs ---------------------------------------------------------------------------------------------------------
+
+
+def run_now_view(model_admin, request, object_id):
+    job = get_object_or_404(SyncJob, pk=object_id)
+    if not request.user.has_perm("syncs.change_syncjob"):
+        raise PermissionDenied
+    if request.method == "POST":
+        with transaction.atomic():
+            services.sync_run_enqueue(job_name=job.name, trigger=SyncRun.Trigger.MANUAL)
+            log_change(request, job, "Run now requested.")
+        messages.success(request, f"A run of {job.title} was handed to the workers. Its result appears under Runs.")
+        return redirect(reverse("admin:syncs_syncjob_change", args=[job.pk]))
+    return TemplateResponse(request, "admin/syncs/syncjob/run_now.html", {
+        **model_admin.admin_site.each_context(request), "opts": SyncJob._meta, "job": job, "title": f"Run {job.title} now?",
+        "disabled": not job.enabled,
+    })
+
+
+class WatermarkResetForm(forms.Form):
+    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                            help_text="The next run reads every change from the start of this day (UTC). Empty: everything.")
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def since_timestamp(self) -> datetime | None:
+        day = self.cleaned_data["since"]
+        return datetime.combine(day, time.min, tzinfo=dt_timezone.utc) if day else None
+
+
+def watermark_view(model_admin, request, object_id):
+    job = get_object_or_404(SyncJob, pk=object_id)
+    if not request.user.has_perm("syncs.change_syncjob"):
+        raise PermissionDenied
+    form = WatermarkResetForm(request.POST or None)
+    context = {**model_admin.admin_site.each_context(request), "opts": SyncJob._meta, "job": job, "form": form,
+               "title": f"Reset the watermark of {job.title}"}
+    if request.method == "POST" and form.is_valid():
+        since = form.since_timestamp()
+        if not form.cleaned_data["confirmed"]:
+            context.update(confirming=True, since=since)
+            return TemplateResponse(request, "admin/syncs/syncjob/watermark.html", context)
+        try:
+            with transaction.atomic():
+                before, _ = services.watermark_reset(job_name=job.name, timestamp=since)
+                log_change(request, job, f"Watermark reset from {before.isoformat() if before else 'none'} to "
+                                         f"{since.isoformat() if since else 'none (read everything)'}.")
+        except services.WatermarkBusy as busy:
+            messages.error(request, str(busy))
+            return redirect(reverse("admin:syncs_syncjob_change", args=[job.pk]))
+        messages.success(request, f"The watermark of {job.title} is now {since:%Y-%m-%d %H:%M} UTC; the next run re-reads from there."
+                         if since else f"The watermark of {job.title} is cleared; the next run re-reads everything.")
+        return redirect(reverse("admin:syncs_syncjob_change", args=[job.pk]))
+    return TemplateResponse(request, "admin/syncs/syncjob/watermark.html", context)
+
+
+class PreviewForm(forms.Form):
+    record_id = forms.CharField(required=False, max_length=18, label="Salesforce id",
+                                help_text="Empty: the most recently changed record that qualifies.")
+
+
+def preview_view(model_admin, request, object_id):
+    job = get_object_or_404(SyncJob, pk=object_id)
+    if not request.user.has_perm("mappings.change_fieldmapping"):
+        raise PermissionDenied
+    form = PreviewForm(request.GET or None)
+    preview = None
+    if "record_id" in request.GET and form.is_valid():
+        preview = mapping_preview(job_name=job.name, record_id=form.cleaned_data["record_id"])
+    return TemplateResponse(request, "admin/syncs/syncjob/preview.html", {
+        **model_admin.admin_site.each_context(request), "opts": SyncJob._meta, "job": job, "form": form, "preview": preview,
+        "source_json": pretty_json(preview.source_record) if preview else "",
+        "payload_json": pretty_json(preview.payload) if preview else "",
+        "title": f"Dry-run preview: {job.title}",
+    })
+
+
+def mapping_history_view(model_admin, request, object_id=None):
+    if not request.user.has_perm("mappings.view_fieldmapping"):
+        raise PermissionDenied
+    job = get_object_or_404(SyncJob, pk=object_id) if object_id else None
+    histories = FieldMapping.history.select_related("history_user", "job")
+    if job:
+        histories = histories.filter(job=job)
+    changes = _history_changes(histories[:200], "Field mapping")
+    if not job:
+        changes += _history_changes(ValueMapping.history.select_related("history_user")[:200], "Value mapping")
+        changes += _history_changes(MasterRule.history.select_related("history_user")[:100], "Master rule")
+        changes.sort(key=lambda change: change["when"], reverse=True)
+    return TemplateResponse(request, "admin/syncs/mapping_history.html", {
+        **model_admin.admin_site.each_context(request), "opts": SyncJob._meta, "job": job, "changes": changes,
+        "title": f"Mapping history: {job.title}" if job else "Mapping history",
+    })
+
+
+def _history_changes(records, kind: str) -> list[dict]:
+    changes = []
+    for record in records:
+        previous = record.prev_record
+        if record.history_type == "~" and previous is not None:
+            delta = record.diff_against(previous)
+            fields = [{"field": c.field, "before": c.old, "after": c.new} for c in delta.changes]
+        elif record.history_type == "+":
+            fields = [{"field": f.attname, "before": "", "after": getattr(record, f.attname)}
+                      for f in record.instance_type._meta.fields if f.attname not in ("id",)]
+        else:
+            fields = []
+        changes.append({"when": record.history_date, "who": record.history_user, "kind": kind,
+                        "action": {"+": "created", "~": "changed", "-": "deleted"}[record.history_type],
+                        "what": str(record.instance), "fields": fields})
+    return changes
+
+
+# --- finance ------------------------------------------------------------------------------------------------------
+
+
+class CommissionNoteForm(forms.Form):
+    attempt = forms.IntegerField(widget=forms.HiddenInput)
+    note = forms.CharField(max_length=1000, widget=forms.TextInput(attrs={"placeholder": "Add a note…", "size": 28}))
+
+
+def commission_queue_view(model_admin, request):
+    user = request.user
+    may_retry = user.has_perm("syncs.retry_commission_attempt")
+    if not (may_retry or user.has_perm("syncs.view_syncattempt")):
+        raise PermissionDenied
+    if request.method == "POST":
+        if not may_retry:
+            raise PermissionDenied
+        if "retry" in request.POST:
+            ids = [int(i) for i in request.POST.getlist("attempt") if i.isdigit()]
+            commission_retry(request, ids)
+        elif "note" in request.POST:
+            form = CommissionNoteForm(request.POST)
+            if form.is_valid():
+                attempt = get_object_or_404(SyncAttempt, pk=form.cleaned_data["attempt"], job__name__in=COMMISSION_JOBS)
+                with transaction.atomic():
+                    services.attempt_note_add(attempt_id=attempt.pk, user=user, note=form.cleaned_data["note"])
+                    log_change(request, attempt, f"Note added: {form.cleaned_data['note']}")
+                messages.success(request, f"Note added to {attempt.record_name or attempt.salesforce_id}.")
+        return redirect(reverse("admin:syncs_syncattempt_commissions"))
+    return TemplateResponse(request, "admin/syncs/commission_queue.html", {
+        **model_admin.admin_site.each_context(request), "opts": SyncAttempt._meta, "records": selectors.commission_queue(),
+        "may_retry": may_retry, "title": "Commission records needing attention",
+    })
+
+
+def commission_retry(request, attempt_ids: list[int]) -> int:
+    """Retry from the queue or from the attempts list: only commission records unless the user may retry any."""
+    attempts = SyncAttempt.objects.filter(id__in=attempt_ids)
+    if not request.user.has_perm("syncs.change_syncattempt"):
+        attempts = attempts.filter(job__name__in=COMMISSION_JOBS)
+    targets = {a.pk: a for a in attempts}
+    with transaction.atomic():
+        retried = services.attempts_retry_now(attempt_ids=list(targets))
+        for new in retried:
+            old = next((a for a in targets.values() if a.job_id == new.job_id and a.salesforce_id == new.salesforce_id
+                        and a.netsuite_internal_id == new.netsuite_internal_id), None)
+            if old is not None:
+                log_change(request, old, f"Retried: try #{new.attempt_number} queued.")
+    skipped = len(attempt_ids) - len(retried)
+    if retried:
+        messages.success(request, f"{len(retried)} record(s) queued for another try; the job runs as soon as a worker is free.")
+    if skipped:
+        messages.warning(request, f"{skipped} selected attempt(s) were not retried: only failed or dead attempts that no later "
+                                  "try replaced can be retried" + ("" if request.user.has_perm("syncs.change_syncattempt")
+                                                                   else ", and only commission records"))
+    return len(retried)
+
+
+class ResolveForm(forms.Form):
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=2000,
+                           label="Reason", help_text="Why no further try is needed, e.g. 'fixed by hand in NetSuite'.")
+
+
+def resolve_attempts(request, attempt_ids: list[int], note: str) -> int:
+    attempts = list(SyncAttempt.objects.filter(id__in=attempt_ids, resolved_at__isnull=True))
+    with transaction.atomic():
+        resolved = services.attempts_resolve(attempt_ids=attempt_ids, user=request.user, note=note)
+        for attempt in SyncAttempt.objects.filter(id__in=[a.pk for a in attempts], resolved_by=request.user, resolved_at__isnull=False):
+            log_change(request, attempt, f"Marked resolved: {note}")
+    return resolved

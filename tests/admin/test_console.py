@@ -1,0 +1,244 @@
+"""The console's pages and actions through Django's test client: what ops and finance see and may do."""
+from datetime import timedelta
+
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.urls import reverse
+from django.utils import timezone
+
+from mappings.models import FieldMapping
+from syncs.clients.errors import TransientError
+from syncs.models import RecordLink, SyncAttempt, SyncJob, SyncRun
+
+pytestmark = pytest.mark.django_db
+
+BROKER_ID = "001000000000BRKAAA"
+APPLICATION_ID = "006000000000APPAAA"
+
+
+def attempt(job_name: str, **fields) -> SyncAttempt:
+    job = SyncJob.objects.get(name=job_name)
+    defaults = {"record_type": job.record_type, "operation": "upsert", "status": "succeeded"}
+    return SyncAttempt.objects.create(job=job, **{**defaults, **fields})
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    calls = []
+    monkeypatch.setattr("syncs.tasks.run_sync_job.delay", lambda name, trigger="schedule": calls.append((name, trigger)))
+    return calls
+
+
+@pytest.fixture
+def commission_failure():
+    attempt("push_accounts", salesforce_id=BROKER_ID, record_name="Keystone Brokers LLC", netsuite_internal_id="77")
+    return attempt(
+        "push_purchase_orders", salesforce_id=APPLICATION_ID, record_name="Bluebird Bakery funding", status="failed",
+        error_kind="permanent", remote_code="INVALID_KEY_OR_REF", remote_message="Invalid entity reference key 77.",
+        request_payload={"record": {"type": "purchaseOrder", "externalId": f"{APPLICATION_ID}-COMMISSION", "fields": {
+            "entity": {"externalId": BROKER_ID, "type": "vendor"}, "memo": "Broker commission for application Bluebird",
+            "itemList": {"replaceAll": True, "item": [{"item": {"internalId": "201"}, "amount": 1250.5}]}}}},
+    )
+
+
+def test_it_shows_each_job_with_moved_waiting_and_lag_on_the_dashboard(client, ops_user):
+    job = SyncJob.objects.get(name="push_accounts")
+    run = SyncRun.objects.create(job=job, started_at=timezone.now() - timedelta(minutes=5), outcome="partial", message="3 written, 1 failed")
+    for n in range(3):
+        attempt("push_accounts", run=run, salesforce_id=f"001A{n:014d}")
+    failed = attempt("push_accounts", run=run, salesforce_id="001B00000000000001", status="failed", remote_code="INVALID_FLD_VALUE")
+    SyncAttempt.objects.filter(pk=failed.pk).update(created_at=timezone.now() - timedelta(hours=2))
+    attempt("push_accounts", salesforce_id="001B00000000000002", status="failed", superseded=True)
+    client.force_login(ops_user)
+    page = client.get(reverse("admin:index")).content.decode()
+    row = page[page.index('data-job="push_accounts"'):].split("</tr>")[0]
+    assert '<td class="num moved">3</td>' in row
+    assert "status__exact=failed\">1</a>" in row
+    assert "2 h 00 min" in row
+    assert "1 record needs a person" in page
+    assert 'id="attempts-chart"' in page and "succeeded 3" in page
+
+
+def test_it_retries_selected_attempts_and_enqueues_the_job_after_commit(client, ops_user, enqueued, django_capture_on_commit_callbacks):
+    failed = attempt("push_accounts", salesforce_id="001B00000000000001", status="failed", remote_code="X")
+    client.force_login(ops_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:syncs_syncattempt_changelist"),
+                               {"action": "retry_selected", "_selected_action": [failed.pk]}, follow=True)
+    assert "1 record(s) queued for another try" in response.content.decode()
+    newest = SyncAttempt.objects.filter(salesforce_id=failed.salesforce_id).order_by("-id").first()
+    assert newest.status == "pending" and newest.attempt_number == 2
+    assert enqueued == [("push_accounts", "retry")]
+    assert LogEntry.objects.filter(object_id=str(failed.pk), change_message__startswith="Retried").exists()
+
+
+def test_it_marks_attempts_resolved_with_a_reason_and_stops_counting_them(client, ops_user):
+    failed = attempt("push_contacts", salesforce_id="003B00000000000001", status="dead", remote_code="TIMEOUT")
+    client.force_login(ops_user)
+    url = reverse("admin:syncs_syncattempt_changelist")
+    confirm = client.post(url, {"action": "resolve_selected", "_selected_action": [failed.pk]})
+    assert "Mark attempts resolved" in confirm.content.decode()
+    client.post(url, {"action": "resolve_selected", "_selected_action": [failed.pk], "apply": "1", "note": "Fixed by hand in NetSuite"})
+    failed.refresh_from_db()
+    assert failed.resolved_by == ops_user and failed.resolution_note == "Fixed by hand in NetSuite"
+    page = client.get(reverse("admin:index")).content.decode()
+    assert "Nothing waits for a person." in page
+    assert LogEntry.objects.filter(object_id=str(failed.pk), change_message__contains="Fixed by hand").exists()
+
+
+def test_it_shows_an_attempt_with_its_payloads_and_the_records_whole_story(client, ops_user, commission_failure):
+    earlier = attempt("push_purchase_orders", salesforce_id=APPLICATION_ID, status="failed", superseded=True, remote_code="TIMEOUT")
+    RecordLink.objects.create(record_type="SalesOrder", salesforce_id=APPLICATION_ID, netsuite_record_type="salesOrder",
+                              netsuite_internal_id="5150", netsuite_external_id=APPLICATION_ID)
+    client.force_login(ops_user)
+    page = client.get(reverse("admin:syncs_syncattempt_change", args=[commission_failure.pk])).content.decode()
+    assert "INVALID_KEY_OR_REF" in page and "Invalid entity reference key 77." in page
+    assert "&quot;amount&quot;: 1250.5" in page  # pretty-printed JSON
+    assert reverse("admin:syncs_syncattempt_change", args=[earlier.pk]) in page
+    assert "5150" in page
+    assert 'id="retry-attempt"' in page and 'id="resolve-attempt"' in page
+
+
+def test_it_finds_attempts_by_salesforce_id_netsuite_id_or_name(client, ops_user):
+    attempt("push_accounts", salesforce_id="001C00000000000001", netsuite_internal_id="4242", record_name="Quayside Diner")
+    attempt("push_accounts", salesforce_id="001C00000000000002", record_name="Harbour Cafe")
+    client.force_login(ops_user)
+    url = reverse("admin:syncs_syncattempt_changelist")
+    for term in ("001C00000000000001", "4242", "quayside"):
+        page = client.get(url, {"q": term}).content.decode()
+        assert "Quayside Diner" in page and "Harbour Cafe" not in page, term
+    filtered = client.get(url, {"status__exact": "succeeded", "attention": "waiting"})
+    assert filtered.status_code == 200
+
+
+def test_it_lists_commission_records_for_finance_with_broker_amount_and_reason(client, finance_user, commission_failure):
+    client.force_login(finance_user)
+    page = client.get(reverse("admin:syncs_syncattempt_commissions")).content.decode()
+    assert "Keystone Brokers LLC" in page and "1250.50" in page
+    assert "Bluebird Bakery funding" in page and "Invalid entity reference key 77." in page
+
+
+def test_it_lets_finance_retry_a_commission_record_and_add_a_note(client, finance_user, commission_failure, enqueued,
+                                                                  django_capture_on_commit_callbacks):
+    client.force_login(finance_user)
+    url = reverse("admin:syncs_syncattempt_commissions")
+    client.post(url, {"note": "1", "attempt": commission_failure.pk, "note": "AP fixed the vendor record"})
+    commission_failure.refresh_from_db()
+    assert "frank-finance] AP fixed the vendor record" in commission_failure.resolution_note
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"retry": "1", "attempt": [commission_failure.pk]})
+    assert enqueued == [("push_purchase_orders", "retry")]
+    assert "No commission record is waiting" in client.get(url).content.decode()
+
+
+def test_it_refuses_finance_a_retry_outside_commissions(client, finance_user, enqueued):
+    failed = attempt("push_accounts", salesforce_id="001B00000000000001", status="failed")
+    client.force_login(finance_user)
+    client.post(reverse("admin:syncs_syncattempt_retry", args=[failed.pk]))
+    client.post(reverse("admin:syncs_syncattempt_changelist"), {"action": "retry_selected", "_selected_action": [failed.pk]})
+    assert SyncAttempt.objects.filter(salesforce_id=failed.salesforce_id).count() == 1
+    assert enqueued == []
+
+
+@pytest.mark.parametrize("page", ["run_now", "watermark", "preview"])
+def test_it_keeps_finance_off_runs_watermarks_and_previews(client, finance_user, page):
+    client.force_login(finance_user)
+    job = SyncJob.objects.get(name="push_accounts")
+    assert client.get(reverse(f"admin:syncs_syncjob_{page}", args=[job.pk])).status_code == 403
+    assert client.post(reverse(f"admin:syncs_syncjob_{page}", args=[job.pk]), {"since": "2024-01-01", "confirmed": "True"}).status_code == 403
+
+
+@pytest.mark.parametrize("page", ["admin:syncs_syncattempt_commissions", "admin:syncs_mapping_history"])
+def test_it_sends_anonymous_users_from_console_pages_to_the_login(client, page):
+    response = client.get(reverse(page))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("admin:login"))
+
+
+def test_it_runs_a_job_now_after_confirmation(client, ops_user, enqueued, django_capture_on_commit_callbacks):
+    job = SyncJob.objects.get(name="push_contacts")
+    client.force_login(ops_user)
+    url = reverse("admin:syncs_syncjob_run_now", args=[job.pk])
+    assert "Yes, run push_contacts now" in client.get(url).content.decode()
+    assert enqueued == []
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url)
+    assert enqueued == [("push_contacts", "manual")]
+    assert LogEntry.objects.filter(object_id=str(job.pk), change_message="Run now requested.").exists()
+
+
+def test_it_resets_a_watermark_after_confirmation_and_logs_it(client, ops_user):
+    job = SyncJob.objects.get(name="push_accounts")
+    SyncJob.objects.filter(pk=job.pk).update(watermark_timestamp=timezone.now(), watermark_record_id="001Z00000000000001")
+    client.force_login(ops_user)
+    url = reverse("admin:syncs_syncjob_watermark", args=[job.pk])
+    confirm = client.post(url, {"since": "2024-03-01"}).content.decode()
+    assert "re-read every change since" in confirm
+    job.refresh_from_db()
+    assert job.watermark_record_id == "001Z00000000000001"
+    client.post(url, {"since": "2024-03-01", "confirmed": "True"})
+    job.refresh_from_db()
+    assert job.watermark_timestamp.isoformat() == "2024-03-01T00:00:00+00:00" and job.watermark_record_id == ""
+    assert LogEntry.objects.filter(object_id=str(job.pk), change_message__startswith="Watermark reset").exists()
+
+
+def test_it_refuses_a_watermark_reset_while_the_job_runs(client, ops_user):
+    job = SyncJob.objects.get(name="push_accounts")
+    SyncJob.objects.filter(pk=job.pk).update(run_lease_expires_at=timezone.now() + timedelta(minutes=5))
+    client.force_login(ops_user)
+    page = client.post(reverse("admin:syncs_syncjob_watermark", args=[job.pk]), {"since": "2024-03-01", "confirmed": "True"}, follow=True)
+    assert "is running" in page.content.decode()
+
+
+def _inline_form(job: SyncJob, **changes_by_target) -> dict:
+    mappings = list(FieldMapping.objects.filter(job=job).order_by("order", "id"))
+    form = {"title": job.title, "description": job.description, "batch_size": job.batch_size, "max_attempts": job.max_attempts,
+            "stage": job.stage, "enabled": "on", "field_mappings-TOTAL_FORMS": len(mappings),
+            "field_mappings-INITIAL_FORMS": len(mappings), "field_mappings-MIN_NUM_FORMS": 0, "field_mappings-MAX_NUM_FORMS": 1000}
+    for i, mapping in enumerate(mappings):
+        row = {"id": mapping.pk, "job": job.pk, "order": mapping.order, "source_field": mapping.source_field,
+               "target_field": mapping.target_field, "transform": mapping.transform, "transform_argument": mapping.transform_argument,
+               "default": mapping.default, "enabled": "on", **({"required": "on"} if mapping.required else {}),
+               **changes_by_target.get(mapping.target_field, {})}
+        form.update({f"field_mappings-{i}-{key}": value for key, value in row.items()})
+    return form
+
+
+def test_it_refuses_a_mapping_to_a_field_salesforce_does_not_have(client, ops_user, monkeypatch):
+    monkeypatch.setattr("mappings.services._salesforce_field_names", lambda name: {"Id", "Name", "Phone", "Website", "Description", "Type"})
+    job = SyncJob.objects.get(name="push_accounts")
+    client.force_login(ops_user)
+    page = client.post(reverse("admin:syncs_syncjob_change", args=[job.pk]),
+                       _inline_form(job, phone={"source_field": "Phone_Number__c"}, url={"target_field": "webAddress"})).content.decode()
+    assert "Salesforce Account has no field &#x27;Phone_Number__c&#x27;." in page
+    assert "NetSuite Customer has no field &#x27;webAddress&#x27;." in page
+    assert FieldMapping.objects.get(job=job, target_field="phone").source_field == "Phone"
+
+
+def test_it_says_so_when_salesforce_cannot_be_reached_to_check_a_mapping(client, ops_user, monkeypatch):
+    def unreachable(name):
+        raise TransientError("CONNECTION_ERROR", "Connection to Salesforce failed")
+
+    monkeypatch.setattr("mappings.services._salesforce_field_names", unreachable)
+    job = SyncJob.objects.get(name="push_accounts")
+    client.force_login(ops_user)
+    page = client.post(reverse("admin:syncs_syncjob_change", args=[job.pk]),
+                       _inline_form(job, phone={"source_field": "MobilePhone"})).content.decode()
+    assert "Salesforce&#x27;s description of Account could not be read" in page and "Nothing was saved" in page
+    assert FieldMapping.objects.get(job=job, target_field="phone").source_field == "Phone"
+
+
+def test_it_saves_a_checked_mapping_and_shows_the_edit_in_the_history(client, ops_user, monkeypatch):
+    monkeypatch.setattr("mappings.services._salesforce_field_names", lambda name: {"Id", "Name", "MobilePhone", "Website", "Description", "Type"})
+    job = SyncJob.objects.get(name="push_accounts")
+    client.force_login(ops_user)
+    response = client.post(reverse("admin:syncs_syncjob_change", args=[job.pk]), _inline_form(job, phone={"source_field": "MobilePhone"}))
+    assert response.status_code == 302
+    history = client.get(reverse("admin:syncs_syncjob_mapping_history", args=[job.pk])).content.decode()
+    import re; assert "olivia-ops" in history, history[history.find("mapping-history"):][:3000]
+    assert "<del>Phone</del> → <ins>MobilePhone</ins>" in history
+
+
+def test_it_shows_master_rules_as_the_domain_table(client, ops_user):
+    client.force_login(ops_user)
+    page = client.get(reverse("admin:mappings_masterrule_changelist")).content.decode()
+    assert "Remittance" in page and "Read only in" in page
