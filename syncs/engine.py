@@ -16,9 +16,9 @@ from django.utils import timezone
 from .attempts import (
     attempt_fail,
     attempt_release,
-    attempt_succeed,
     attempts_claim,
     attempts_release_children,
+    attempts_succeed,
 )
 from .clients.errors import PermanentError, RemoteError, TransientError
 from .concurrency import netsuite_budget
@@ -169,6 +169,21 @@ def link_upsert(*, record_type: str, salesforce_id: str, netsuite_record_type: s
     RecordLink.objects.update_or_create(record_type=record_type, salesforce_id=salesforce_id, defaults=fields)
 
 
+def links_upsert(links: list[dict]) -> None:
+    """link_upsert for a batch: insert, or update on (record_type, salesforce_id), in one statement per set of fields
+    given. A hash given as None keeps the stored one, as in link_upsert."""
+    now = timezone.now()
+    latest = {(link["record_type"], link["salesforce_id"]): link for link in links}  # one row per key per statement
+    by_fields: dict[tuple, list[RecordLink]] = {}
+    for link in latest.values():
+        fields = {name: value for name, value in link.items() if value is not None}
+        by_fields.setdefault(tuple(sorted(fields)), []).append(RecordLink(**fields, last_synced_at=now))
+    for names, rows in by_fields.items():
+        update_fields = [name for name in names if name not in ("record_type", "salesforce_id")] + ["last_synced_at"]
+        RecordLink.objects.bulk_create(rows, update_conflicts=True, unique_fields=["record_type", "salesforce_id"],
+                                       update_fields=update_fields)
+
+
 class NetSuiteBatchWriter:
     """Writes a batch of push attempts to NetSuite with one upsertList, and records each record's own result.
 
@@ -196,7 +211,8 @@ class NetSuiteBatchWriter:
         if not ready:
             return
         self._verify_unknown_outcomes(ready)
-        records = [self._resolve_refs(attempt.request_payload["record"]) for attempt in ready]
+        account_links = self._account_links([attempt.request_payload["record"] for attempt in ready])
+        records = [self._resolve_refs(attempt.request_payload["record"], account_links) for attempt in ready]
         started = time.monotonic()
         try:
             with netsuite_budget().slot():
@@ -206,23 +222,27 @@ class NetSuiteBatchWriter:
                 attempt_fail(attempt, error=error)
             return
         elapsed_ms = int((time.monotonic() - started) * 1000)
-        succeeded_parents = []
+        succeeded, links, failed = [], [], []
         for attempt, result in zip(ready, results):
             response = {"isSuccess": result.success, "internalId": result.internal_id, "externalId": result.external_id,
                         "code": result.code, "message": result.message, "batchMs": elapsed_ms, "batchSize": len(ready)}
-            if result.success:
-                with transaction.atomic():
-                    attempt_succeed(attempt, internal_id=result.internal_id, response=response)
-                    link = attempt.request_payload.get("link") or {}
-                    if link:
-                        link_upsert(record_type=link["record_type"], salesforce_id=attempt.salesforce_id,
-                                    netsuite_record_type=attempt.request_payload["record"]["type"],
-                                    internal_id=result.internal_id, external_id=result.external_id,
-                                    content_hash=link.get("content_hash"), detail_hash=link.get("detail_hash"))
-                succeeded_parents.append(attempt.salesforce_id)
-            else:
-                attempt_fail(attempt, error=self._write_error(attempt, result), response=response)
-        attempts_release_children(parent_ids=succeeded_parents)
+            if not result.success:
+                failed.append((attempt, result, response))
+                continue
+            succeeded.append((attempt, result.internal_id, response))
+            link = attempt.request_payload.get("link") or {}
+            if link:
+                links.append({"record_type": link["record_type"], "salesforce_id": attempt.salesforce_id,
+                              "netsuite_record_type": attempt.request_payload["record"]["type"],
+                              "netsuite_internal_id": result.internal_id, "netsuite_external_id": result.external_id,
+                              "content_hash": link.get("content_hash"), "detail_hash": link.get("detail_hash")})
+        # The batch's successes in one transaction: one per record cost the hub more time than the upsert itself.
+        with transaction.atomic():
+            attempts_succeed(succeeded)
+            links_upsert(links)
+        for attempt, result, response in failed:
+            attempt_fail(attempt, error=self._write_error(attempt, result), response=response)
+        attempts_release_children(parent_ids=[attempt.salesforce_id for attempt, _, _ in succeeded])
 
     def _write_error(self, attempt: SyncAttempt, result) -> RemoteError:
         """NetSuite's own verdict, except that a reference to a parent the hub has not synced yet means "wait for
@@ -281,14 +301,21 @@ class NetSuiteBatchWriter:
                 attempt.operation = "lookup+upsert"
                 attempt.save(update_fields=["netsuite_internal_id", "operation"])
 
-    def _resolve_refs(self, record: dict) -> dict:
+    def _account_links(self, records: list[dict]) -> dict[str, RecordLink]:
+        """The Account links that a batch of records refers to, read once for the whole batch."""
+        wanted = {value["externalId"] for record in records for value in record.get("fields", {}).values()
+                  if isinstance(value, dict) and "externalId" in value}
+        return links_for("Account", wanted) if wanted else {}
+
+    def _resolve_refs(self, record: dict, links: dict[str, RecordLink] | None = None) -> dict:
         """Point references at the linked NetSuite record where the hub knows it (a broker's contact belongs to a
-        Vendor, not a Customer); otherwise NetSuite resolves the external id itself."""
+        Vendor, not a Customer); otherwise NetSuite resolves the external id itself. `links`: the Account links
+        already read for a batch (see _account_links)."""
         fields = dict(record.get("fields", {}))
         refs = {name: value for name, value in fields.items() if isinstance(value, dict) and "externalId" in value}
         if refs:
-            links = {link.salesforce_id: link for link in RecordLink.objects.filter(
-                record_type="Account", salesforce_id__in=[ref["externalId"] for ref in refs.values()])}
+            if links is None:
+                links = self._account_links([record])
             for name, ref in refs.items():
                 link = links.get(ref["externalId"])
                 if link and link.netsuite_internal_id:
