@@ -57,7 +57,7 @@ FIELD_MAPPINGS = {
         ("total", "NetSuite_Sales_Order_Total__c", "decimal", "2", False, ""),
     ],
     "pull_purchase_orders": [
-        ("externalId", "Id", "template", "{value}", True, ""),
+        ("externalId", "Id", "remove_suffix", "-COMMISSION", True, ""),
         ("internalId", "NetSuite_Commission_PO_Id__c", "none", "", True, ""),
         ("tranId", "NetSuite_Commission_PO_Number__c", "none", "", False, ""),
         ("status", "NetSuite_Commission_PO_Status__c", "none", "", False, ""),
@@ -68,7 +68,7 @@ FIELD_MAPPINGS = {
         ("tranId", "NetSuite_Payment_Number__c", "none", "", False, ""),
         ("payment", "Amount__c", "decimal", "2", True, ""),
         ("tranDate", "Payment_Date__c", "date", "", True, ""),
-        ("paymentMethod", "Method__c", "value_map", "payment_method", False, "Other"),
+        ("paymentMethod.name", "Method__c", "value_map", "payment_method", False, "Other"),
         ("status", "Status__c", "none", "", False, ""),
     ],
 }
@@ -94,6 +94,7 @@ VALUE_MAPPINGS = [
     ("payment_method", "Wire", "Wire", ""),
     ("payment_method", "Check", "Check", ""),
     ("payment_method", "Card", "Card", ""),
+    ("payment_method", "Other", "Other", "Payments without a method, or with one not listed here"),
 ]
 
 NETSUITE_OWNED_APPLICATION_FIELDS = [

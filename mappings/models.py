@@ -24,6 +24,7 @@ class Transform(models.TextChoices):
     RECORD_REF = "record_ref", "Reference by external id (argument: target record type)"
     PERCENT_OF = "percent_of", "Percentage of another field (argument: that field)"
     TEMPLATE = "template", "Text template (argument: e.g. 'Application {value}')"
+    REMOVE_SUFFIX = "remove_suffix", "Remove a suffix (argument: the suffix, e.g. '-COMMISSION')"
 
 
 class FieldMapping(models.Model):
@@ -46,7 +47,8 @@ class FieldMapping(models.Model):
         return f"{self.job.name}: {self.source_field or '(default)'} → {self.target_field}"
 
     def clean(self):
-        needs_argument = {Transform.TRUNCATE, Transform.VALUE_MAP, Transform.RECORD_REF, Transform.PERCENT_OF, Transform.TEMPLATE}
+        needs_argument = {Transform.TRUNCATE, Transform.VALUE_MAP, Transform.RECORD_REF, Transform.PERCENT_OF, Transform.TEMPLATE,
+                          Transform.REMOVE_SUFFIX}
         if self.transform in needs_argument and not self.transform_argument:
             raise ValidationError({"transform_argument": f"The {self.get_transform_display()!r} transform needs an argument."})
         if self.transform == Transform.TRUNCATE and not self.transform_argument.isdigit():

@@ -123,6 +123,11 @@ def _transform(row: MappingRow, value, record: dict, value_maps: dict[str, dict[
         return float(amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
     if transform == "template":
         return argument.format(value=value)
+    if transform == "remove_suffix":
+        text = str(value)
+        if not text.endswith(argument):
+            raise MappingError(f"{row.source_field} = {text!r} does not end with {argument!r}.", field=row.source_field, value=value)
+        return text[: -len(argument)]
     raise MappingError(f"Unknown transform {transform!r} on {row.target_field}.", field=row.target_field, value=value)
 
 

@@ -6,4 +6,4 @@ class SyncsConfig(AppConfig):
     verbose_name = "Syncs"
 
     def ready(self):
-        from . import pushes  # noqa: F401  registers the push runners
+        from . import pulls, pushes  # noqa: F401  registers the job runners

@@ -94,12 +94,13 @@ def watermark_since(job: SyncJob) -> datetime | None:
 
 def watermark_advance(*, job: SyncJob, run: SyncRun, timestamp: datetime, record_id: str) -> None:
     """Move the cursor forward (never back) once a page's attempts are committed."""
+    # The run keeps its own progress (a backfill resumes from it); the job's cursor only ever moves forward.
+    SyncRun.objects.filter(pk=run.pk).update(watermark_after_timestamp=timestamp, watermark_after_record_id=record_id)
     current = (job.watermark_timestamp, job.watermark_record_id)
     if current[0] is not None and (timestamp, record_id) <= current:
         return
     job.watermark_timestamp, job.watermark_record_id = timestamp, record_id
     SyncJob.objects.filter(pk=job.pk).update(watermark_timestamp=timestamp, watermark_record_id=record_id)
-    SyncRun.objects.filter(pk=run.pk).update(watermark_after_timestamp=timestamp, watermark_after_record_id=record_id)
 
 
 def parse_salesforce_datetime(value: str) -> datetime:

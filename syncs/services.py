@@ -14,17 +14,30 @@ from .runners import RUNNERS
 logger = logging.getLogger(__name__)
 
 
-def sync_run(*, job_name: str, trigger: str = SyncRun.Trigger.MANUAL, dry_run: bool = False) -> SyncRun:
-    """Run one job once and return its SyncRun, whatever the outcome."""
+def sync_run(*, job_name: str, trigger: str = SyncRun.Trigger.MANUAL, dry_run: bool = False,
+             since: datetime | None = None, progress=None) -> SyncRun:
+    """Run one job once and return its SyncRun, whatever the outcome.
+
+    `since` makes it a backfill of a pull job from that moment (watermark_before of the run records it). A backfill
+    interrupted before it finished resumes where its last committed page ended, when asked again with the same
+    `since`; the job's own watermark is never moved back by it.
+    """
     job = SyncJob.objects.get(name=job_name)
     now = timezone.now()
+    extra = {}
+    if since is not None:
+        trigger = SyncRun.Trigger.BACKFILL
+        unfinished = (SyncRun.objects.filter(job=job, trigger=trigger, watermark_before_timestamp=since)
+                      .exclude(outcome=RunOutcome.SUCCEEDED).exclude(watermark_after_timestamp=None).order_by("-started_at").first())
+        extra["since"] = unfinished.watermark_after_timestamp if unfinished else since
+        extra["progress"] = progress
     run = SyncRun.objects.create(
         job=job,
         trigger=trigger,
         dry_run=dry_run,
         started_at=now,
-        watermark_before_timestamp=job.watermark_timestamp,
-        watermark_before_record_id=job.watermark_record_id,
+        watermark_before_timestamp=since if since is not None else job.watermark_timestamp,
+        watermark_before_record_id="" if since is not None else job.watermark_record_id,
     )
     if not job.enabled and trigger == SyncRun.Trigger.SCHEDULE:
         return _finish(run, RunOutcome.SKIPPED, "The job is disabled.")
@@ -32,7 +45,7 @@ def sync_run(*, job_name: str, trigger: str = SyncRun.Trigger.MANUAL, dry_run: b
     if job_runner is None:
         return _finish(run, RunOutcome.NOT_IMPLEMENTED, f"The {job.name} sync is not implemented yet: nothing was read or written.")
     try:
-        outcome, message = job_runner(run=run)
+        outcome, message = job_runner(run=run, **extra)
     except Exception as exc:  # a runner's crash must still close its run, or the dashboard shows it running forever
         logger.exception("Run %s of %s crashed", run.pk, job.name)
         return _finish(run, RunOutcome.FAILED, f"{type(exc).__name__}: {exc}")
@@ -69,6 +82,7 @@ def _finish(run: SyncRun, outcome: str, message: str) -> SyncRun:
             )
     logger.info("Run %s of %s finished: %s. %s", run.pk, job.name, outcome, message)
     return run
+
 
 # --- what people do from the console ----------------------------------------------------------------------------------
 

@@ -26,7 +26,13 @@ def open_orders(connection) -> list:
 
 
 def generate(store: Store, *, days: int, per_day: int = 5, seed: int = 1, zone: ZoneInfo,
-             today: dt.date | None = None) -> dict:
+             today: dt.date | None = None, backdate: bool = True, modified_at: dt.datetime | None = None) -> dict:
+    """Payments against open sales orders, `per_day` for each of the last `days` days.
+
+    backdate=True dates the records on their day (history for a backfill); False stamps them as written now, as
+    NetSuite does for a payment entered today. modified_at pins lastModifiedDate to a moment (a test hook for
+    watermark edge cases such as 23:59 in the account's zone).
+    """
     rng = random.Random(seed)
     now = dt.datetime.now(zone)
     today = today or now.date()
@@ -53,10 +59,12 @@ def generate(store: Store, *, days: int, per_day: int = 5, seed: int = 1, zone: 
                     "memo": f"Remittance {day.isoformat()} for {order.body.get('tranId')}",
                     "applyList": {"apply": [{"apply": "true", "doc": str(order.internal_id), "amount": money(amount)}]},
                 })
-                # Date the payment on its day, so the remittance watermark sees a spread, not one instant.
-                for field in ("tranDate", "createdDate", "lastModifiedDate"):
-                    payment.body[field] = stamp
-                payment.created_ms = payment.last_modified_ms = stamp
+                payment.body["tranDate"] = stamp
+                if modified_at is not None or backdate:
+                    # Date the payment on its day, so the remittance watermark sees a spread, not one instant.
+                    modified = int(modified_at.timestamp()) * 1000 if modified_at is not None else stamp
+                    payment.body["createdDate"] = payment.body["lastModifiedDate"] = modified
+                    payment.created_ms = payment.last_modified_ms = modified
                 Store.save(connection, "transactions", payment)
                 created.append({"internalId": payment.internal_id, "tranId": payment.tran_id,
                                 "salesOrder": order.internal_id, "amount": money(amount), "date": day.isoformat()})

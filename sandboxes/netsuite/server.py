@@ -5,6 +5,7 @@ account's concurrency slots from arrival until its response is written, injected
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import posixpath
 import signal
@@ -101,7 +102,10 @@ class Handler(BaseHTTPRequestHandler):
             if path == "/_sandbox/pay":
                 result = payments.generate(app.store, days=int(payload.get("days", 30)),
                                            per_day=int(payload.get("per_day", 5)),
-                                           seed=int(payload.get("seed", 1)), zone=app.zone)
+                                           seed=int(payload.get("seed", 1)), zone=app.zone,
+                                           backdate=bool(payload.get("backdate", True)),
+                                           modified_at=(dt.datetime.fromisoformat(payload["modified_at"])
+                                                        if payload.get("modified_at") else None))
                 return self._json(200, result)
             if path == "/_sandbox/reset":
                 app.store.wipe()

@@ -138,8 +138,11 @@ class RunningSandbox:
     def stats(self) -> dict:
         return self._request("GET", "/_sandbox/stats")
 
-    def pay(self, days: int = 30, per_day: int = 5, seed: int = 1) -> dict:
-        return self._request("POST", "/_sandbox/pay", {"days": days, "per_day": per_day, "seed": seed}, timeout=600)
+    def pay(self, days: int = 30, per_day: int = 5, seed: int = 1, backdate: bool = True, modified_at: str | None = None) -> dict:
+        payload = {"days": days, "per_day": per_day, "seed": seed, "backdate": backdate}
+        if modified_at:
+            payload["modified_at"] = modified_at
+        return self._request("POST", "/_sandbox/pay", payload, timeout=600)
 
     def reset(self) -> None:
         self._request("POST", "/_sandbox/reset", {})

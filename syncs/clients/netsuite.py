@@ -88,6 +88,15 @@ class WriteResult:
         return not self.success and self.code in TRANSIENT_CODES
 
 
+@dataclass
+class SearchPage:
+    records: list[dict]
+    search_id: str
+    page_index: int
+    total_pages: int
+    total_records: int
+
+
 class NetSuiteClient:
     def __init__(self, config: dict | None = None):
         self.config = config or settings.NETSUITE
@@ -163,6 +172,43 @@ class NetSuiteClient:
                 if read.status.isSuccess and read.record is not None:
                     found[external_id] = str(read.record.internalId)
         return found
+
+    def search_transactions(self, *, transaction_type: str, modified_since: datetime | None, page_size: int = 1000,
+                            body_fields_only: bool = True) -> "SearchPage":
+        """The first page of transactions of one type modified at or after `modified_since` (an aware datetime;
+        NetSuite compares it in the account's time zone, so it must carry its offset)."""
+        # Reference: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_N3512617.html (search)
+        criteria = {"type": self._type("core", "SearchEnumMultiSelectField")(operator="anyOf", searchValue=[f"_{transaction_type}"])}
+        if modified_since is not None:
+            criteria["lastModifiedDate"] = self._type("core", "SearchDateField")(operator="onOrAfter", searchValue=modified_since)
+        search = self._type("common", "TransactionSearchBasic")(**criteria)
+        response = self._call(lambda: self.service.search(
+            searchRecord=search, _soapheaders=self._headers(searchPreferences=self._search_preferences(page_size, body_fields_only))))
+        return self._search_page(response.body.searchResult)
+
+    def search_more(self, *, search_id: str, page_index: int, page_size: int = 1000, body_fields_only: bool = True) -> "SearchPage":
+        """A further page of a search. NetSuite re-runs the search for every page, and forgets the searchId after
+        15 minutes unused (INVALID_SEARCH_MORE, raised as a TransientError: run the search again)."""
+        response = self._call(lambda: self.service.searchMoreWithId(
+            searchId=search_id, pageIndex=page_index,
+            _soapheaders=self._headers(searchPreferences=self._search_preferences(page_size, body_fields_only))))
+        return self._search_page(response.body.searchResult)
+
+    def _search_preferences(self, page_size: int, body_fields_only: bool):
+        return self._type("messages", "SearchPreferences")(bodyFieldsOnly=body_fields_only, returnSearchColumns=False,
+                                                           pageSize=page_size)
+
+    def _search_page(self, result) -> "SearchPage":
+        if not result.status.isSuccess:
+            detail = (result.status.statusDetail or [None])[0]
+            code = str(getattr(detail, "code", "") or "UNEXPECTED_ERROR")
+            message = str(getattr(detail, "message", "") or "")
+            kind = TransientError if code in TRANSIENT_CODES | {"INVALID_SEARCH_MORE"} else PermanentError
+            raise kind(code, message)
+        records = result.recordList.record if result.recordList is not None else []
+        return SearchPage(records=[plain(record) for record in records or []], search_id=result.searchId or "",
+                          page_index=result.pageIndex or 1, total_pages=result.totalPages or 0,
+                          total_records=result.totalRecords or 0)
 
     def server_time(self) -> datetime:
         response = self._call(lambda: self.service.getServerTime(_soapheaders=self._headers()))

@@ -1,6 +1,8 @@
 """Both sandboxes as real processes over real HTTP, and the hub pointed at them."""
 import pytest
 
+from syncs.models import SyncJob
+
 from sandboxes.netsuite.testing import BINDING, run_netsuite_sandbox
 from sandboxes.salesforce.testing import run_salesforce_sandbox
 
@@ -52,3 +54,20 @@ def netsuite_service(netsuite_sandbox):
     from syncs.clients.netsuite import zeep_client
 
     return zeep_client().create_service(BINDING, netsuite_sandbox.endpoint)
+
+
+@pytest.fixture
+def worker_env(hub_process_env, salesforce_sandbox, netsuite_sandbox):
+    env = hub_process_env  # the same dict hub_processes starts workers with
+    env.update(
+        SALESFORCE_LOGIN_URL=salesforce_sandbox.url, SALESFORCE_CA_BUNDLE=salesforce_sandbox.ca_cert,
+        SALESFORCE_USERNAME=salesforce_sandbox.username, SALESFORCE_PASSWORD=salesforce_sandbox.password,
+        SALESFORCE_SECURITY_TOKEN=salesforce_sandbox.security_token,
+        NETSUITE_ENDPOINT=netsuite_sandbox.endpoint, NETSUITE_WSDL=netsuite_sandbox.wsdl,
+        NETSUITE_ACCOUNT=netsuite_sandbox.account, NETSUITE_CONSUMER_KEY=netsuite_sandbox.consumer_key,
+        NETSUITE_CONSUMER_SECRET=netsuite_sandbox.consumer_secret, NETSUITE_TOKEN_ID=netsuite_sandbox.token_id,
+        NETSUITE_TOKEN_SECRET=netsuite_sandbox.token_secret, NETSUITE_CONCURRENCY_LIMIT="5", NETSUITE_TIMEOUT="20",
+        HUB_RETRY_BASE_SECONDS="0.5", HUB_RETRY_MAX_SECONDS="2", HUB_PARENT_WAIT_SECONDS="0.5",
+        HUB_ATTEMPT_LEASE_SECONDS="4", HUB_RUN_LEASE_SECONDS="4",
+    )
+    return env

@@ -18,7 +18,16 @@ def test_it_lists_nine_jobs_with_their_schedules():
     assert any(line.startswith("pull_remittances") and "every 1440 minutes" in line for line in lines)
 
 
-def test_it_records_an_unimplemented_job_as_not_implemented_never_as_success():
+def test_it_has_a_runner_for_each_of_the_nine_jobs():
+    from syncs.runners import RUNNERS
+
+    assert set(RUNNERS) == set(SyncJob.objects.values_list("name", flat=True))
+
+
+def test_it_records_a_job_without_a_runner_as_not_implemented_never_as_success(monkeypatch):
+    from syncs import runners
+
+    monkeypatch.delitem(runners.RUNNERS, "pull_remittances")
     out = StringIO()
     call_command("sync", "run", "pull_remittances", stdout=out)
     run = SyncRun.objects.get(job__name="pull_remittances")

@@ -16,24 +16,6 @@ PUSHES = ["push_accounts", "push_contacts", "push_sales_orders", "push_purchase_
           "push_sales_order_lines", "push_purchase_order_lines"]
 
 
-@pytest.fixture
-def worker_env(hub_process_env, salesforce_sandbox, netsuite_sandbox):
-    env = hub_process_env  # the same dict hub_processes starts workers with
-    env.update(
-        SALESFORCE_LOGIN_URL=salesforce_sandbox.url, SALESFORCE_CA_BUNDLE=salesforce_sandbox.ca_cert,
-        SALESFORCE_USERNAME=salesforce_sandbox.username, SALESFORCE_PASSWORD=salesforce_sandbox.password,
-        SALESFORCE_SECURITY_TOKEN=salesforce_sandbox.security_token,
-        NETSUITE_ENDPOINT=netsuite_sandbox.endpoint, NETSUITE_WSDL=netsuite_sandbox.wsdl,
-        NETSUITE_ACCOUNT=netsuite_sandbox.account, NETSUITE_CONSUMER_KEY=netsuite_sandbox.consumer_key,
-        NETSUITE_CONSUMER_SECRET=netsuite_sandbox.consumer_secret, NETSUITE_TOKEN_ID=netsuite_sandbox.token_id,
-        NETSUITE_TOKEN_SECRET=netsuite_sandbox.token_secret, NETSUITE_CONCURRENCY_LIMIT="5", NETSUITE_TIMEOUT="20",
-        HUB_RETRY_BASE_SECONDS="0.5", HUB_RETRY_MAX_SECONDS="2", HUB_PARENT_WAIT_SECONDS="0.5",
-        HUB_ATTEMPT_LEASE_SECONDS="4", HUB_RUN_LEASE_SECONDS="4",
-    )
-    SyncJob.objects.update(batch_size=5)
-    return env
-
-
 def manage(env, *args):
     subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT_ROOT, env=env, check=True, capture_output=True, timeout=60)
 
@@ -59,7 +41,12 @@ def wait_until_synced(env, salesforce_ids: set, record_type: str, hub_processes,
     raise AssertionError(f"{len(salesforce_ids - linked)} {record_type} records not synced in {timeout}s\n{runs}\n{attempts}\n{logs}")
 
 
-def test_it_never_exceeds_netsuites_concurrency_with_four_workers(worker_env, hub_processes, salesforce_sandbox, netsuite_sandbox):
+@pytest.fixture
+def small_batches(seeded_hub):
+    SyncJob.objects.update(batch_size=5)  # many batches from a small data set, so the workers overlap
+
+
+def test_it_never_exceeds_netsuites_concurrency_with_four_workers(worker_env, small_batches, hub_processes, salesforce_sandbox, netsuite_sandbox):
     netsuite_sandbox.control(latency_ms=100, latency_per_record_ms=2, concurrency_limit=5, reset_stats=True)
     for number in range(1, 5):
         start_worker(hub_processes, f"worker{number}")
@@ -79,7 +66,7 @@ def test_it_never_exceeds_netsuites_concurrency_with_four_workers(worker_env, hu
     assert stats["records"]["salesOrder"] == len(funded)
 
 
-def test_it_syncs_every_record_once_after_a_worker_is_killed_mid_batch(worker_env, hub_processes, salesforce_sandbox, netsuite_sandbox):
+def test_it_syncs_every_record_once_after_a_worker_is_killed_mid_batch(worker_env, small_batches, hub_processes, salesforce_sandbox, netsuite_sandbox):
     netsuite_sandbox.control(latency_ms=400, latency_per_record_ms=0, concurrency_limit=5, reset_stats=True)
     worker = start_worker(hub_processes, "worker1")
     manage(worker_env, "sync", "run", "--enqueue", "push_accounts")

@@ -1,4 +1,7 @@
-"""python manage.py sync run JOB [--dry-run] | sync status | sync schedule"""
+"""python manage.py sync run JOB [--dry-run] [--since DATE] [--enqueue] | sync status | sync schedule | sync sweep"""
+import time
+from datetime import datetime, timezone as dt_timezone
+
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -19,6 +22,8 @@ class Command(BaseCommand):
         run.add_argument("job", choices=JOB_NAMES, nargs="+")
         run.add_argument("--dry-run", action="store_true", help="Read and map, but write nothing to the target.")
         run.add_argument("--enqueue", action="store_true", help="Hand the run to the Celery workers instead of running it here.")
+        run.add_argument("--since", type=_moment, help="Backfill a pull job from this date or date-time (UTC unless an "
+                         "offset is given), page by page with progress; run it again to resume after an interruption.")
         sub.add_parser("status", help="A table of the nine jobs.")
         sub.add_parser("sweep", help="Enqueue runs for jobs with due retries or tries of a stopped worker.")
         schedule = sub.add_parser("schedule", help="Create or update the nine jobs' periodic tasks (keeps edited intervals).")
@@ -31,7 +36,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Enqueued {', '.join(options['job'])}.")
         elif action == "run":
             for job_name in options["job"]:
-                self._run(job_name, options["dry_run"])
+                self._run(job_name, options["dry_run"], options["since"])
         elif action == "sweep":
             with transaction.atomic():
                 job_names = services.sync_sweep()
@@ -42,8 +47,13 @@ class Command(BaseCommand):
             tasks = schedules_apply(every_minutes_override=options["every_minutes"])
             self.stdout.write(f"{len(tasks)} periodic tasks in place.")
 
-    def _run(self, job_name: str, dry_run: bool) -> None:
-        run = services.sync_run(job_name=job_name, trigger=SyncRun.Trigger.MANUAL, dry_run=dry_run)
+    def _run(self, job_name: str, dry_run: bool, since=None) -> None:
+        if since is not None and not job_name.startswith("pull_"):
+            raise CommandError("--since backfills a pull job.")
+        progress = _Progress(self.stdout) if since is not None else None
+        run = services.sync_run(job_name=job_name, trigger=SyncRun.Trigger.MANUAL, dry_run=dry_run, since=since, progress=progress)
+        if progress:
+            self.stdout.write("")
         self.stdout.write(
             f"{job_name}: {run.get_outcome_display()} — read {run.records_read}, written {run.records_written}, "
             f"failed {run.records_failed}, skipped {run.records_skipped}. {run.message}"
@@ -67,3 +77,22 @@ class Command(BaseCommand):
         widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
         for row in [header, *rows]:
             self.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+def _moment(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=dt_timezone.utc)
+
+
+class _Progress:
+    """done/total, rate and time left, on one line."""
+
+    def __init__(self, out):
+        self.out, self.started = out, time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        rate = done / elapsed
+        left = (total - done) / rate if rate else 0
+        self.out.write(f"\r{done}/{total} records  {rate:,.0f}/s  {left:,.0f} s left   ", ending="")
+        self.out.flush()

@@ -1,0 +1,339 @@
+"""The three pull jobs: NetSuite changes since the watermark → Salesforce, through sObject Collections.
+
+Reading: NetSuite answers lastModifiedDate in the account's time zone; the hub compares it as an aware datetime and
+keeps its cursor in UTC. searchMoreWithId re-runs the search for every page, so a record modified while the hub
+pages moves to the end and shifts the pages after it: the next page would silently skip one record. So each page
+is a fresh search from the committed cursor (keyset paging, `onOrAfter` the cursor's second, records at or before
+the cursor dropped), and searchMoreWithId is used only to walk through more records sharing one second than fit on
+a page; an expired searchId starts a fresh search from the cursor.
+
+Writing: one attempt per record, written 200 at a time with per-record results: one bad record fails alone.
+"""
+import logging
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone as dt_timezone
+
+from django.conf import settings
+from mappings.models import MasterRule
+from mappings.services import MappingSet, MasterRuleViolation, mapping_set_for, master_rule_enforce
+from mappings.transforms import MappingError, map_record
+
+from .attempts import PlannedRecord, attempt_fail, attempt_succeed, attempts_plan, attempts_reclaim_expired
+from .clients.errors import PermanentError, RemoteError, TransientError
+from .clients.netsuite import NetSuiteClient, SearchPage
+from .clients.salesforce import TRANSIENT_CODES as SALESFORCE_TRANSIENT_CODES
+from .clients.salesforce import result_errors, salesforce_client, soql_format
+from .concurrency import netsuite_budget
+from .engine import (
+    BatchSender,
+    JobLeaseKeeper,
+    content_hash,
+    job_lease_acquire,
+    job_lease_release,
+    link_upsert,
+    run_count,
+    watermark_advance,
+    watermark_since,
+)
+from .models import AttemptStatus, RecordLink, RunOutcome, SyncAttempt, SyncJob, SyncRun
+from .runners import runner
+
+logger = logging.getLogger(__name__)
+SALESFORCE_ID = re.compile(r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$")
+ROLLUP_FIELDS = ["Total_Remitted__c", "Remittance_Balance__c"]
+
+
+@dataclass
+class PullContext:
+    job: SyncJob
+    run: SyncRun
+    mappings: MappingSet
+
+
+class PullJob:
+    transaction_type = ""
+    body_fields_only = True
+    target_object = "Opportunity"
+    operation = "update"
+
+    def plan(self, ctx: PullContext, record: dict) -> PlannedRecord | None:
+        mapped = map_record(ctx.mappings.rows, record, value_maps=ctx.mappings.value_maps)
+        application_id = str(mapped.pop("Id", "") or "")
+        if not SALESFORCE_ID.match(application_id):
+            return None  # not an order the hub created from an application: nothing of Salesforce's to update
+        payload = {"object": self.target_object, "mode": "update", "record": {"Id": application_id, **mapped}}
+        return PlannedRecord(salesforce_id=application_id, netsuite_internal_id=str(record["internalId"]),
+                             netsuite_external_id=str(record.get("externalId") or ""), record_name=str(record.get("tranId") or ""),
+                             payload=payload, content_hash=content_hash(payload))
+
+
+class PullSalesOrders(PullJob):
+    transaction_type = "salesOrder"
+
+
+class PullPurchaseOrders(PullJob):
+    transaction_type = "purchaseOrder"
+
+
+class PullRemittances(PullJob):
+    """Customer payments → Remittance__c, upserted by the NetSuite payment id.
+
+    A payment belongs to the application whose sales order it is applied to (the largest applied amount when it
+    pays several). A payment applied to no order the hub knows is still recorded, on its Account only, so nothing
+    a merchant paid is missing from Salesforce.
+    """
+
+    transaction_type = "customerPayment"
+    body_fields_only = False
+    target_object = "Remittance__c"
+    operation = "upsert"
+    external_id_field = "NetSuite_Payment_Id__c"
+
+    def plan(self, ctx, record, *, orders: dict[str, str] | None = None, accounts: dict[str, str] | None = None):
+        mapped = map_record(ctx.mappings.rows, record, value_maps=ctx.mappings.value_maps)
+        applied = [line for line in ((record.get("applyList") or {}).get("apply") or []) if line.get("apply")]
+        applied.sort(key=lambda line: -(line.get("amount") or 0))
+        application_id = next((orders[str(line["doc"])] for line in applied if str(line.get("doc")) in (orders or {})), "")
+        customer = (record.get("customer") or {}).get("internalId")
+        account_id = (accounts or {}).get(str(customer), "")
+        fields = {**mapped}
+        if application_id:
+            fields["Application__c"] = application_id
+        if account_id:
+            fields["Account__c"] = account_id
+        payload = {"object": self.target_object, "mode": "upsert", "external_id_field": self.external_id_field,
+                   "record": fields, "rollup": application_id}
+        return PlannedRecord(netsuite_internal_id=str(record["internalId"]), netsuite_external_id=str(record.get("externalId") or ""),
+                             record_name=str(record.get("tranId") or ""), payload=payload, content_hash=content_hash(payload))
+
+
+PULL_JOBS = {
+    "pull_sales_orders": PullSalesOrders(),
+    "pull_purchase_orders": PullPurchaseOrders(),
+    "pull_remittances": PullRemittances(),
+}
+
+
+def pull_run(*, run: SyncRun, since: datetime | None = None, progress=None, salesforce=None, netsuite=None):
+    """Run one pull. `since` (a backfill) starts from that moment instead of the watermark; `progress(done, total)`
+    is called after each committed page."""
+    job = run.job
+    spec = PULL_JOBS[job.name]
+    mappings = mapping_set_for(job_name=job.name)
+    try:
+        master_rule_enforce(job=job, target_fields=[f for f in mappings.target_fields if f != "Id"])
+        if isinstance(spec, PullRemittances):
+            _rollup_allowed()
+    except MasterRuleViolation as refusal:
+        return RunOutcome.FAILED, str(refusal)
+    if not job_lease_acquire(job, run):
+        return RunOutcome.SKIPPED, "Another run of this job is still working."
+    try:
+        with JobLeaseKeeper(job):
+            return _pull_run_leased(run, spec, PullContext(job=job, run=run, mappings=mappings), since, progress,
+                                    salesforce or salesforce_client(), netsuite or NetSuiteClient())
+    finally:
+        job_lease_release(job)
+
+
+def _rollup_allowed() -> None:
+    rule = MasterRule.objects.filter(record_type="Application").first()
+    if rule is None or not rule.may_write(system="salesforce", fields=ROLLUP_FIELDS):
+        raise MasterRuleViolation(f"The remittance roll-up fields {', '.join(ROLLUP_FIELDS)} are not NetSuite's to write "
+                                  "on an Application by the master rules. Refused before any remote call.")
+
+
+def _pull_run_leased(run, spec: PullJob, ctx: PullContext, since, progress, salesforce, netsuite):
+    job = run.job
+    reclaimed = attempts_reclaim_expired(job=job)
+    # From the watermark less the overlap window: what was read before is recognised by its hash and skipped.
+    start = since if since is not None else watermark_since(job)
+    writer = SalesforceBatchWriter(salesforce=salesforce, job=job)
+    planned_total = skipped = read = 0
+    total = None
+    with BatchSender(job=job, run=run, send_batch=writer, threads=2, batch_size=200):
+        for page in _pages(netsuite, spec, start):
+            if total is None:
+                total = page.total_records
+            records = page.records
+            read += len(records)
+            planned = _plan_page(ctx, spec, records)
+            skipped += len(records) - len(planned)
+            if planned:
+                planned_total += len(attempts_plan(run=run, planned=planned, operation=spec.operation))
+            last = records[-1]
+            watermark_advance(job=job, run=run, timestamp=_utc(last["lastModifiedDate"]), record_id=str(last["internalId"]))
+            run_count(run, records_read=len(records))
+            if progress:
+                progress(read, max(total, read))
+    if isinstance(spec, PullRemittances):
+        _rollup(run, writer)
+    return _outcome(run, planned_total, skipped, reclaimed)
+
+
+def _pages(netsuite: NetSuiteClient, spec: PullJob, start: datetime | None):
+    """Pages of records after `cursor`, each a fresh search from the cursor's second (see the module's notes)."""
+    page_size = settings.HUB_NETSUITE_PAGE_SIZE
+    cursor = None
+    search = _search(netsuite, spec, start, page_size)
+    while True:
+        fresh = [r for r in search.records if cursor is None or (_utc(r["lastModifiedDate"]), int(r["internalId"])) > cursor]
+        if fresh:
+            yield SearchPage(records=fresh, search_id=search.search_id, page_index=search.page_index,
+                             total_pages=search.total_pages, total_records=search.total_records)
+            last = fresh[-1]
+            cursor = (_utc(last["lastModifiedDate"]), int(last["internalId"]))
+        if search.page_index >= search.total_pages:
+            return
+        if fresh and _utc(search.records[0]["lastModifiedDate"]) < cursor[0]:
+            search = _search(netsuite, spec, cursor[0], page_size)
+            continue
+        # The whole page sat in one second (or held nothing new): walk on through this search.
+        try:
+            with netsuite_budget().slot():
+                search = netsuite.search_more(search_id=search.search_id, page_index=search.page_index + 1,
+                                              page_size=page_size, body_fields_only=spec.body_fields_only)
+        except TransientError as error:
+            if error.code != "INVALID_SEARCH_MORE":
+                raise
+            logger.info("searchId expired while paging %s; searching again from the cursor", spec.transaction_type)
+            search = _search(netsuite, spec, cursor[0] if cursor else start, page_size)
+
+
+def _search(netsuite, spec, since, page_size) -> SearchPage:
+    with netsuite_budget().slot():
+        return netsuite.search_transactions(transaction_type=spec.transaction_type, modified_since=since,
+                                            page_size=page_size, body_fields_only=spec.body_fields_only)
+
+
+def _utc(value) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        raise ValueError("NetSuite returned a date-time without an offset; refusing to guess its time zone")
+    return value.astimezone(dt_timezone.utc)
+
+
+def _plan_page(ctx: PullContext, spec: PullJob, records: list[dict]) -> list[PlannedRecord]:
+    ids = [str(r["internalId"]) for r in records]
+    synced = dict(SyncAttempt.objects.filter(job=ctx.job, netsuite_internal_id__in=ids, status=AttemptStatus.SUCCEEDED)
+                  .order_by("id").values_list("netsuite_internal_id", "source_hash"))
+    extra = {}
+    if isinstance(spec, PullRemittances):
+        docs = {str(line["doc"]) for r in records for line in ((r.get("applyList") or {}).get("apply") or []) if line.get("doc")}
+        customers = {str((r.get("customer") or {}).get("internalId")) for r in records}
+        extra["orders"] = dict(RecordLink.objects.filter(record_type="SalesOrder", netsuite_internal_id__in=docs)
+                               .values_list("netsuite_internal_id", "salesforce_id"))
+        extra["accounts"] = dict(RecordLink.objects.filter(record_type="Account", netsuite_internal_id__in=customers)
+                                 .values_list("netsuite_internal_id", "salesforce_id"))
+    planned = []
+    for record in records:
+        try:
+            item = spec.plan(ctx, record, **extra)
+        except MappingError as error:
+            item = PlannedRecord(netsuite_internal_id=str(record["internalId"]), record_name=str(record.get("tranId") or ""),
+                                 error_code=error.code, error_message=error.message, payload={"source": _jsonable(record)})
+        if item is None or (not item.error_code and synced.get(item.netsuite_internal_id) == item.content_hash):
+            continue
+        planned.append(item)
+    return planned
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+class SalesforceBatchWriter:
+    """Writes a batch of pull attempts with sObject Collections (≤200 a call), reading each record's own result."""
+
+    def __init__(self, *, salesforce, job: SyncJob):
+        self.salesforce, self.job = salesforce, job
+
+    def __call__(self, attempts: list[SyncAttempt]) -> None:
+        groups: dict[tuple, list[SyncAttempt]] = {}
+        for attempt in attempts:
+            payload = attempt.request_payload
+            if "record" not in payload:
+                attempt_fail(attempt, error=PermanentError("NOTHING_TO_SEND", "This attempt carries no record; it failed mapping."), retry=False)
+                continue
+            groups.setdefault((payload["object"], payload["mode"], payload.get("external_id_field", "")), []).append(attempt)
+        for (object_name, mode, external_id_field), group in groups.items():
+            records = [attempt.request_payload["record"] for attempt in group]
+            started = time.monotonic()
+            try:
+                if mode == "upsert":
+                    results = self.salesforce.upsert_collection(object_name, external_id_field, records)
+                else:
+                    results = self.salesforce.update_collection(object_name, records)
+            except RemoteError as error:
+                for attempt in group:
+                    attempt_fail(attempt, error=error)
+                continue
+            elapsed_ms = int((time.monotonic() - started) * 1000)
+            for attempt, result in zip(group, results):
+                response = {**result, "batchMs": elapsed_ms, "batchSize": len(group)}
+                if result.get("success"):
+                    attempt.salesforce_id = result.get("id") or attempt.salesforce_id
+                    attempt.save(update_fields=["salesforce_id"])
+                    attempt_succeed(attempt, response=response)
+                    if object_name == "Remittance__c":
+                        link_upsert(record_type="Remittance", salesforce_id=attempt.salesforce_id,
+                                    netsuite_record_type="customerPayment", internal_id=attempt.netsuite_internal_id,
+                                    external_id=attempt.netsuite_external_id, content_hash=attempt.source_hash)
+                else:
+                    code, message = result_errors(result)
+                    kind = TransientError if code in SALESFORCE_TRANSIENT_CODES else PermanentError
+                    attempt_fail(attempt, error=kind(code, message), response=response)
+
+
+def _rollup(run: SyncRun, writer: SalesforceBatchWriter) -> None:
+    """Total remitted and balance on each application that received a remittance in this run, computed from the
+    Remittance__c records in Salesforce, so the figure is right whatever was synced before."""
+    applications = sorted({a.request_payload.get("rollup") for a in SyncAttempt.objects.filter(
+        run=run, status=AttemptStatus.SUCCEEDED).exclude(operation="rollup") if a.request_payload.get("rollup")})
+    if not applications:
+        return
+    salesforce = writer.salesforce
+    planned = []
+    for start in range(0, len(applications), 200):
+        chunk = applications[start:start + 200]
+        totals: dict[str, float] = {app: 0.0 for app in chunk}
+        for remittance in salesforce.query_all(soql_format(
+                "SELECT Application__c, Amount__c FROM Remittance__c WHERE Application__c IN {ids}", ids=chunk)):
+            totals[remittance["Application__c"]] += remittance["Amount__c"] or 0.0
+        paybacks = {a["Id"]: a.get("Payback_Amount__c") for a in salesforce.query_all(soql_format(
+            "SELECT Id, Payback_Amount__c FROM Opportunity WHERE Id IN {ids}", ids=chunk))}
+        for app, total in totals.items():
+            record = {"Id": app, "Total_Remitted__c": round(total, 2)}
+            if paybacks.get(app) is not None:
+                record["Remittance_Balance__c"] = round(paybacks[app] - total, 2)
+            payload = {"object": "Opportunity", "mode": "update", "record": record}
+            planned.append(PlannedRecord(salesforce_id=app, record_name="remittance roll-up", payload=payload,
+                                         content_hash=content_hash(payload)))
+    attempts_plan(run=run, planned=planned, operation="rollup")
+    with BatchSender(job=run.job, run=run, send_batch=writer, threads=1, batch_size=200):
+        pass
+
+
+def _outcome(run: SyncRun, planned: int, skipped: int, reclaimed: int):
+    attempts = SyncAttempt.objects.filter(run=run)
+    written = attempts.filter(status=AttemptStatus.SUCCEEDED).exclude(operation="rollup").count()
+    failed = attempts.filter(status__in=[AttemptStatus.FAILED, AttemptStatus.DEAD], superseded=False).count()
+    waiting = SyncAttempt.objects.filter(job=run.job, status=AttemptStatus.PENDING, superseded=False).count()
+    SyncRun.objects.filter(pk=run.pk).update(records_written=written, records_failed=failed, records_skipped=skipped)
+    message = f"{planned} changed, {skipped} unchanged, {written} written, {failed} failed, {waiting} waiting to retry."
+    if reclaimed:
+        message += f" {reclaimed} tries of a stopped worker reclaimed."
+    return (RunOutcome.PARTIAL if failed else RunOutcome.SUCCEEDED), message
+
+
+for _name in PULL_JOBS:
+    runner(_name)(pull_run)
