@@ -22,7 +22,7 @@ COUNT_CAP = 10_000
 class CappedCountPaginator(Paginator):
     @cached_property
     def count(self):
-        return self.object_list[:COUNT_CAP + 1].count()
+        return self.object_list.order_by()[:COUNT_CAP + 1].count()
 
     @property
     def capped(self):
@@ -49,8 +49,7 @@ class RemoteCodeFilter(admin.SimpleListFilter):
     parameter_name = "remote_code"
 
     def lookups(self, request, model_admin):
-        codes = SyncAttempt.objects.exclude(remote_code="").order_by("remote_code").values_list("remote_code", flat=True).distinct()
-        return [(code, code) for code in codes[:60]]
+        return [(code, code) for code in selectors.error_codes(limit=60)]
 
     def queryset(self, request, queryset):
         return queryset.filter(remote_code=self.value()) if self.value() else queryset

@@ -165,7 +165,7 @@ class SyncAttempt(models.Model):
             models.Index(fields=["netsuite_external_id"], name="attempt_ns_external_id", condition=~Q(netsuite_external_id="")),
             # What waits for a person: failed or dead, not taken over by a later try, not resolved.
             models.Index(
-                fields=["job", "created_at"],
+                fields=["job", "status", "created_at"],
                 name="attempt_needs_person",
                 condition=Q(status__in=["failed", "dead"], superseded=False, resolved_at__isnull=True),
             ),

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from django.db import connection
 from django.db.models import Count, Min, Q
 from django.db.models.functions import TruncHour
 from django.utils import timezone
@@ -30,6 +31,29 @@ def job_status_list() -> list[JobStatus]:
     waiting = dict(SyncAttempt.objects.filter(NEEDS_PERSON).values("job_id").annotate(n=Count("id")).values_list("job_id", "n"))
     tasks = _periodic_tasks()
     return [JobStatus(job=job, schedule=schedule_display(tasks.get(job.name)), failed_waiting=waiting.get(job.pk, 0)) for job in jobs]
+
+
+def error_codes(*, limit: int = 60) -> list[str]:
+    """The distinct remote error codes, for the attempts filter. On PostgreSQL a recursive query hops from one code
+    to the next through the error-code index, a handful of index probes instead of reading every failed attempt."""
+    if connection.vendor != "postgresql":
+        codes = SyncAttempt.objects.exclude(remote_code="").order_by("remote_code").values_list("remote_code", flat=True).distinct()
+        return list(codes[:limit])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH RECURSIVE codes AS (
+                (SELECT remote_code FROM syncs_syncattempt WHERE remote_code <> '' ORDER BY remote_code LIMIT 1)
+                UNION ALL
+                SELECT (SELECT a.remote_code FROM syncs_syncattempt a WHERE a.remote_code <> '' AND a.remote_code > codes.remote_code
+                        ORDER BY a.remote_code LIMIT 1)
+                FROM codes WHERE codes.remote_code IS NOT NULL
+            )
+            SELECT remote_code FROM codes WHERE remote_code IS NOT NULL LIMIT %s
+            """,
+            [limit],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 @dataclass(frozen=True)
@@ -174,7 +198,7 @@ def commission_queue() -> list[CommissionRecord]:
     """Broker commission (purchase order) records that failed and wait for a person, with what finance needs to
     judge them: the broker, the application and the amount, read from what the hub tried to send."""
     attempts = list(
-        SyncAttempt.objects.filter(NEEDS_PERSON, job__name__in=COMMISSION_JOBS).select_related("job").order_by("-created_at", "-id")[:500]
+        SyncAttempt.objects.filter(NEEDS_PERSON, job__name__in=COMMISSION_JOBS).select_related("job").order_by("-created_at", "-id")[:200]
     )
     orders = {a.salesforce_id: a for a in SyncAttempt.objects.filter(
         job__name="push_purchase_orders", salesforce_id__in=[a.salesforce_id for a in attempts]

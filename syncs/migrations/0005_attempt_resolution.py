@@ -66,7 +66,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='syncattempt',
-            index=models.Index(condition=models.Q(('resolved_at__isnull', True), ('status__in', ['failed', 'dead']), ('superseded', False)), fields=['job', 'created_at'], name='attempt_needs_person'),
+            index=models.Index(condition=models.Q(('resolved_at__isnull', True), ('status__in', ['failed', 'dead']), ('superseded', False)), fields=['job', 'status', 'created_at'], name='attempt_needs_person'),
         ),
         migrations.RunPython(create_name_prefix_index, drop_name_prefix_index),
     ]
