@@ -195,13 +195,25 @@ from .env import require_salesforce_credentials  # noqa: E402
 
 require_salesforce_credentials(SALESFORCE, demo=DEMO_MODE or DEBUG)
 
+# LOG_FORMAT=json makes every line a JSON object; the attempt outcomes (logger hub.attempts) are JSON lines always,
+# one per attempt, for log pipelines to count and alert on.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "integration_hub.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": env("LOG_FORMAT", default="plain")},
+        "json": {"class": "logging.StreamHandler", "formatter": "json"},
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"zeep": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
+    "loggers": {
+        "hub.attempts": {"handlers": ["json"], "level": "INFO", "propagate": False},
+        "zeep": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+    },
 }
 
 # Static files are served by WhiteNoise, so the admin looks right without a separate web server.

@@ -2,11 +2,14 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
+from .health import healthz
+
 admin.site.site_header = "Integration Hub"
 admin.site.site_title = "Integration Hub"
 admin.site.index_title = "Salesforce ↔ NetSuite"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
 ]

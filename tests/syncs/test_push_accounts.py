@@ -22,3 +22,31 @@ def test_it_pushes_accounts_as_customers_and_vendors(hub_on_sandboxes):
     again = sync_run(job_name="push_accounts")
     assert again.outcome == "succeeded" and again.records_written == 0
     assert SyncAttempt.objects.filter(job__name="push_accounts").count() == len(accounts)
+
+
+def test_it_logs_one_json_line_per_attempt_and_stores_no_secret(hub_on_sandboxes, settings):
+    import io
+    import json
+    import logging
+
+    from integration_hub.logging import JsonFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logging.getLogger("hub.attempts").addHandler(handler)
+    try:
+        run = sync_run(job_name="push_accounts")
+    finally:
+        logging.getLogger("hub.attempts").removeHandler(handler)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    outcomes = [line for line in lines if line.get("event") == "attempt"]
+    assert len(outcomes) == SyncAttempt.objects.filter(run=run).count()
+    assert all(line["job"] == "push_accounts" and line["run_id"] == run.pk and line["salesforce_id"] for line in outcomes)
+
+    secrets = [settings.SALESFORCE["PASSWORD"], settings.SALESFORCE["SECURITY_TOKEN"], settings.NETSUITE["CONSUMER_SECRET"],
+               settings.NETSUITE["TOKEN_SECRET"], settings.NETSUITE["TOKEN_ID"]]
+    stored = json.dumps([[a.request_payload, a.response_payload] for a in SyncAttempt.objects.all()])
+    logged = json.dumps(lines)
+    for secret in secrets:
+        assert secret not in stored and secret not in logged

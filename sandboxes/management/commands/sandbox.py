@@ -2,6 +2,7 @@
 
     python manage.py sandbox salesforce [serve options]       # or: sandbox salesforce seed ...
     python manage.py sandbox netsuite [serve options]         # or: sandbox netsuite pay --days 30
+    python manage.py sandbox story [--every 15]               # the demo's business story, told to both
 
 The sandboxes are separate programs with their own storage; this command only hands its arguments to
 `sandboxes.<system>.cli.main(argv)`, so `python -m sandboxes.<system>` does exactly the same.
@@ -10,7 +11,7 @@ import importlib
 
 from django.core.management.base import BaseCommand, CommandError
 
-SYSTEMS = ("salesforce", "netsuite")
+SYSTEMS = ("salesforce", "netsuite", "story")
 
 
 class Command(BaseCommand):
@@ -29,4 +30,4 @@ class Command(BaseCommand):
         super().run_from_argv(argv)
 
     def handle(self, *args, **options):
-        raise CommandError("usage: manage.py sandbox {salesforce,netsuite} [args...]")
+        raise CommandError("usage: manage.py sandbox {salesforce,netsuite,story} [args...]")

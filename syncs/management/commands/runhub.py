@@ -1,8 +1,12 @@
-"""Run the whole hub on this machine: migrate, make sure there is an admin login, apply the schedules, then start
-the admin web server, Celery worker(s) and the single beat, and stop them all on Ctrl-C.
+"""Run the whole hub on this machine: migrate, make sure there are logins, apply the schedules, then start the admin
+web server, Celery worker(s) and the single beat, and stop them all on Ctrl-C.
 
-    python manage.py runhub [--port 8000] [--workers 1]
+In demo mode (HUB_DEMO=1 and no real org configured) it also starts both sandboxes, seeded on first start, points
+the hub at them, and tells them a business story, so every job has something to move within minutes.
+
+    python manage.py runhub [--port 8000] [--workers 1] [--every-minutes 1] [--no-sandboxes]
 """
+import argparse
 import os
 import secrets
 import signal
@@ -28,17 +32,29 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("HUB_PORT", "8000")))
         parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "1")), help="Celery worker processes")
         parser.add_argument("--every-minutes", type=int, default=int(os.environ.get("HUB_EVERY_MINUTES", "0")) or None,
-                            help="Run every job at this interval (demo); production cadence otherwise")
+                            help="Run every job at this interval (demo default 1); production cadence otherwise")
+        demo = settings.DEMO_MODE and not (os.environ.get("SALESFORCE_LOGIN_URL") or os.environ.get("SALESFORCE_INSTANCE_URL")
+                                           or os.environ.get("NETSUITE_ENDPOINT"))
+        parser.add_argument("--sandboxes", action=argparse.BooleanOptionalAction, default=demo,
+                            help="Start both sandboxes and the demo story (default in demo mode)")
+        parser.add_argument("--story-every", type=float, default=float(os.environ.get("HUB_STORY_EVERY", "15")),
+                            help="Seconds between steps of the demo story")
 
-    def handle(self, *args, host, port, workers, every_minutes, **options):
+    def handle(self, *args, host, port, workers, every_minutes, sandboxes, story_every, **options):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
+        if sandboxes and every_minutes is None:
+            every_minutes = 1
         schedules_apply(every_minutes_override=every_minutes)
-        username, password = self._admin_login()
+        logins = self._logins()
 
         log_dir = settings.VAR_DIR / "log"
         log_dir.mkdir(parents=True, exist_ok=True)
         python = sys.executable
+        env = dict(os.environ)
+        remote = []
+        if sandboxes:
+            remote = self._start_sandboxes(env)
         commands = {
             "web": [python, "-m", "gunicorn", "integration_hub.wsgi", "--bind", f"{host}:{port}", "--workers", "2",
                     "--access-logfile", "-"],
@@ -48,11 +64,20 @@ class Command(BaseCommand):
         for number in range(1, workers + 1):
             commands[f"worker{number}"] = [python, "-m", "celery", "-A", "integration_hub", "worker", "--loglevel", "INFO",
                                            "--concurrency", "1", "--hostname", f"worker{number}@%h"]
-        processes = self._start(commands, log_dir)
+        if sandboxes:
+            commands["story"] = [python, "-m", "sandboxes.story", "--salesforce", remote[0].url, "--ca-cert", remote[0].ca_cert,
+                                 "--netsuite", remote[1].url, "--every", str(story_every)]
+        processes = {}
         try:
+            processes = self._start(commands, log_dir, env)
             self._wait_for_port(host, port, processes["web"])
             self.stdout.write(self.style.SUCCESS(f"\nThe hub is running: http://{host}:{port}/admin/"))
-            self.stdout.write(f"  login: {username} / {password}")
+            for role, (username, password) in logins.items():
+                self.stdout.write(f"  {role} login: {username} / {password}")
+            if sandboxes:
+                self.stdout.write(f"  Salesforce sandbox: {remote[0].url}   NetSuite sandbox: {remote[1].url}")
+                self.stdout.write(f"  demo: every job runs every {every_minutes} min; the story acts every {story_every:.0f} s")
+            self.stdout.write(f"  health: http://{host}:{port}/healthz")
             self.stdout.write(f"  processes: {', '.join(processes)}; logs in {log_dir}")
             self.stdout.write("  Press Ctrl-C to stop everything.\n")
             self._supervise(processes)
@@ -60,31 +85,80 @@ class Command(BaseCommand):
             pass
         finally:
             self._stop(processes)
+            for sandbox in reversed(remote):
+                sandbox.stop()
+            self.stdout.write("Stopped.")
 
-    def _admin_login(self) -> tuple[str, str]:
-        """An admin login for this installation. The password comes from HUB_ADMIN_PASSWORD, or is made once and kept
-        in var/ so that it stays the same across restarts."""
-        username = os.environ.get("HUB_ADMIN_USERNAME", "admin")
-        password = os.environ.get("HUB_ADMIN_PASSWORD")
-        password_file = Path(settings.VAR_DIR) / "admin-password.txt"
-        if not password:
-            if not password_file.exists():
-                password_file.write_text(secrets.token_urlsafe(12))
-                password_file.chmod(0o600)
-            password = password_file.read_text().strip()
-        user, _ = get_user_model().objects.get_or_create(username=username, defaults={"is_staff": True, "is_superuser": True})
-        user.is_staff = user.is_superuser = True
-        user.set_password(password)
-        user.save()
-        return username, password
+    def _logins(self) -> dict[str, tuple[str, str]]:
+        """An admin, an ops and a finance login for this installation. Passwords come from HUB_<ROLE>_PASSWORD, or
+        are made once and kept in var/ so that they stay the same across restarts."""
+        from django.contrib.auth.models import Group
 
-    def _start(self, commands: dict, log_dir: Path) -> dict:
+        logins = {}
+        for role, group in (("admin", None), ("ops", "ops"), ("finance", "finance")):
+            username = os.environ.get(f"HUB_{role.upper()}_USERNAME", role)
+            password = os.environ.get(f"HUB_{role.upper()}_PASSWORD")
+            password_file = Path(settings.VAR_DIR) / f"{role}-password.txt"
+            if not password:
+                if not password_file.exists():
+                    password_file.write_text(secrets.token_urlsafe(12))
+                    password_file.chmod(0o600)
+                password = password_file.read_text().strip()
+            user, _ = get_user_model().objects.get_or_create(username=username)
+            user.is_staff = True
+            user.is_superuser = group is None
+            user.set_password(password)
+            user.save()
+            if group:
+                user.groups.add(Group.objects.get(name=group))
+            logins[role] = (username, password)
+        return logins
+
+    def _start_sandboxes(self, env: dict) -> list:
+        """Both sandboxes on their usual ports, seeded on first start; the hub's processes are pointed at them
+        through the same environment variables an operator would set for a real org."""
+        from sandboxes.netsuite.testing import RunningSandbox
+        from sandboxes.salesforce.testing import RunningSalesforceSandbox, seed
+
+        base = Path(settings.VAR_DIR) / "sandboxes"
+        salesforce_dir, netsuite_dir = base / "salesforce", base / "netsuite"
+        if not (salesforce_dir / "org.sqlite3").exists():
+            self.stdout.write("Seeding the Salesforce sandbox…")
+            seed(salesforce_dir, {"accounts": 60, "contacts_per_account": 2, "remittances_per_funded": 0, "random_seed": 7})
+        salesforce = RunningSalesforceSandbox(salesforce_dir, int(os.environ.get("HUB_SALESFORCE_SANDBOX_PORT", "8101")), {})
+        netsuite = RunningSandbox(netsuite_dir, int(os.environ.get("HUB_NETSUITE_SANDBOX_PORT", "8102")),
+                                  {"wsdl": self._netsuite_wsdl_source()})
+        started = []
+        try:
+            for sandbox in (salesforce, netsuite):
+                sandbox.start()
+                started.append(sandbox)
+        except Exception:
+            for sandbox in started:
+                sandbox.stop()
+            raise
+        env.update(
+            SALESFORCE_LOGIN_URL=salesforce.url, SALESFORCE_CA_BUNDLE=salesforce.ca_cert,
+            NETSUITE_ENDPOINT=netsuite.endpoint, NETSUITE_WSDL=netsuite.wsdl_url,
+        )
+        return started
+
+    def _netsuite_wsdl_source(self) -> str:
+        """Where the NetSuite sandbox reads Oracle's WSDL: NETSUITE_WSDL, else an offline copy beside the project
+        (as development machines have), else Oracle's published URL."""
+        configured = os.environ.get("NETSUITE_WSDL")
+        if configured:
+            return configured
+        offline = Path(settings.BASE_DIR).parent / "shared" / "netsuite-wsdl" / "2023_2" / "netsuite.wsdl"
+        return str(offline) if offline.exists() else settings.NETSUITE["WSDL"]
+
+    def _start(self, commands: dict, log_dir: Path, env: dict) -> dict:
         processes = {}
         for name, command in commands.items():
             log = open(log_dir / f"{name}.log", "ab")
             # A session of its own: Ctrl-C reaches only this supervisor, which then stops the children in order.
             processes[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR,
-                                               start_new_session=True)
+                                               env=env, start_new_session=True)
         return processes
 
     def _wait_for_port(self, host: str, port: int, process: subprocess.Popen, timeout: float = 30) -> None:
@@ -121,4 +195,3 @@ class Command(BaseCommand):
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-        self.stdout.write("Stopped.")

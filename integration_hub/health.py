@@ -1,0 +1,65 @@
+"""GET /healthz for monitors: the database, the broker, the beat's last tick and each job's staleness.
+
+200 when all is well, 503 otherwise, with the details as JSON. No login: it says nothing a monitor should not know
+(no record data, no secrets).
+"""
+from datetime import timedelta
+
+from django.db import connection
+from django.http import JsonResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from django_celery_beat.models import PeriodicTask
+
+from integration_hub.celery import app as celery_app
+from syncs.models import SyncJob
+from syncs.schedules import SWEEP_EVERY_MINUTES
+
+# The beat sends the sweeper every minute; three missed ticks mean the beat is gone.
+BEAT_STALE_AFTER = timedelta(minutes=3 * SWEEP_EVERY_MINUTES)
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    now = timezone.now()
+    checks, healthy = {}, True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = {"ok": True}
+    except Exception as exc:  # report, don't crash: a monitor needs an answer
+        checks["database"] = {"ok": False, "error": type(exc).__name__}
+        return JsonResponse({"status": "unhealthy", "checks": checks}, status=503)
+
+    try:
+        with celery_app.connection_for_write() as broker:
+            broker.ensure_connection(max_retries=1, timeout=3)
+        checks["broker"] = {"ok": True}
+    except Exception as exc:
+        checks["broker"] = {"ok": False, "error": type(exc).__name__}
+        healthy = False
+
+    tasks = {task.name: task for task in PeriodicTask.objects.select_related("interval")}
+    last_tick = max((task.last_run_at for task in tasks.values() if task.last_run_at), default=None)
+    beat_ok = last_tick is not None and now - last_tick < BEAT_STALE_AFTER
+    checks["beat"] = {"ok": beat_ok, "last_tick": last_tick, "age_seconds": _age(now, last_tick)}
+    healthy &= beat_ok
+
+    jobs = {}
+    for job in SyncJob.objects.filter(enabled=True):
+        task = tasks.get(job.name)
+        interval = task.interval.schedule.run_every if task and task.interval else None
+        finished = job.last_run_finished_at
+        # A job is stale when two of its intervals (plus slack for a long run) passed without a finished run.
+        stale = bool(interval and finished and now - finished > 2 * interval + timedelta(minutes=5))
+        jobs[job.name] = {"ok": not stale, "last_outcome": job.last_outcome or None,
+                          "last_finished": finished, "age_seconds": _age(now, finished)}
+        healthy &= not stale
+    checks["jobs"] = jobs
+    return JsonResponse({"status": "healthy" if healthy else "unhealthy", "checks": checks}, status=200 if healthy else 503)
+
+
+def _age(now, moment):
+    return round((now - moment).total_seconds()) if moment else None

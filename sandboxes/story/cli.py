@@ -1,0 +1,154 @@
+"""The demo's business story, told to the two sandboxes while the hub runs.
+
+Every few seconds something happens that a finance company's day is made of: applications arrive, move through
+underwriting, some are funded (with fees, and a broker's commission on some), fees change after funding, merchants
+remit payments in NetSuite, and now and then someone types a record the hub cannot map, so the console has a
+failure to show. It talks to the sandboxes over HTTP like any user would; it never touches the hub.
+
+    python -m sandboxes.story --salesforce https://127.0.0.1:8101 --ca-cert var/sandboxes/salesforce/tls/ca.pem \
+        --netsuite http://127.0.0.1:8102 --every 15
+"""
+import argparse
+import datetime as dt
+import json
+import random
+import signal
+import sys
+import time
+import urllib.request
+
+import requests
+from simple_salesforce import Salesforce
+
+STAGES = ["Application Received", "Underwriting", "Approved", "Contract Signed", "Funded"]
+FEES = {"FEE-ORIG": 495.0, "FEE-UW": 395.0, "FEE-ACH": 99.0, "FEE-WIRE": 25.0}
+MERCHANT_WORDS = ["Sunrise", "Harbor", "Maple", "Pioneer", "Golden", "Cedar", "Liberty", "Coastal", "Müller", "O'Neil"]
+MERCHANT_KINDS = ["Bakery", "Auto Repair", "Dental", "Pizzeria", "Salon", "Hardware", "Café", "Trucking"]
+
+
+class Story:
+    def __init__(self, sf: Salesforce, netsuite_url: str, rng: random.Random, log):
+        self.sf, self.netsuite_url, self.rng, self.log = sf, netsuite_url.rstrip("/"), rng, log
+        self.entries = {e["ProductCode"]: e["Id"] for e in sf.query_all(
+            "SELECT Id, ProductCode FROM PricebookEntry WHERE IsActive = true")["records"]}
+        self.pricebook = sf.query("SELECT Id FROM Pricebook2 WHERE IsStandard = true LIMIT 1")["records"][0]["Id"]
+        self.tick = 0
+
+    def step(self) -> None:
+        self.tick += 1
+        self.new_application()
+        self.advance_applications()
+        if self.tick % 3 == 0:
+            self.change_a_fee()
+        if self.tick % 2 == 0:
+            self.remit_payments()
+        if self.tick % 7 == 1:
+            self.enter_a_bad_record()
+
+    def new_application(self) -> None:
+        merchants = self.sf.query_all("SELECT Id, Name FROM Account WHERE Type = 'Merchant' ORDER BY CreatedDate DESC LIMIT 50")["records"]
+        if not merchants or self.rng.random() < 0.3:
+            name = f"{self.rng.choice(MERCHANT_WORDS)} {self.rng.choice(MERCHANT_KINDS)} {self.rng.randrange(100, 999)}"
+            account = self.sf.Account.create({"Name": name, "Type": "Merchant", "Phone": f"+1 555 {self.rng.randrange(1000000, 9999999)}"})
+            self.sf.Contact.create({"AccountId": account["id"], "FirstName": self.rng.choice(["Ana", "Björn", "Zoë", "Sam"]),
+                                    "LastName": self.rng.choice(["O'Brien", "Núñez", "Smith", "Kowalski"]),
+                                    "Email": f"owner{self.rng.randrange(10**6)}@example.com"})
+            merchants = [{"Id": account["id"], "Name": name}]
+            self.log(f"new merchant {name}")
+        merchant = self.rng.choice(merchants)
+        amount = float(self.rng.choice([15000, 25000, 40000, 60000, 100000]))
+        self.sf.Opportunity.create({
+            "Name": f"{merchant['Name'][:80]} – funding {dt.date.today():%b %d}", "AccountId": merchant["Id"],
+            "StageName": "Application Received", "CloseDate": (dt.date.today() + dt.timedelta(days=3)).isoformat(),
+            "Amount": amount, "Pricebook2Id": self.pricebook,
+        })
+        self.log(f"application from {merchant['Name']} for {amount:,.0f}")
+
+    def advance_applications(self) -> None:
+        open_apps = self.sf.query_all(
+            "SELECT Id, Name, StageName, Amount FROM Opportunity WHERE StageName IN "
+            "('Application Received', 'Underwriting', 'Approved', 'Contract Signed') ORDER BY CreatedDate LIMIT 20")["records"]
+        brokers = [b["Id"] for b in self.sf.query_all("SELECT Id FROM Account WHERE Type = 'Broker' LIMIT 20")["records"]]
+        for app in self.rng.sample(open_apps, min(3, len(open_apps))):
+            if app["StageName"] == "Underwriting" and self.rng.random() < 0.2:
+                self.sf.Opportunity.update(app["Id"], {"StageName": "Declined"})
+                self.log(f"declined {app['Name']}")
+                continue
+            stage = STAGES[STAGES.index(app["StageName"]) + 1]
+            if stage == "Funded":
+                self.fund(app, brokers)
+            else:
+                self.sf.Opportunity.update(app["Id"], {"StageName": stage})
+
+    def fund(self, app: dict, brokers: list[str]) -> None:
+        amount = app["Amount"] or 25000.0
+        for code in self.rng.sample(sorted(FEES), 3):
+            self.sf.OpportunityLineItem.create({"OpportunityId": app["Id"], "PricebookEntryId": self.entries[code],
+                                                "Quantity": 1, "UnitPrice": FEES[code]})
+        fields = {"StageName": "Funded", "Funded_Date__c": dt.date.today().isoformat(),
+                  "Payback_Amount__c": round(amount * 1.35, 2), "Factor_Rate__c": 1.35, "Holdback_Percent__c": 10}
+        if brokers and self.rng.random() < 0.5:
+            fields.update({"Broker__c": self.rng.choice(brokers), "Commission_Percent__c": float(self.rng.choice([4, 6, 8]))})
+        self.sf.Opportunity.update(app["Id"], fields)
+        self.log(f"funded {app['Name']}" + (" (brokered)" if "Broker__c" in fields else ""))
+
+    def change_a_fee(self) -> None:
+        lines = self.sf.query_all("SELECT Id, UnitPrice, Opportunity.Name FROM OpportunityLineItem "
+                                  "WHERE Opportunity.StageName = 'Funded' ORDER BY CreatedDate DESC LIMIT 20")["records"]
+        if lines:
+            line = self.rng.choice(lines)
+            self.sf.OpportunityLineItem.update(line["Id"], {"UnitPrice": round(line["UnitPrice"] * 1.1, 2)})
+            self.log(f"fee changed on {line['Opportunity']['Name']}")
+
+    def remit_payments(self) -> None:
+        body = json.dumps({"days": 1, "per_day": self.rng.randrange(2, 6), "seed": self.rng.randrange(10**6), "backdate": False}).encode()
+        request = urllib.request.Request(self.netsuite_url + "/_sandbox/pay", data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            paid = json.loads(response.read())["payments"]
+        if paid:
+            self.log(f"{paid} payments remitted in NetSuite")
+
+    def enter_a_bad_record(self) -> None:
+        # "Partner" has no value mapping for Account.Type: the hub fails this record alone and says why.
+        name = f"Typo Partners {self.rng.randrange(1000)}"
+        self.sf.Account.create({"Name": name, "Type": "Partner"})
+        self.log(f"a record the hub cannot map: account {name} of type Partner")
+
+
+def connect(url: str, ca_cert: str, username: str, password: str, token: str) -> Salesforce:
+    session = requests.Session()
+    session.verify, session.trust_env = ca_cert, False
+    host = url.split("://", 1)[1].rstrip("/")
+    # simple-salesforce logs in at https://{domain}.salesforce.com/…; the sandbox answers on any path ending so.
+    return Salesforce(username=username, password=password, security_token=token, domain=f"{host}/login", session=session)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sandbox story", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--salesforce", default="https://127.0.0.1:8101")
+    parser.add_argument("--ca-cert", default="var/sandboxes/salesforce/tls/ca.pem")
+    parser.add_argument("--netsuite", default="http://127.0.0.1:8102")
+    parser.add_argument("--username", default="integration@hub.sandbox")
+    parser.add_argument("--password", default="sandbox-password")
+    parser.add_argument("--security-token", default="SANDBOXTOKEN")
+    parser.add_argument("--every", type=float, default=15, help="seconds between story steps")
+    parser.add_argument("--steps", type=int, default=0, help="stop after this many steps (0: until stopped)")
+    parser.add_argument("--seed", type=int, default=2024)
+    args = parser.parse_args(argv)
+
+    def log(message: str) -> None:
+        print(f"{dt.datetime.now():%H:%M:%S} story: {message}", flush=True)
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    story = Story(connect(args.salesforce, args.ca_cert, args.username, args.password, args.security_token),
+                  args.netsuite, random.Random(args.seed), log)
+    step = 0
+    while not args.steps or step < args.steps:
+        step += 1
+        try:
+            story.step()
+        except Exception as exc:  # a hiccup of the demo must not end the demo
+            log(f"step failed: {type(exc).__name__}: {exc}")
+        time.sleep(args.every)
+    return 0

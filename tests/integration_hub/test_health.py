@@ -1,0 +1,42 @@
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+
+from syncs.models import SyncJob
+from syncs.schedules import schedules_apply
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_reports_healthy_with_a_ticking_beat_and_fresh_jobs(client):
+    schedules_apply()
+    PeriodicTask.objects.update(last_run_at=timezone.now())
+    SyncJob.objects.update(last_run_finished_at=timezone.now(), last_outcome="succeeded")
+    response = client.get("/healthz")
+    body = json.loads(response.content)
+    assert response.status_code == 200, body
+    assert body["status"] == "healthy"
+    assert body["checks"]["database"]["ok"] and body["checks"]["broker"]["ok"] and body["checks"]["beat"]["ok"]
+    assert set(body["checks"]["jobs"]) == set(SyncJob.objects.values_list("name", flat=True))
+
+
+def test_it_reports_a_silent_beat_and_a_stale_job(client):
+    schedules_apply()
+    PeriodicTask.objects.update(last_run_at=timezone.now() - timedelta(hours=1))
+    SyncJob.objects.update(last_run_finished_at=timezone.now())
+    SyncJob.objects.filter(name="push_accounts").update(last_run_finished_at=timezone.now() - timedelta(hours=2))
+    response = client.get("/healthz")
+    body = json.loads(response.content)
+    assert response.status_code == 503
+    assert not body["checks"]["beat"]["ok"]
+    assert not body["checks"]["jobs"]["push_accounts"]["ok"]
+    assert body["checks"]["jobs"]["push_contacts"]["ok"]
+
+
+def test_it_needs_no_login_and_shows_no_record_data(client):
+    response = client.get("/healthz")
+    assert response.status_code in (200, 503)
+    assert "password" not in response.content.decode().lower()
