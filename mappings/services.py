@@ -169,9 +169,50 @@ def mapping_preview(*, job_name: str, record_id: str = "") -> MappingPreview:
 
     job = SyncJob.objects.get(name=job_name)
     if job.direction != Direction.PUSH:
-        return MappingPreview(job_name=job_name, available=False,
-                              error="A preview of the pull jobs is not available yet.")
+        return _pull_preview(job, record_id.strip())
     return _push_preview(job, record_id.strip())
+
+
+def _pull_preview(job: SyncJob, internal_id: str) -> MappingPreview:
+    """The next NetSuite transaction the pull would read (from its watermark), or the given internal id among the
+    first page, planned by the pull's own code: the exact Salesforce write, or the mapping error it would record."""
+    try:
+        from syncs.pulls import PULL_JOBS, PullContext, _plan_page
+    except ImportError:
+        return MappingPreview(job_name=job.name, available=False, error="A preview of the pull jobs is not available yet.")
+    from syncs.clients.errors import RemoteError
+    from syncs.clients.netsuite import NetSuiteClient
+    from syncs.engine import watermark_since
+
+    spec = PULL_JOBS[job.name]
+    preview = MappingPreview(job_name=job.name, notes=[])
+    try:
+        netsuite = NetSuiteClient()
+        page = netsuite.search_transactions(transaction_type=spec.transaction_type, modified_since=watermark_since(job),
+                                            page_size=50, body_fields_only=spec.body_fields_only)
+        if not page.records and job.watermark_timestamp is not None:
+            preview.notes.append("Nothing changed since the watermark: showing the first record of all time instead.")
+            page = netsuite.search_transactions(transaction_type=spec.transaction_type, modified_since=None,
+                                                page_size=50, body_fields_only=spec.body_fields_only)
+    except RemoteError as error:
+        preview.error = f"NetSuite refused the search: {error.code}: {error.message}"
+        return preview
+    records = [r for r in page.records if not internal_id or str(r.get("internalId")) == internal_id]
+    if not records:
+        preview.error = (f"No {spec.transaction_type} with internal id {internal_id} among the next {len(page.records)} the job would read."
+                         if internal_id else f"NetSuite holds no {spec.transaction_type} for {job.name}.")
+        return preview
+    record = records[0]
+    preview.source_record = record
+    planned = _plan_page(PullContext(job=job, run=None, mappings=mapping_set_for(job_name=job.name)), spec, [record])
+    if not planned:
+        preview.notes.append("Nothing to send: Salesforce already holds this content, or the record is not one the hub "
+                             "created from an application.")
+    elif planned[0].error_code:
+        preview.error = f"{planned[0].error_code}: {planned[0].error_message}"
+    else:
+        preview.payload = planned[0].payload
+    return preview
 
 
 def _push_preview(job: SyncJob, record_id: str) -> MappingPreview:

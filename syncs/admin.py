@@ -119,6 +119,9 @@ class SyncRunAdmin(admin.ModelAdmin):
     show_full_result_count = False
     paginator = CappedCountPaginator
 
+    def has_change_permission(self, request, obj=None):
+        return False
+
     @admin.display(description="outcome", ordering="outcome")
     def outcome_badge(self, run):
         colour = {"partial": "failed", "failed": "dead", "not_implemented": "pending", "skipped": "pending", "paused": "pending"}
@@ -162,6 +165,9 @@ class SyncAttemptAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
     def has_retry_permission(self, request):

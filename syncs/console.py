@@ -144,8 +144,9 @@ def watermark_view(model_admin, request, object_id):
 
 
 class PreviewForm(forms.Form):
-    record_id = forms.CharField(required=False, max_length=18, label="Salesforce id",
-                                help_text="Empty: the most recently changed record that qualifies.")
+    record_id = forms.CharField(required=False, max_length=18, label="Record id",
+                                help_text="A Salesforce id (push jobs) or a NetSuite internal id (pull jobs). Empty: the most "
+                                          "recently changed record that qualifies (push) or the next one the job would read (pull).")
 
 
 def preview_view(model_admin, request, object_id):

@@ -51,6 +51,7 @@ def test_it_takes_ops_from_the_dashboard_to_a_fixed_and_retried_record(hub_on_sa
     page.reload()
     expect(page.locator("#attempt-status")).to_have_text("Succeeded")
     expect(page.locator("#story-attempts tbody tr")).to_have_count(2)
+    screenshot(page, "attempt")
 
 
 def test_it_previews_a_job_and_resets_its_watermark(hub_on_sandboxes, ops_user, console):
@@ -62,6 +63,7 @@ def test_it_previews_a_job_and_resets_its_watermark(hub_on_sandboxes, ops_user, 
     page.click("#run-preview")
     expect(page.locator("#preview-payload")).to_contain_text('"type": "purchaseOrder"')
     expect(page.locator("#preview-payload")).to_contain_text("-COMMISSION")
+    screenshot(page, "preview")
     assert not SyncAttempt.objects.exists()
 
     page.goto(f"{page.base}/admin/syncs/syncjob/{job.pk}/change/")
