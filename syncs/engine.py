@@ -216,8 +216,7 @@ class NetSuiteBatchWriter:
         records = [self._resolve_refs(attempt.request_payload["record"], account_links) for attempt in ready]
         started = time.monotonic()
         try:
-            with netsuite_budget().slot():
-                results = self.netsuite.upsert_list(records)
+            results = self.netsuite.upsert_list(records, hold=netsuite_budget().slot)
         except RemoteError as error:
             for attempt in ready:
                 attempt_fail(attempt, error=error)
