@@ -28,7 +28,7 @@ class JobStatus:
 
 def job_status_list() -> list[JobStatus]:
     jobs = SyncJob.objects.order_by("stage", "id")
-    waiting = dict(SyncAttempt.objects.filter(NEEDS_PERSON).values("job_id").annotate(n=Count("id")).values_list("job_id", "n"))
+    waiting = dict(SyncAttempt.objects.filter(NEEDS_PERSON).values("job_id").annotate(n=Count("*")).values_list("job_id", "n"))
     tasks = _periodic_tasks()
     return [JobStatus(job=job, schedule=schedule_display(tasks.get(job.name)), failed_waiting=waiting.get(job.pk, 0)) for job in jobs]
 
@@ -89,15 +89,15 @@ def job_health_list(*, now: datetime | None = None) -> list[JobHealth]:
     jobs = list(SyncJob.objects.order_by("stage", "id"))
     moved = dict(
         SyncAttempt.objects.filter(status=AttemptStatus.SUCCEEDED, created_at__gte=now - timedelta(hours=24))
-        .values("job_id").annotate(n=Count("id")).values_list("job_id", "n")
+        .values("job_id").annotate(n=Count("*")).values_list("job_id", "n")
     )
     waiting: dict[tuple[int, str], int] = {}
     oldest: dict[int, datetime] = {}
-    for row in SyncAttempt.objects.filter(NEEDS_PERSON).values("job_id", "status").annotate(n=Count("id"), first=Min("created_at")):
+    for row in SyncAttempt.objects.filter(NEEDS_PERSON).values("job_id", "status").annotate(n=Count("*"), first=Min("created_at")):
         waiting[(row["job_id"], row["status"])] = row["n"]
         oldest[row["job_id"]] = min(row["first"], oldest.get(row["job_id"], row["first"]))
     in_flight = {}
-    for row in SyncAttempt.objects.filter(OPEN).values("job_id").annotate(n=Count("id"), first=Min("created_at")):
+    for row in SyncAttempt.objects.filter(OPEN).values("job_id").annotate(n=Count("*"), first=Min("created_at")):
         in_flight[row["job_id"]] = row["n"]
         oldest[row["job_id"]] = min(row["first"], oldest.get(row["job_id"], row["first"]))
     last_runs = _last_runs(jobs)

@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from mappings.models import ValueMapping
+from mappings.models import FieldMapping, ValueMapping
 from syncs.models import SyncAttempt, SyncJob
 from syncs.services import sync_run
 
@@ -54,10 +54,18 @@ def test_it_takes_ops_from_the_dashboard_to_a_fixed_and_retried_record(hub_on_sa
     screenshot(page, "attempt")
 
 
-def test_it_previews_a_job_and_resets_its_watermark(hub_on_sandboxes, ops_user, console):
+def test_it_refuses_a_mapping_field_the_real_schemas_lack_then_previews_and_resets_the_watermark(hub_on_sandboxes, ops_user, console):
     page = console
-    job = SyncJob.objects.get(name="push_purchase_orders")
     log_in(page, "olivia-ops")
+    accounts = SyncJob.objects.get(name="push_accounts")
+    page.goto(f"{page.base}/admin/syncs/syncjob/{accounts.pk}/change/")
+    phone_row = page.locator(".hub-mappings tr.form-row").filter(has=page.locator('input[value="phone"]'))
+    phone_row.locator('input[name$="-source_field"]').fill("Phone_Number__c")
+    page.click("input[name=_save]")
+    expect(page.locator(".errorlist").first).to_contain_text("Salesforce Account has no field 'Phone_Number__c'.")
+    assert FieldMapping.objects.get(job=accounts, target_field="phone").source_field == "Phone"
+
+    job = SyncJob.objects.get(name="push_purchase_orders")
     page.goto(f"{page.base}/admin/syncs/syncjob/{job.pk}/change/")
     page.click("text=Dry-run preview")
     page.click("#run-preview")
