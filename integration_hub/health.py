@@ -13,10 +13,11 @@ from django.views.decorators.http import require_GET
 from django_celery_beat.models import PeriodicTask
 
 from integration_hub.celery import app as celery_app
-from syncs.models import SyncJob
+from syncs.models import Heartbeat, SyncJob
 from syncs.schedules import SWEEP_EVERY_MINUTES
 
-# The beat sends the sweeper every minute; three missed ticks mean the beat is gone.
+# The beat sends the sweeper every minute and a worker runs it, leaving a heartbeat; three missed beats mean the beat
+# (or every worker) is gone.
 BEAT_STALE_AFTER = timedelta(minutes=3 * SWEEP_EVERY_MINUTES)
 
 
@@ -42,7 +43,8 @@ def healthz(request):
         healthy = False
 
     tasks = {task.name: task for task in PeriodicTask.objects.select_related("interval")}
-    last_tick = max((task.last_run_at for task in tasks.values() if task.last_run_at), default=None)
+    heartbeat = Heartbeat.objects.filter(name="sweeper").first()
+    last_tick = heartbeat.at if heartbeat else None
     beat_ok = last_tick is not None and now - last_tick < BEAT_STALE_AFTER
     checks["beat"] = {"ok": beat_ok, "last_tick": last_tick, "age_seconds": _age(now, last_tick)}
     healthy &= beat_ok

@@ -55,10 +55,12 @@ def attempts_plan(*, run: SyncRun, planned: list[PlannedRecord], operation: str)
     keys = [p.key for p in planned]
     by_key = Q(salesforce_id__in=keys) | Q(netsuite_internal_id__in=keys)
     open_attempts = SyncAttempt.objects.filter(by_key, job=job, superseded=False,
-                                               status__in=[AttemptStatus.PENDING, AttemptStatus.RUNNING])
-    # A change read twice (the watermark's overlap window) while its attempt is still open is the same work.
+                                               status__in=[AttemptStatus.PENDING, AttemptStatus.RUNNING,
+                                                           AttemptStatus.FAILED, AttemptStatus.DEAD])
+    # A change read twice (the watermark's overlap window) while its attempt is still open is the same work; a record
+    # that failed and has not changed since waits for a person's retry instead of failing again on every run.
     in_hand = {(a.salesforce_id or a.netsuite_internal_id, a.source_hash) for a in open_attempts.only("salesforce_id", "netsuite_internal_id", "source_hash")}
-    planned = [p for p in planned if p.error_code or (p.key, p.content_hash) not in in_hand]
+    planned = [p for p in planned if not p.content_hash or (p.key, p.content_hash) not in in_hand]
     keys = [p.key for p in planned]
     older = SyncAttempt.objects.filter(job=job, status=AttemptStatus.PENDING, superseded=False).filter(
         Q(salesforce_id__in=keys) | Q(netsuite_internal_id__in=keys)

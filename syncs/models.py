@@ -203,3 +203,13 @@ class RecordLink(models.Model):
 
     def __str__(self):
         return f"{self.record_type} {self.salesforce_id} ↔ {self.netsuite_internal_id or '?'}"
+
+
+class Heartbeat(models.Model):
+    """The last time a periodic piece of the hub proved itself alive (the sweeper, sent by beat and run by a worker)."""
+
+    name = models.CharField(max_length=64, unique=True)
+    at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.name} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone as dt_timezone
 
 from django.conf import settings
+from django.db import connections, router, transaction
 from mappings.models import MasterRule
 from mappings.services import MappingSet, MasterRuleViolation, mapping_set_for, master_rule_enforce
 from mappings.transforms import MappingError, map_record
 
-from .attempts import PlannedRecord, attempt_fail, attempt_succeed, attempts_plan, attempts_reclaim_expired
+from .attempts import PlannedRecord, attempt_fail, attempts_plan, attempts_reclaim_expired, attempts_succeed
 from .clients.errors import PermanentError, RemoteError, TransientError
 from .clients.netsuite import NetSuiteClient, SearchPage
 from .clients.salesforce import TRANSIENT_CODES as SALESFORCE_TRANSIENT_CODES
@@ -32,7 +33,7 @@ from .engine import (
     content_hash,
     job_lease_acquire,
     job_lease_release,
-    link_upsert,
+    links_upsert,
     run_count,
     watermark_advance,
     watermark_since,
@@ -233,8 +234,10 @@ def _plan_page(ctx: PullContext, spec: PullJob, records: list[dict]) -> list[Pla
         try:
             item = spec.plan(ctx, record, **extra)
         except MappingError as error:
+            source = _jsonable(record)
             item = PlannedRecord(netsuite_internal_id=str(record["internalId"]), record_name=str(record.get("tranId") or ""),
-                                 error_code=error.code, error_message=error.message, payload={"source": _jsonable(record)})
+                                 content_hash=content_hash(source), error_code=error.code, error_message=error.message,
+                                 payload={"source": source})
         if item is None or (not item.error_code and synced.get(item.netsuite_internal_id) == item.content_hash):
             continue
         planned.append(item)
@@ -278,20 +281,40 @@ class SalesforceBatchWriter:
                     attempt_fail(attempt, error=error)
                 continue
             elapsed_ms = int((time.monotonic() - started) * 1000)
+            succeeded, links = [], []
             for attempt, result in zip(group, results):
                 response = {**result, "batchMs": elapsed_ms, "batchSize": len(group)}
                 if result.get("success"):
                     attempt.salesforce_id = result.get("id") or attempt.salesforce_id
-                    attempt.save(update_fields=["salesforce_id"])
-                    attempt_succeed(attempt, response=response)
+                    succeeded.append((attempt, "", response))
                     if object_name == "Remittance__c":
-                        link_upsert(record_type="Remittance", salesforce_id=attempt.salesforce_id,
-                                    netsuite_record_type="customerPayment", internal_id=attempt.netsuite_internal_id,
-                                    external_id=attempt.netsuite_external_id, content_hash=attempt.source_hash)
+                        links.append({"record_type": "Remittance", "salesforce_id": attempt.salesforce_id,
+                                      "netsuite_record_type": "customerPayment",
+                                      "netsuite_internal_id": attempt.netsuite_internal_id,
+                                      "netsuite_external_id": attempt.netsuite_external_id,
+                                      "content_hash": attempt.source_hash, "detail_hash": None})
                 else:
                     code, message = result_errors(result)
                     kind = TransientError if code in SALESFORCE_TRANSIENT_CODES else PermanentError
                     attempt_fail(attempt, error=kind(code, message), response=response)
+            # The batch's successes in one transaction, as the pushes record theirs: row by row, the hub's own
+            # bookkeeping took longer than the Salesforce call and kept the writers behind the NetSuite reader.
+            with transaction.atomic():
+                _salesforce_ids_save([attempt for attempt, _, _ in succeeded])
+                attempts_succeed(succeeded)
+                links_upsert(links)
+
+
+def _salesforce_ids_save(attempts: list[SyncAttempt]) -> None:
+    """The id Salesforce gave each record, on its attempt: one UPDATE run for every row."""
+    if not attempts:
+        return
+    connection = connections[router.db_for_write(SyncAttempt)]
+    quote = connection.ops.quote_name
+    column = SyncAttempt._meta.get_field("salesforce_id").column
+    sql = f"UPDATE {quote(SyncAttempt._meta.db_table)} SET {quote(column)} = %s WHERE {quote(SyncAttempt._meta.pk.column)} = %s"
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [(attempt.salesforce_id, attempt.pk) for attempt in attempts])
 
 
 def _rollup(run: SyncRun, writer: SalesforceBatchWriter) -> None:
@@ -329,6 +352,7 @@ def _outcome(run: SyncRun, planned: int, skipped: int, reclaimed: int):
     failed = attempts.filter(status__in=[AttemptStatus.FAILED, AttemptStatus.DEAD], superseded=False).count()
     waiting = SyncAttempt.objects.filter(job=run.job, status=AttemptStatus.PENDING, superseded=False).count()
     SyncRun.objects.filter(pk=run.pk).update(records_written=written, records_failed=failed, records_skipped=skipped)
+    run.refresh_from_db()  # the counters and the run's watermark were written by UPDATEs; the run is saved after this
     message = f"{planned} changed, {skipped} unchanged, {written} written, {failed} failed, {waiting} waiting to retry."
     if reclaimed:
         message += f" {reclaimed} tries of a stopped worker reclaimed."

@@ -292,7 +292,7 @@ def _plan_page(ctx, spec: PushJob, salesforce, page: list[dict]) -> list[Planned
         try:
             item = spec.plan(ctx, record, links)
         except MappingError as error:
-            item = PlannedRecord(salesforce_id=record["Id"], record_name=spec.name_of(record),
+            item = PlannedRecord(salesforce_id=record["Id"], record_name=spec.name_of(record), content_hash=content_hash(record),
                                  error_code=error.code, error_message=error.message, payload={"source": record})
         if item is not None:
             planned.append(item)

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from django.db.models import Q
 
-from .models import AttemptStatus, RunOutcome, SyncAttempt, SyncJob, SyncRun
+from .models import AttemptStatus, Heartbeat, RunOutcome, SyncAttempt, SyncJob, SyncRun
 from .runners import RUNNERS
 
 logger = logging.getLogger(__name__)
@@ -58,6 +58,7 @@ def sync_sweep() -> list[str]:
     from .tasks import run_sync_job
 
     now = timezone.now()
+    Heartbeat.objects.update_or_create(name="sweeper", defaults={"at": now})
     due = SyncAttempt.objects.filter(
         Q(status=AttemptStatus.PENDING, superseded=False, next_attempt_at__lte=now)
         | Q(status=AttemptStatus.RUNNING, lease_expires_at__lt=now)
@@ -82,6 +83,7 @@ def _finish(run: SyncRun, outcome: str, message: str) -> SyncRun:
             )
     logger.info("Run %s of %s finished: %s. %s", run.pk, job.name, outcome, message)
     return run
+
 
 # --- what people do from the console ----------------------------------------------------------------------------------
 

@@ -42,7 +42,7 @@ class Story:
             self.change_a_fee()
         if self.tick % 2 == 0:
             self.remit_payments()
-        if self.tick % 7 == 1:
+        if self.tick % 12 == 1:
             self.enter_a_bad_record()
 
     def new_application(self) -> None:
