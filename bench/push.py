@@ -388,7 +388,7 @@ def bench(temp: Path, args) -> int:
           f"{'SQLite (fresh file)' if not args.database_url else args.database_url.split(':', 1)[0]}")
     print()
     print(f"{'stage':<6} {'job':<28} {'outcome':<10} {'read':>7} {'written':>8} {'failed':>7} {'wall s':>8} "
-          f"{'bound s':>8} {'ratio':>6}")
+          f"{'bound s':>8} {'ratio':>6} {'CPU s':>7}")
     bound_total = 0.0
     written_total = 0
     for number, elapsed, stage_results in stage_rows:
@@ -399,8 +399,10 @@ def bench(temp: Path, args) -> int:
         written_total += sum(written)
         for name, run in runs.items():
             run_wall = (run.finished_at - run.started_at).total_seconds()
+            # a worker process's own CPU; threads share one process, so there it is not told apart per job
+            job_cpu = f"{stage_results[name]['cpu']:7.2f}" if args.workers == "processes" else "      -"
             print(f"{number:<6} {name:<28} {run.outcome:<10} {run.records_read:>7} {run.records_written:>8} "
-                  f"{run.records_failed:>7} {run_wall:>8.2f}")
+                  f"{run.records_failed:>7} {run_wall:>8.2f} {'':>8} {'':>6} {job_cpu}")
         ratio = f"{elapsed / bound:6.2f}" if bound else "     -"
         print(f"{number:<6} {'(stage)':<28} {'':<10} {'':>7} {sum(written):>8} {'':>7} {elapsed:>8.2f} "
               f"{bound:>8.2f} {ratio}")
