@@ -200,6 +200,24 @@ class NetSuiteClient:
             _soapheaders=self._headers(searchPreferences=self._search_preferences(page_size, body_fields_only))))
         return self._search_page(response.body.searchResult)
 
+    def external_ids(self, record_type: str) -> list[str]:
+        """Every external id of one record type (customer, vendor, contact, salesOrder, purchaseOrder,
+        customerPayment), for reconciliation. Records without one are counted as ''."""
+        basics = {"customer": "CustomerSearchBasic", "vendor": "VendorSearchBasic", "contact": "ContactSearchBasic"}
+        if record_type in basics:
+            search = self._type("common", basics[record_type])()
+        else:
+            search = self._type("common", "TransactionSearchBasic")(
+                type=self._type("core", "SearchEnumMultiSelectField")(operator="anyOf", searchValue=[f"_{record_type}"]))
+        preferences = self._search_preferences(1000, True)
+        response = self._call(lambda: self.service.search(searchRecord=search, _soapheaders=self._headers(searchPreferences=preferences)))
+        page = self._search_page(response.body.searchResult)
+        found = [str(r.get("externalId") or "") for r in page.records]
+        while page.page_index < page.total_pages:
+            page = self.search_more(search_id=page.search_id, page_index=page.page_index + 1)
+            found += [str(r.get("externalId") or "") for r in page.records]
+        return found
+
     def _search_preferences(self, page_size: int, body_fields_only: bool):
         return self._type("messages", "SearchPreferences")(bodyFieldsOnly=body_fields_only, returnSearchColumns=False,
                                                            pageSize=page_size)

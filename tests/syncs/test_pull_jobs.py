@@ -6,7 +6,7 @@ import pytest
 
 from mappings.models import FieldMapping
 from syncs.clients.netsuite import NetSuiteClient
-from syncs.models import SyncAttempt, SyncJob
+from syncs.models import SyncAttempt, SyncJob, SyncRun
 from syncs.services import sync_run
 
 pytestmark = pytest.mark.slow
@@ -43,6 +43,9 @@ def test_it_completes_the_round_trip_with_mapped_values(hub_on_sandboxes):
     paid = netsuite.pay(days=3, per_day=4, seed=11, backdate=False)["created"]
     runs = run_all(PULLS)
     assert all(run.outcome == "succeeded" for run in runs.values()), {n: r.message for n, r in runs.items()}
+    remittance_run = SyncRun.objects.get(pk=runs["pull_remittances"].pk)
+    assert (remittance_run.records_read, remittance_run.records_written) == (len(paid), len(paid)), "the run keeps its counts"
+    assert remittance_run.watermark_after_timestamp is not None
 
     sf = salesforce.client()
     applications = funded_applications(sf)
@@ -78,6 +81,20 @@ def test_it_completes_the_round_trip_with_mapped_values(hub_on_sandboxes):
     again = run_all(PULLS)
     assert all(run.records_written == 0 for run in again.values()), {n: r.message for n, r in again.items()}
     assert len(remittances(sf)) == len(rows)
+
+
+def test_it_reconciles_both_systems_after_the_round_trip(hub_on_sandboxes):
+    from syncs.reconcile import reconcile
+
+    salesforce, netsuite = hub_on_sandboxes
+    run_all(PUSHES)
+    netsuite.pay(days=1, per_day=3, seed=61, backdate=False)
+    run_all(PULLS)
+    failed = set(SyncAttempt.objects.filter(status__in=["failed", "dead"], superseded=False).exclude(salesforce_id="")
+                 .values_list("salesforce_id", flat=True))
+    findings = reconcile(failed_ids=failed)
+    assert all(f.ok for f in findings), [(f.check, f.missing[:3], f.duplicated[:3], f.unexpected[:3]) for f in findings if not f.ok]
+    assert {f.check for f in findings} >= {"Funded applications → Sales Orders", "Customer Payments → Remittances"}
 
 
 def test_it_pulls_payments_at_2359_account_time_and_sharing_a_timestamp(hub_on_sandboxes, settings):
@@ -196,3 +213,4 @@ def test_it_backfills_history_and_resumes_where_it_stopped(hub_on_sandboxes, set
     assert progress and progress[-1][0] <= progress[-1][1]
     all_payments = netsuite.stats()["records"]["customerPayment"]
     assert progress[-1][0] <= all_payments - 10, "the resumed backfill should start near the end of the pages already done"
+

@@ -1,4 +1,4 @@
-"""python manage.py sync run JOB [--dry-run] [--since DATE] [--enqueue] | sync status | sync schedule | sync sweep"""
+"""python manage.py sync run JOB [--dry-run] [--since DATE] [--enqueue] | sync status | sync schedule | sync sweep | sync reconcile"""
 import time
 from datetime import datetime, timezone as dt_timezone
 
@@ -26,6 +26,7 @@ class Command(BaseCommand):
                          "offset is given), page by page with progress; run it again to resume after an interruption.")
         sub.add_parser("status", help="A table of the nine jobs.")
         sub.add_parser("sweep", help="Enqueue runs for jobs with due retries or tries of a stopped worker.")
+        sub.add_parser("reconcile", help="Compare Salesforce and NetSuite record by record: missing, duplicated, unexpected.")
         schedule = sub.add_parser("schedule", help="Create or update the nine jobs' periodic tasks (keeps edited intervals).")
         schedule.add_argument("--every-minutes", type=int, default=None, help="Force one interval on every job (demo).")
 
@@ -37,6 +38,8 @@ class Command(BaseCommand):
         elif action == "run":
             for job_name in options["job"]:
                 self._run(job_name, options["dry_run"], options["since"])
+        elif action == "reconcile":
+            self._reconcile()
         elif action == "sweep":
             with transaction.atomic():
                 job_names = services.sync_sweep()
@@ -60,6 +63,25 @@ class Command(BaseCommand):
         )
         if run.outcome == "failed":
             raise CommandError(f"{job_name} failed.")
+
+    def _reconcile(self) -> None:
+        from syncs.models import AttemptStatus, SyncAttempt
+        from syncs.reconcile import reconcile
+
+        failed = set(SyncAttempt.objects.filter(status__in=[AttemptStatus.FAILED, AttemptStatus.DEAD], superseded=False)
+                     .exclude(salesforce_id="").values_list("salesforce_id", flat=True))
+        findings = reconcile(failed_ids=failed)
+        for finding in findings:
+            mark = "ok " if finding.ok else "BAD"
+            self.stdout.write(f"{mark} {finding.check}: expected {finding.expected}, NetSuite/Salesforce hold {finding.found}")
+            for label in ("missing", "duplicated", "unexpected"):
+                values = getattr(finding, label)
+                if values:
+                    self.stdout.write(f"      {label} ({len(values)}): {', '.join(values[:10])}{' …' if len(values) > 10 else ''}")
+        if failed:
+            self.stdout.write(f"({len(failed)} records the hub reports as failed are left out; see the console.)")
+        if not all(finding.ok for finding in findings):
+            raise CommandError("The two systems disagree.")
 
     def _status(self) -> None:
         header = ("job", "enabled", "schedule", "last run", "outcome", "failed waiting")
