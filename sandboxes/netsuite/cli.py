@@ -78,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     seed = commands.add_parser("seed", help="bulk-create deterministic records (benchmarks)")
     seed.add_argument("--customers", type=int, required=True)
     seed.add_argument("--sales-orders", type=int, default=0)
+    seed.add_argument("--payments", type=int, default=0,
+                      help="customer payments applied to the seeded sales orders in turn, dated over --payment-days")
+    seed.add_argument("--payment-days", type=int, default=365)
+    seed.add_argument("--seed", type=int, default=1, help="random seed of the payment amounts and moments")
     data_dir(seed)
 
     control = commands.add_parser("control", help="change settings of a running sandbox")
@@ -163,8 +167,10 @@ def _seed(args) -> int:
 
     store = Store(args.data_dir)
     records.seed_items(store)
-    result = seeding.seed(store, customers=args.customers, sales_orders=args.sales_orders)
-    print(f"seeded {result['customers']} customers and {result['sales_orders']} sales orders in {args.data_dir}")
+    result = seeding.seed(store, customers=args.customers, sales_orders=args.sales_orders, payments=args.payments,
+                          payment_days=args.payment_days, random_seed=args.seed)
+    print(f"seeded {result['customers']} customers, {result['sales_orders']} sales orders and {result['payments']} "
+          f"customer payments in {args.data_dir}")
     return 0
 
 

@@ -6,12 +6,18 @@ shape the write path stores (see records.Writer), so searches cannot tell the di
 from __future__ import annotations
 
 import json
+import random
 
 from .records import CURRENCY, SUBSIDIARY, money
 from .store import FIRST_INTERNAL_ID, FIRST_TRAN_NUMBER, Store
 
 BASE_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z: fixed, so two seeds of the same size are identical
 STEP_MS = 30_000
+DAY_MS = 86_400_000
+OFFICE_OPENS_MS = 16 * 3_600_000  # 16:00 UTC, 08:00 in Los Angeles: payments land over eight office hours
+OFFICE_HOURS_S = 8 * 3600
+PAYMENT_METHODS = [({"internalId": "3", "name": "ACH"}, 80), ({"internalId": "4", "name": "Wire"}, 10),
+                   ({"internalId": "2", "name": "Check"}, 6), (None, 4)]
 
 
 def _customer(internal_id: int, n: int, stamp: int) -> dict:
@@ -38,7 +44,47 @@ def _sales_order(internal_id: int, n: int, tran_number: int, customer_id: int, c
             "status": "Pending Fulfillment", "itemList": {"item": lines}, "_paid": "0.0", "lastModifiedDate": stamp}
 
 
-def seed(store: Store, *, customers: int, sales_orders: int = 0) -> dict:
+def _payment(internal_id: int, tran_number: int, order: dict, amount: float, method: dict | None, stamp: int) -> dict:
+    due = float(order["total"]) - float(order["_paid"])
+    body = {"customer": dict(order["entity"]), "payment": money(amount), "memo": f"Remittance for {order['tranId']}",
+            "applyList": {"apply": [{"apply": "true", "doc": order["internalId"], "amount": money(amount),
+                                     "type": "Sales Order", "refNum": order["tranId"], "total": order["total"],
+                                     "currency": "USD", "applyDate": order["tranDate"], "due": money(due)}]},
+            "subsidiary": SUBSIDIARY, "currency": CURRENCY, "total": money(amount), "applied": money(amount),
+            "unapplied": "0.0", "status": "Not Deposited", "tranDate": stamp, "createdDate": stamp,
+            "tranId": f"PYMT{tran_number}", "internalId": str(internal_id), "lastModifiedDate": stamp}
+    if method:
+        body["paymentMethod"] = dict(method)
+    order["_paid"] = money(float(order["_paid"]) + amount)
+    return body
+
+
+def _payment_stamps(count: int, *, first_day_ms: int, days: int, rng: random.Random) -> list[int]:
+    """`count` moments spread evenly over `days` days from `first_day_ms`, each at a random second of the day's
+    office hours: ordered, to the second like NetSuite's lastModifiedDate, so some share a second."""
+    stamps = []
+    for day in range(days):
+        on_day = count * (day + 1) // days - count * day // days
+        seconds = sorted(rng.randrange(OFFICE_HOURS_S) for _ in range(on_day))
+        stamps += [first_day_ms + day * DAY_MS + OFFICE_OPENS_MS + second * 1000 for second in seconds]
+    return stamps
+
+
+def seed(store: Store, *, customers: int, sales_orders: int = 0, payments: int = 0, payment_days: int = 365,
+         random_seed: int = 1, customer_external_ids: list[str] | None = None,
+         order_external_ids: list[str] | None = None) -> dict:
+    """Customers, sales orders (order n belongs to customer n mod customers) and customer payments applied to the
+    orders in turn, dated over `payment_days` days after the last order (history for a backfill).
+
+    The external ids default to SEED-CUST-n and SEED-APP-n; a benchmark passes the ids of the Salesforce records
+    the hub would have pushed them from."""
+    if payments and not (sales_orders and customers):
+        raise ValueError("payments are applied to sales orders: seed some sales orders too")
+    for given, count, what in ((customer_external_ids, customers, "customer"),
+                               (order_external_ids, sales_orders, "order")):
+        if given is not None and len(given) != count:
+            raise ValueError(f"{len(given)} {what} external ids for {count} records")
+    rng = random.Random(random_seed)
     with store.write() as connection:
         first_customer = Store.next_value(connection, "internal_id", FIRST_INTERNAL_ID, customers)
         rows = []
@@ -47,11 +93,13 @@ def seed(store: Store, *, customers: int, sales_orders: int = 0) -> dict:
             internal_id = first_customer + n
             stamp = BASE_MS + n * STEP_MS
             body = _customer(internal_id, n, stamp)
+            if customer_external_ids is not None:
+                body["externalId"] = customer_external_ids[n]
             names.append(body["companyName"])
             rows.append((internal_id, "customer", body["externalId"], stamp, stamp, None, None,
                          json.dumps(body, separators=(",", ":"))))
         connection.executemany("INSERT INTO entities VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        rows = []
+        orders = []
         if sales_orders and customers:
             first_order = Store.next_value(connection, "internal_id", FIRST_INTERNAL_ID, sales_orders)
             first_number = Store.next_value(connection, "tran_salesOrder", FIRST_TRAN_NUMBER, sales_orders)
@@ -59,7 +107,30 @@ def seed(store: Store, *, customers: int, sales_orders: int = 0) -> dict:
                 internal_id, customer = first_order + n, n % customers
                 stamp = BASE_MS + n * STEP_MS + STEP_MS // 2
                 body = _sales_order(internal_id, n, first_number + n, first_customer + customer, names[customer], stamp)
-                rows.append((internal_id, "salesOrder", body["externalId"], stamp, stamp, body["tranId"],
-                             first_customer + customer, json.dumps(body, separators=(",", ":"))))
-            connection.executemany("INSERT INTO transactions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    return {"customers": customers, "sales_orders": sales_orders}
+                if order_external_ids is not None:
+                    body["externalId"] = order_external_ids[n]
+                orders.append(body)
+        rows = []
+        if payments:
+            first_payment = Store.next_value(connection, "internal_id", FIRST_INTERNAL_ID, payments)
+            first_number = Store.next_value(connection, "tran_customerPayment", FIRST_TRAN_NUMBER, payments)
+            first_day_ms = (orders[-1]["lastModifiedDate"] // DAY_MS + 1) * DAY_MS
+            stamps = _payment_stamps(payments, first_day_ms=first_day_ms, days=payment_days, rng=rng)
+            # Each order gets its share of the payments, every payment a part of what the order still owes.
+            rounds = -(-payments // len(orders))
+            turn = []
+            for n in range(payments):
+                if not turn:
+                    turn = rng.sample(orders, len(orders))
+                order = turn.pop()
+                amount = max(0.01, round(float(order["total"]) * rng.uniform(0.5, 0.95) / (rounds + 1), 2))
+                method = rng.choices([m for m, _ in PAYMENT_METHODS], [w for _, w in PAYMENT_METHODS])[0]
+                body = _payment(first_payment + n, first_number + n, order, amount, method, stamps[n])
+                rows.append((first_payment + n, "customerPayment", None, stamps[n], stamps[n], body["tranId"],
+                             int(order["entity"]["internalId"]), json.dumps(body, separators=(",", ":"))))
+        # The orders are written after the payments, with what the payments paid of them.
+        rows = [(int(order["internalId"]), "salesOrder", order["externalId"], order["lastModifiedDate"],
+                 order["createdDate"], order["tranId"], int(order["entity"]["internalId"]),
+                 json.dumps(order, separators=(",", ":"))) for order in orders] + rows
+        connection.executemany("INSERT INTO transactions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    return {"customers": customers, "sales_orders": sales_orders, "payments": payments}

@@ -93,3 +93,41 @@ def test_it_stops_paying_an_order_once_payments_cover_it(netsuite):
 
     assert applied.applyList.apply[0].amount == 10000.0 and applied.unapplied == 0
     assert all(str(p["salesOrder"]) != order_id for p in netsuite.sandbox.pay(days=3, per_day=50)["created"])
+
+
+def test_it_seeds_payments_applied_to_seeded_orders_that_a_search_returns(tmp_path, zeep_client):
+    from .conftest import NetSuite
+    from sandboxes.netsuite.testing import run_netsuite_sandbox
+
+    store = Store(tmp_path / "seeded")
+    records.seed_items(store)
+    seeding.seed(store, customers=3, sales_orders=4, payments=40, payment_days=5, random_seed=5,
+                 customer_external_ids=["001A", "001B", "001C"], order_external_ids=["006A", "006B", "006C", "006D"])
+    store.close()
+    with run_netsuite_sandbox(tmp_path / "seeded", check_responses=True) as sandbox:
+        netsuite = NetSuite(sandbox, zeep_client)
+        found = payments_search(netsuite)
+        orders = {o.internalId: o for o in netsuite.search(netsuite.common.TransactionSearchBasic(
+            type=netsuite.core.SearchEnumMultiSelectField(operator="anyOf", searchValue=["_salesOrder"]))).recordList.record}
+
+    assert len(found) == 40 and {o.externalId for o in orders.values()} == {"006A", "006B", "006C", "006D"}
+    paid = {}
+    for payment in found:
+        line = payment.applyList.apply[0]
+        order = orders[str(line.doc)]
+        assert order.entity.internalId == payment.customer.internalId
+        assert line.amount == payment.payment == payment.applied > 0 and payment.unapplied == 0
+        paid[order.internalId] = paid.get(order.internalId, 0) + line.amount
+    assert all(paid[i] < orders[i].total for i in paid), "no order is paid more than it owes"
+    assert len(paid) == 4, "every order gets its share"
+    moments = [p.lastModifiedDate for p in found]
+    assert moments == sorted(moments) and len({m.date() for m in moments}) == 5
+    assert min(moments) > max(o.lastModifiedDate for o in orders.values()), "payments come after their orders"
+
+
+def test_it_seeds_payments_from_the_command_line(tmp_path, capsys):
+    data_dir = str(tmp_path / "cli-payments")
+    assert cli.main(["seed", "--customers", "2", "--sales-orders", "3", "--payments", "9", "--payment-days", "3",
+                     "--data-dir", data_dir]) == 0
+    assert "9 customer payments" in capsys.readouterr().out
+    assert Store(data_dir).counts()["customerPayment"] == 9
