@@ -39,6 +39,7 @@ from .engine import (
     watermark_since,
 )
 from .models import AttemptStatus, RecordLink, RunOutcome, SyncAttempt, SyncJob, SyncRun
+from .pushes import api_pause_reason
 from .runners import runner
 
 logger = logging.getLogger(__name__)
@@ -149,6 +150,14 @@ def _rollup_allowed() -> None:
 def _pull_run_leased(run, spec: PullJob, ctx: PullContext, since, progress, salesforce, netsuite):
     job = run.job
     reclaimed = attempts_reclaim_expired(job=job)
+    try:
+        salesforce.describe_fields(spec.target_object)  # logs in and reads the org's API usage before any work
+    except RemoteError as error:
+        return RunOutcome.FAILED, f"Salesforce could not be reached: {error.code}: {error.message}"
+    pause = api_pause_reason(salesforce)
+    SyncJob.objects.filter(pk=job.pk).update(paused_reason=pause)
+    if pause:
+        return RunOutcome.PAUSED, pause
     # From the watermark less the overlap window: what was read before is recognised by its hash and skipped.
     start = since if since is not None else watermark_since(job)
     writer = SalesforceBatchWriter(salesforce=salesforce, job=job)

@@ -256,9 +256,9 @@ def _push_run_leased(run, spec: PushJob, mappings, line_mappings, salesforce, ne
         return RunOutcome.FAILED, f"Salesforce describe failed: {error.code}: {error.message}"
     if unknown:
         return RunOutcome.FAILED, f"Unknown {spec.source_object} fields in the mappings: {', '.join(unknown)}. Nothing was read."
-    pause = _api_pause_reason(salesforce)
+    pause = api_pause_reason(salesforce)
+    SyncJob.objects.filter(pk=job.pk).update(paused_reason=pause)
     if pause:
-        SyncJob.objects.filter(pk=job.pk).update(paused_reason=pause)
         return RunOutcome.PAUSED, pause
     soql, values = _soql(spec, ctx)
     if run.dry_run:
@@ -411,7 +411,7 @@ def _unknown_fields(salesforce, spec: PushJob, ctx: PushContext) -> list[str]:
     return unknown
 
 
-def _api_pause_reason(salesforce) -> str:
+def api_pause_reason(salesforce) -> str:
     usage = salesforce.api_usage
     if not usage:
         return ""

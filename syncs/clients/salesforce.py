@@ -104,7 +104,15 @@ class SalesforceClient:
 
     @property
     def api_usage(self) -> tuple[int, int] | None:
-        """(used, allocation) of the org's daily API requests, from the last Sforce-Limit-Info header."""
+        """(used, allocation) of the org's daily API requests, from the limits resource (the Sforce-Limit-Info header
+        of the last query otherwise)."""
+        # Reference: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_limits.htm
+        try:
+            daily = self._call(lambda: self.sf.restful("limits/")).get("DailyApiRequests") or {}
+            if "Max" in daily:
+                return int(daily["Max"]) - int(daily.get("Remaining", 0)), int(daily["Max"])
+        except RemoteError:
+            pass
         usage = self._sf.api_usage.get("api-usage") if self._sf else None
         return (usage.used, usage.total) if usage else None
 

@@ -50,3 +50,34 @@ def test_it_logs_one_json_line_per_attempt_and_stores_no_secret(hub_on_sandboxes
     logged = json.dumps(lines)
     for secret in secrets:
         assert secret not in stored and secret not in logged
+
+
+def test_it_logs_in_again_when_the_salesforce_session_expires(hub_on_sandboxes):
+    salesforce, netsuite = hub_on_sandboxes
+    sync_run(job_name="push_accounts")
+    logins = salesforce.stats()["counts"]["logins"]
+    salesforce.control(expire_sessions=True)
+    sf = salesforce.client()
+    sf.Account.create({"Name": "After The Expiry Ltd", "Type": "Merchant"})
+    run = sync_run(job_name="push_accounts")
+    assert run.outcome == "succeeded", run.message
+    assert run.records_written >= 1
+    assert salesforce.stats()["counts"]["logins"] > logins
+
+
+def test_it_pauses_when_the_daily_api_allocation_is_nearly_spent(hub_on_sandboxes):
+    from syncs.models import SyncJob
+
+    salesforce, netsuite = hub_on_sandboxes
+    salesforce.control(api_usage=0, api_daily_limit=1000)
+    salesforce.control(api_usage=950)
+    run = sync_run(job_name="push_accounts")
+    assert run.outcome == "paused"
+    assert "API requests nearly spent" in run.message and "1000" in run.message
+    assert "nearly spent" in SyncJob.objects.get(name="push_accounts").paused_reason
+    assert not SyncAttempt.objects.filter(run=run).exists()
+
+    salesforce.control(api_usage=0, api_daily_limit=100000)
+    resumed = sync_run(job_name="push_accounts")
+    assert resumed.outcome == "succeeded", resumed.message
+    assert SyncJob.objects.get(name="push_accounts").paused_reason == ""
