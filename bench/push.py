@@ -211,8 +211,13 @@ class StageRunner:
                 thread.join()
             if errors:
                 raise RuntimeError(f"jobs crashed: {errors}")
+        from django.db.models import Min
+        from syncs.models import SyncAttempt
+
         for result in results.values():
-            result["run"] = SyncRun.objects.select_related("job").get(pk=result["run_id"])
+            result["run"] = run = SyncRun.objects.select_related("job").get(pk=result["run_id"])
+            first_claim = SyncAttempt.objects.filter(run=run).aggregate(first=Min("started_at"))["first"]
+            result["first_send"] = (first_claim - run.started_at).total_seconds() if first_claim else None
         return results
 
     def close(self) -> None:
@@ -388,7 +393,7 @@ def bench(temp: Path, args) -> int:
           f"{'SQLite (fresh file)' if not args.database_url else args.database_url.split(':', 1)[0]}")
     print()
     print(f"{'stage':<6} {'job':<28} {'outcome':<10} {'read':>7} {'written':>8} {'failed':>7} {'wall s':>8} "
-          f"{'bound s':>8} {'ratio':>6} {'CPU s':>7}")
+          f"{'bound s':>8} {'ratio':>6} {'CPU s':>7} {'1st send s':>10}")
     bound_total = 0.0
     written_total = 0
     for number, elapsed, stage_results in stage_rows:
@@ -401,8 +406,10 @@ def bench(temp: Path, args) -> int:
             run_wall = (run.finished_at - run.started_at).total_seconds()
             # a worker process's own CPU; threads share one process, so there it is not told apart per job
             job_cpu = f"{stage_results[name]['cpu']:7.2f}" if args.workers == "processes" else "      -"
+            seconds = stage_results[name]["first_send"]
+            first_send = f"{seconds:10.2f}" if seconds is not None else "         -"
             print(f"{number:<6} {name:<28} {run.outcome:<10} {run.records_read:>7} {run.records_written:>8} "
-                  f"{run.records_failed:>7} {run_wall:>8.2f} {'':>8} {'':>6} {job_cpu}")
+                  f"{run.records_failed:>7} {run_wall:>8.2f} {'':>8} {'':>6} {job_cpu} {first_send}")
         ratio = f"{elapsed / bound:6.2f}" if bound else "     -"
         print(f"{number:<6} {'(stage)':<28} {'':<10} {'':>7} {sum(written):>8} {'':>7} {elapsed:>8.2f} "
               f"{bound:>8.2f} {ratio}")
@@ -423,6 +430,8 @@ def bench(temp: Path, args) -> int:
               f"p95 {holds[int(len(holds) * 0.95)] * 1000:.0f} ms, {len(holds)} requests of "
               f"{written_total / len(holds):.1f} records on average (the sandbox sleeps {latency_s * 1000:g} ms + "
               f"{per_record_s * 1000:g} ms a record of it)")
+        print(f"slots busy                   {100 * sum(holds) / (limit * total):7.0f}%   (Σ slot holds / ({limit} slots × "
+              f"wall time); the bound assumes 100% with {latency_s * 1000 + BATCH * per_record_s * 1000:g} ms holds)")
     print(f"one record per call          {written_total:8d} requests")
     print(f"Salesforce requests          {sf_stats.get('requests', 0):8d}   {sf_stats.get('by_route', {})}")
     per_record_ms = cpu / written_total * 1000 if written_total else float("nan")
