@@ -91,7 +91,9 @@ def netsuite_budget():
         limit = settings.NETSUITE["CONCURRENCY_LIMIT"]
         url = settings.NETSUITE.get("SEMAPHORE_URL", "")
         if url.startswith(("redis://", "rediss://")):
-            _budget = RedisBudget(url, limit)
+            # A slot outlives its holder by no more than one request's timeout: a killed worker's slots come back.
+            lease = int(settings.NETSUITE["TIMEOUT"] * 2) + 30
+            _budget = RedisBudget(url, limit, key=f"hub:netsuite:{settings.NETSUITE['ACCOUNT']}:concurrency", lease_seconds=lease)
         else:
             _budget = FileBudget(Path(settings.VAR_DIR) / "netsuite-slots", limit)
     return _budget
