@@ -266,7 +266,9 @@ def _push_run_leased(run, spec: PushJob, mappings, line_mappings, salesforce, ne
     _replan_retried(ctx, spec, salesforce)
     writer = NetSuiteBatchWriter(netsuite=netsuite or NetSuiteClient(), job=job)
     read = planned_count = skipped = 0
-    with BatchSender(job=job, run=run, send_batch=writer, threads=settings.NETSUITE["CONCURRENCY_LIMIT"],
+    # Twice as many senders as NetSuite slots: a sender spends part of each batch outside its slot (claiming,
+    # building the message, reading the answer, recording it), and the shared budget caps the requests in flight.
+    with BatchSender(job=job, run=run, send_batch=writer, threads=2 * settings.NETSUITE["CONCURRENCY_LIMIT"],
                      batch_size=min(job.batch_size, 100)):
         for page in salesforce.query_pages(soql_format(soql, **values), include_deleted=spec.source_object == "OpportunityLineItem",
                                            page_size=2000):
