@@ -175,11 +175,17 @@ class Command(BaseCommand):
 
     def _supervise(self, processes: dict) -> None:
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        reported = set()
         while True:
             for name, process in processes.items():
-                if process.poll() is not None:
-                    self.stderr.write(f"{name} exited with code {process.returncode}; stopping the hub (see its log).")
-                    return
+                if process.poll() is None or name in reported:
+                    continue
+                if name == "story":  # the demo's story is not the hub: the hub goes on without it
+                    self.stderr.write(f"The demo story stopped (code {process.returncode}); the hub keeps running.")
+                    reported.add(name)
+                    continue
+                self.stderr.write(f"{name} exited with code {process.returncode}; stopping the hub (see its log).")
+                return
             time.sleep(1)
 
     def _stop(self, processes: dict) -> None:
