@@ -329,8 +329,11 @@ def _salesforce_ids_save(attempts: list[SyncAttempt]) -> None:
 def _rollup(run: SyncRun, writer: SalesforceBatchWriter) -> None:
     """Total remitted and balance on each application that received a remittance in this run, computed from the
     Remittance__c records in Salesforce, so the figure is right whatever was synced before."""
-    applications = sorted({a.request_payload.get("rollup") for a in SyncAttempt.objects.filter(
-        run=run, status=AttemptStatus.SUCCEEDED).exclude(operation="rollup") if a.request_payload.get("rollup")})
+    # The distinct application ids only, read by the database: every attempt of a large run, payloads and all,
+    # held more memory than the rest of the run together.
+    written = (SyncAttempt.objects.filter(run=run, status=AttemptStatus.SUCCEEDED).exclude(operation="rollup")
+               .order_by().values_list("request_payload__rollup", flat=True).distinct())
+    applications = sorted({application for application in written if application})
     if not applications:
         return
     salesforce = writer.salesforce
