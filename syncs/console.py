@@ -1,6 +1,6 @@
 """The console's own pages inside the admin: the health dashboard, run now, watermark reset, mapping preview and
-history, and finance's commission queue. Each page calls a service and records a LogEntry; none touches a remote
-system or a table directly."""
+history, and finance's commission queue. Every change goes through a service (the same ones tasks and commands use)
+and is recorded as a LogEntry."""
 import json
 from datetime import datetime, time, timedelta, timezone as dt_timezone
 

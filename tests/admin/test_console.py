@@ -122,7 +122,7 @@ def test_it_lets_finance_retry_a_commission_record_and_add_a_note(client, financ
                                                                   django_capture_on_commit_callbacks):
     client.force_login(finance_user)
     url = reverse("admin:syncs_syncattempt_commissions")
-    client.post(url, {"note": "1", "attempt": commission_failure.pk, "note": "AP fixed the vendor record"})
+    client.post(url, {"attempt": commission_failure.pk, "note": "AP fixed the vendor record"})
     commission_failure.refresh_from_db()
     assert "frank-finance] AP fixed the vendor record" in commission_failure.resolution_note
     with django_capture_on_commit_callbacks(execute=True):
