@@ -84,6 +84,7 @@ def _finish(run: SyncRun, outcome: str, message: str) -> SyncRun:
     logger.info("Run %s of %s finished: %s. %s", run.pk, job.name, outcome, message)
     return run
 
+
 # --- what people do from the console ----------------------------------------------------------------------------------
 
 NEEDS_PERSON = [AttemptStatus.FAILED, AttemptStatus.DEAD]
