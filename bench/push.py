@@ -3,8 +3,8 @@ NetSuite sandbox at 200 ms per request plus 2 ms per record, concurrency limit 5
 
     .venv/bin/python bench/push.py [--accounts 10000 --contacts 10000 --applications 2000 --brokers 100]
 
-Both sandboxes run as their own processes; the hub runs in this process on a fresh SQLite database in a temporary
-directory (or on --database-url, which must point at an empty database). The jobs run in dependency stages, the
+Both sandboxes run as their own processes; the hub's database is a fresh SQLite file in a temporary directory (or
+--database-url, which must point at an empty database), migrated by this process before the clock starts. The jobs run in dependency stages, the
 jobs of one stage at the same time, each calling `syncs.services.sync_run` as a worker would (by default in worker
 processes forked from the warm bench process, like Celery workers with concurrency 1; `--workers threads` runs them
 in threads of one process):
