@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from django.db.models import Q
 
-from .models import AttemptStatus, Heartbeat, RunOutcome, SyncAttempt, SyncJob, SyncRun
+from .models import AttemptStatus, Heartbeat, RecordLink, RunOutcome, SyncAttempt, SyncJob, SyncRun
 from .runners import RUNNERS
 
 logger = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ def sync_sweep() -> list[str]:
 
     now = timezone.now()
     Heartbeat.objects.update_or_create(name="sweeper", defaults={"at": now})
+    _release_children_of_linked_parents()
     due = SyncAttempt.objects.filter(
         Q(status=AttemptStatus.PENDING, superseded=False, next_attempt_at__lte=now)
         | Q(status=AttemptStatus.RUNNING, lease_expires_at__lt=now)
@@ -68,6 +69,22 @@ def sync_sweep() -> list[str]:
     for job_name in job_names:
         transaction.on_commit(lambda name=job_name: run_sync_job.delay(name, trigger=SyncRun.Trigger.RETRY))
     return job_names
+
+
+def _release_children_of_linked_parents() -> int:
+    """A child can record "parent not in NetSuite yet" just after its parent landed and released the waiting
+    children (the two commits race on separate workers). Such a child would wait for a person for nothing: give it
+    its new try here."""
+    from .attempts import attempts_retry
+
+    held = SyncAttempt.objects.filter(status=AttemptStatus.FAILED, superseded=False, resolved_at__isnull=True,
+                                      remote_code__in=["PARENT_FAILED", "PARENT_NOT_SYNCED"]).exclude(waiting_on="")
+    parents = set(held.values_list("waiting_on", flat=True))
+    if not parents:
+        return 0
+    linked = set(RecordLink.objects.filter(record_type="Account", salesforce_id__in=parents).values_list("salesforce_id", flat=True))
+    ready = list(held.filter(waiting_on__in=linked).values_list("id", flat=True))
+    return len(attempts_retry(attempt_ids=ready)) if ready else 0
 
 
 def _finish(run: SyncRun, outcome: str, message: str) -> SyncRun:
