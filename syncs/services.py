@@ -93,7 +93,8 @@ def _finish(run: SyncRun, outcome: str, message: str) -> SyncRun:
     run.finished_at = timezone.now()
     job = run.job
     with transaction.atomic():
-        run.save()
+        # Only what this function decides: the counters and cursor were written by the runner as it went.
+        run.save(update_fields=["outcome", "message", "finished_at"])
         if not run.dry_run:
             SyncJob.objects.filter(pk=job.pk).update(
                 last_run_started_at=run.started_at, last_run_finished_at=run.finished_at, last_outcome=outcome
