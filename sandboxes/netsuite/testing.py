@@ -92,7 +92,9 @@ class RunningSandbox:
     def start(self, timeout: float = 30.0) -> "RunningSandbox":
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(self.command(), cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
+        # A session of its own: a terminal's Ctrl-C reaches only the starter, which stops the sandbox in order.
+        self.process = subprocess.Popen(self.command(), cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -80,7 +80,9 @@ class RunningSalesforceSandbox:
         command = [sys.executable, "-m", "sandboxes.salesforce", "serve", "--data-dir", str(self.data_dir),
                    "--port", str(self.port), *_cli_args(self.options)]
         log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
+        # A session of its own: a terminal's Ctrl-C reaches only the starter, which stops the sandbox in order.
+        self.process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
         log.close()
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
