@@ -175,6 +175,8 @@ class Command(BaseCommand):
 
     def _supervise(self, processes: dict) -> None:
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        # Started in the background of a script, a process may inherit an ignored SIGINT; Ctrl-C must always stop it.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         reported = set()
         while True:
             for name, process in processes.items():
