@@ -7,6 +7,7 @@ the embedded default (one machine, no Redis) they are lock files, which the OS r
 import fcntl
 import os
 import random
+import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -82,6 +83,25 @@ class FileBudget:
             time.sleep(random.uniform(0.01, 0.05))
 
 
+class ProcessGate:
+    """A process's own share of the budget: its threads queue here without spinning, and at most `limit` of them
+    at a time ask the shared budget (where they poll) for a slot."""
+
+    def __init__(self, shared, limit: int):
+        self.shared = shared
+        self.gate = threading.BoundedSemaphore(limit)
+
+    @contextmanager
+    def slot(self, timeout: float = 600):
+        if not self.gate.acquire(timeout=timeout):
+            raise BudgetTimeout(f"No NetSuite concurrency slot free within {timeout:.0f} s")
+        try:
+            with self.shared.slot(timeout=timeout):
+                yield
+        finally:
+            self.gate.release()
+
+
 _budget = None
 
 
@@ -93,7 +113,8 @@ def netsuite_budget():
         if url.startswith(("redis://", "rediss://")):
             # A slot outlives its holder by no more than one request's timeout: a killed worker's slots come back.
             lease = int(settings.NETSUITE["TIMEOUT"] * 2) + 30
-            _budget = RedisBudget(url, limit, key=f"hub:netsuite:{settings.NETSUITE['ACCOUNT']}:concurrency", lease_seconds=lease)
+            shared = RedisBudget(url, limit, key=f"hub:netsuite:{settings.NETSUITE['ACCOUNT']}:concurrency", lease_seconds=lease)
         else:
-            _budget = FileBudget(Path(settings.VAR_DIR) / "netsuite-slots", limit)
+            shared = FileBudget(Path(settings.VAR_DIR) / "netsuite-slots", limit)
+        _budget = ProcessGate(shared, limit)
     return _budget

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.conf import settings
-from django.db import close_old_connections, connections, transaction
+from django.db import connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -145,8 +145,7 @@ class BatchSender:
                 reading_done = self.reading_done.is_set()
                 attempts = attempts_claim(job=self.job, run=self.run, limit=self.batch_size)
                 if attempts:
-                    job_lease_renew(self.job)
-                    self.send_batch(attempts)
+                    self.send_batch(attempts)  # the run's JobLeaseKeeper renews the job's lease meanwhile
                     continue
                 if reading_done:
                     return
@@ -204,8 +203,6 @@ class NetSuiteBatchWriter:
             for attempt in attempts:
                 if SyncAttempt.objects.filter(pk=attempt.pk, status=AttemptStatus.RUNNING).exists():
                     attempt_fail(attempt, error=error)
-        finally:
-            close_old_connections()
 
     def _send(self, attempts: list[SyncAttempt]) -> None:
         ready = self._hold_back_orphans(attempts)
