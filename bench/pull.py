@@ -436,7 +436,7 @@ def bench(temp: Path, args) -> int:
     per_record_ms = cpu / written * 1000 if written else float("nan")
     print(f"hub CPU                      {cpu:8.2f} s   ({per_record_ms:.2f} ms per record written; "
           f"{100 * cpu / wall:.0f}% of one CPU)")
-    print(f"sandbox CPU                  " + ", ".join(
+    print("sandbox CPU                  " + ", ".join(
         f"{name} {seconds:.2f} s" for name, seconds in first_run["sandbox_cpu"].items()))
     busy = first_run["machine_busy"]
     others = busy - cpu - sum(first_run["sandbox_cpu"].values())

@@ -436,7 +436,7 @@ def bench(temp: Path, args) -> int:
     print(f"Salesforce requests          {sf_stats.get('requests', 0):8d}   {sf_stats.get('by_route', {})}")
     per_record_ms = cpu / written_total * 1000 if written_total else float("nan")
     print(f"hub CPU                      {cpu:8.2f} s   ({per_record_ms:.2f} ms per record written)")
-    print(f"sandbox CPU                  " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in sandbox_cpu.items()))
+    print("sandbox CPU                  " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in sandbox_cpu.items()))
     cpus = len(os.sched_getaffinity(0))
     others = machine_busy - cpu - sum(sandbox_cpu.values())
     print(f"machine CPU busy             {machine_busy:8.2f} s of {cpus} × {total:.2f} s "

@@ -234,7 +234,7 @@ def test_it_saves_a_checked_mapping_and_shows_the_edit_in_the_history(client, op
     response = client.post(reverse("admin:syncs_syncjob_change", args=[job.pk]), _inline_form(job, phone={"source_field": "MobilePhone"}))
     assert response.status_code == 302
     history = client.get(reverse("admin:syncs_syncjob_mapping_history", args=[job.pk])).content.decode()
-    import re; assert "olivia-ops" in history, history[history.find("mapping-history"):][:3000]
+    assert "olivia-ops" in history, history[history.find("mapping-history"):][:3000]
     assert "<del>Phone</del> → <ins>MobilePhone</ins>" in history
 
 

@@ -1,7 +1,6 @@
 """Both sandboxes as real processes over real HTTP, and the hub pointed at them."""
 import pytest
 
-from syncs.models import SyncJob
 
 from sandboxes.netsuite.testing import BINDING, run_netsuite_sandbox
 from sandboxes.salesforce.testing import run_salesforce_sandbox
