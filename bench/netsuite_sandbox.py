@@ -26,6 +26,7 @@ from zeep.transports import Transport  # noqa: E402
 from sandboxes.netsuite import records, seeding  # noqa: E402
 from sandboxes.netsuite.store import Store  # noqa: E402
 from sandboxes.netsuite.testing import BINDING, default_wsdl, run_netsuite_sandbox  # noqa: E402
+from machine import cpu_model  # noqa: E402  (bench/ is on sys.path when a bench runs)
 
 CORE = "urn:core_2023_2.platform.webservices.netsuite.com"
 COMMON = "urn:common_2023_2.platform.webservices.netsuite.com"
@@ -39,16 +40,6 @@ class ServerTime(Plugin):
     def ingress(self, envelope, http_headers, operation):
         self.last_ms = float(http_headers.get("X-Sandbox-Server-Time", "nan"))
         return envelope, http_headers
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def summary(name: str, server_ms: list[float], wall_ms: list[float]) -> str:

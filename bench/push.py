@@ -42,6 +42,7 @@ from sandboxes.salesforce import schema as sf_schema  # noqa: E402
 from sandboxes.salesforce.seed import SeedPlan, Seeder  # noqa: E402
 from sandboxes.salesforce.store import Store  # noqa: E402
 from sandboxes.salesforce.testing import run_salesforce_sandbox  # noqa: E402
+from machine import cpu_model  # noqa: E402  (bench/ is on sys.path when a bench runs)
 
 STAGES = [
     ["push_accounts"],
@@ -255,16 +256,6 @@ slot_holds = SlotHoldTimes()
 
 
 # --- figures ---------------------------------------------------------------------------------------------------------
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
 
 def stage_bound(written: list[int], *, limit: int, latency_s: float, per_record_s: float) -> float:
     batches = sum(math.ceil(count / BATCH) for count in written)

@@ -19,20 +19,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sandboxes.salesforce.testing import run_salesforce_sandbox, seed  # noqa: E402
+from machine import cpu_model  # noqa: E402  (bench/ is on sys.path when a bench runs)
 
 QUERY = ("SELECT Id, Name, StageName, Amount, CloseDate, Factor_Rate__c, Broker__c, Account.Name "
          "FROM Opportunity WHERE StageName IN ('Funded', 'Contract Signed', 'Approved') AND Amount > 50000 "
          "ORDER BY SystemModstamp DESC, Id")
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def percentile(values, share):
