@@ -25,12 +25,15 @@ from django.conf import settings
 from lxml import etree
 from zeep.exceptions import Fault, TransportError, XMLSyntaxError
 from zeep.helpers import serialize_object
+from zeep.loader import parse_xml
 from zeep.transports import Transport
 
 from .errors import PermanentError, RemoteError, TransientError
+from .netsuite_xml import RecordRenderError, RecordRenderer, write_responses
 
 logger = logging.getLogger(__name__)
 
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 NS = {
     "core": "urn:core_2023_2.platform.webservices.netsuite.com",
     "common": "urn:common_2023_2.platform.webservices.netsuite.com",
@@ -41,6 +44,10 @@ NS = {
     "purchases": "urn:purchases_2023_2.transactions.webservices.netsuite.com",
     "customers": "urn:customers_2023_2.transactions.webservices.netsuite.com",
 }
+# Fixed prefixes for the records the hub renders itself (NetSuite's own names; zeep's are ns0, ns1, …).
+NSMAP = {"xsi": "http://www.w3.org/2001/XMLSchema-instance", "platformMsgs": NS["messages"], "platformCore": NS["core"],
+         "listRel": NS["relationships"], "tranSales": NS["sales"], "tranPurch": NS["purchases"],
+         "tranCust": NS["customers"]}
 RECORD_TYPES = {
     "customer": ("relationships", "Customer"),
     "vendor": ("relationships", "Vendor"),
@@ -106,6 +113,7 @@ class NetSuiteClient:
         binding_name = f"{{{NS['platform']}}}NetSuiteBinding"
         self.binding = self.client.wsdl.bindings[binding_name]
         self.service = self.client.create_service(binding_name, self.endpoint)
+        self._renderer = RecordRenderer()
 
     # --- authentication -----------------------------------------------------------------------------------------
     def token_passport(self):
@@ -125,18 +133,54 @@ class NetSuiteClient:
 
     # --- writes -------------------------------------------------------------------------------------------------
     def upsert_list(self, records: list[dict], *, hold=contextlib.nullcontext) -> list[WriteResult]:
-        """Upsert up to 100 records by externalId, in one request. One result per record, in order.
+        """Upsert up to 100 records by externalId, in one request. One result per record, in order; a record that
+        cannot be written as SuiteTalk XML fails alone, unsent.
 
         `hold` (e.g. the NetSuite concurrency slot) is entered for the HTTP exchange only: the message is built before
         it and the answer read after it, so a slot is held for NetSuite's time rather than the hub's."""
         # Reference: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_N3505914.html (upsertList)
         if len(records) > UPSERT_LIST_LIMIT:
             raise ValueError(f"upsertList takes at most {UPSERT_LIST_LIMIT} records")
-        zeep_records = [self.build_record(record) for record in records]
-        response = self._exchange("upsertList", hold, record=zeep_records)
-        return self._write_results(response, expected=len(records))
+        request = etree.Element(f"{{{NS['messages']}}}upsertList", nsmap=NSMAP)
+        results: list[WriteResult | None] = []
+        for record in records:
+            try:
+                self.record_element(request, record)
+                results.append(None)
+            except RecordRenderError as error:
+                results.append(WriteResult(success=False, code="HUB_INVALID_RECORD", message=str(error)))
+        if len(request):
+            written = iter(self._write_list(request, hold))
+            results = [result if result is not None else next(written) for result in results]
+        return results
+
+    def record_element(self, request, record: dict):
+        """A record dict as a `record` element appended to an add/update/upsert list request (see netsuite_xml)."""
+        try:
+            namespace, type_name = RECORD_TYPES[record["type"]]
+        except KeyError:
+            raise RecordRenderError(f"Unknown NetSuite record type {record.get('type')!r}") from None
+        value = {"internalId": record.get("internalId"), "externalId": record.get("externalId")}
+        for name, field_value in record.get("fields", {}).items():
+            if name == "itemList" and isinstance(field_value, dict):
+                value[name] = {"replaceAll": field_value.get("replaceAll", True),
+                               "item": [{k: self._plain_value(v) for k, v in line.items()}
+                                        for line in field_value.get("item") or []]}
+            else:
+                value[name] = self._plain_value(field_value)
+        return self._renderer.subelement(request, f"{{{NS['messages']}}}record", self._type(namespace, type_name),
+                                         value, xsi_type=etree.QName(NS[namespace], type_name))
+
+    @staticmethod
+    def _plain_value(value):
+        if isinstance(value, date) and not isinstance(value, datetime):
+            # xsd:dateTime without a zone: NetSuite reads it in the account's time zone, which is what a
+            # business date (funded date, payment date) means.
+            return datetime(value.year, value.month, value.day)
+        return value
 
     def build_record(self, record: dict):
+        """A record dict as zeep's own value object: the reference that record_element's XML is tested against."""
         namespace, type_name = RECORD_TYPES[record["type"]]
         fields = {}
         for name, value in record.get("fields", {}).items():
@@ -239,21 +283,41 @@ class NetSuiteClient:
         return response.body.getServerTimeResult.serverTime
 
     # --- plumbing -----------------------------------------------------------------------------------------------
-    def _exchange(self, operation_name: str, hold, **body):
-        """What zeep's service call does (SoapBinding.send), with only the request itself inside `hold`."""
+    def _write_list(self, request, hold) -> list[WriteResult]:
+        """One addList/updateList/upsertList request (the element, records rendered in it). zeep builds the envelope
+        and its header (the passport); only the HTTP exchange runs inside `hold`."""
+        operation_name = etree.QName(request).localname
         operation = self.binding.get(operation_name)
         headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{operation.soapaction}"'}
 
         def message():
-            return self._call(lambda: self.client.create_message(self.service, operation_name,
-                                                                  _soapheaders=self._headers(), **body))
+            envelope = self._call(lambda: self.client.create_message(self.service, "getServerTime",
+                                                                      _soapheaders=self._headers()))
+            body = envelope.find(f"{{{SOAP_ENV}}}Body")
+            for child in list(body):
+                body.remove(child)
+            body.append(request)  # its prefixes are declared on it and differ from zeep's ns0, ns1, …
+            return envelope
 
         envelope, built = message(), time.monotonic()
         with hold():
             if time.monotonic() - built > 60:
                 envelope = message()  # the passport's timestamp must stay well within NetSuite's 5 minutes
             reply = self._call(lambda: self.client.transport.post_xml(self.endpoint, envelope, headers))
-        return self._call(lambda: self.binding.process_reply(self.client, operation, reply))
+        if reply.status_code == 200:
+            document = self._call(lambda: parse_xml(reply.content, self.client.transport, settings=self.client.settings))
+            body = document.find(f"{{{SOAP_ENV}}}Body")
+            responses = write_responses(body, messages_ns=NS["messages"], core_ns=NS["core"]) if body is not None else None
+            if responses is not None:
+                if len(responses) != len(request):
+                    raise TransientError("UNEXPECTED_ERROR", f"NetSuite answered {len(responses)} results for "
+                                         f"{len(request)} records", outcome_unknown=True)
+                return [WriteResult(success=r.success, internal_id=r.internal_id, external_id=r.external_id,
+                                    code=r.code if not r.success else "", message=r.message if not r.success else "")
+                        for r in responses]
+        # A fault, or an answer this reader does not know: zeep reads it (and raises the fault).
+        response = self._call(lambda: self.binding.process_reply(self.client, operation, reply))
+        return self._write_results(response, expected=len(request))
 
     def _type(self, namespace: str, name: str):
         return self.client.get_type(f"{{{NS[namespace]}}}{name}")

@@ -1,0 +1,137 @@
+"""The hot path of NetSuite writes: records rendered to SuiteTalk XML, and write responses read, straight from the
+schema zeep has loaded.
+
+Why not zeep's own rendering: zeep builds a value object holding every element of the record's type (a Customer has
+138, a sales order line 80) for each record and walks them all to render it, which made a 100-record upsertList cost
+the hub about 70 ms of CPU and the response as much again: more than the rest of the sync together. This module walks
+only the fields a record carries, in the order, namespaces and value formats of the same zeep types, so the XML is
+what zeep would send. Unknown fields and values that XML cannot carry fail that record alone, before any call.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lxml import etree
+
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+
+
+class RecordRenderError(ValueError):
+    """A record that cannot be written as SuiteTalk XML (a field its type lacks, a value XML cannot carry)."""
+
+
+@dataclass(frozen=True)
+class _Child:
+    tag: str  # "{namespace}name"
+    xsd_type: object  # zeep type
+    complex: bool
+    many: bool
+    position: int
+
+
+@dataclass(frozen=True)
+class _Layout:
+    children: dict  # name → _Child
+    attributes: dict  # name → zeep simple type
+
+
+class RecordRenderer:
+    """Renders plain dicts as elements of zeep's complex types. A dict's keys are the type's attribute and element
+    names; a nested dict is a complex value, a list repeats an element that may repeat."""
+
+    def __init__(self):
+        self._layouts: dict[int, _Layout] = {}
+
+    def subelement(self, parent, tag, xsd_type, value: dict, *, xsi_type: etree.QName | None = None) -> etree._Element:
+        """Render `value` as a new last child of `parent`; nothing is left behind if it cannot be rendered.
+        (Built in place: an element moved between trees can have its generated prefixes reconciled wrongly.)"""
+        node = etree.SubElement(parent, tag)
+        try:
+            if xsi_type is not None:
+                node.set(f"{{{XSI}}}type", xsi_type)
+            self._fill(node, xsd_type, value)
+        except (RecordRenderError, ValueError, TypeError) as error:
+            parent.remove(node)
+            raise error if isinstance(error, RecordRenderError) else RecordRenderError(str(error)) from error
+        return node
+
+    def _fill(self, node, xsd_type, value: dict) -> None:
+        if not isinstance(value, dict):
+            raise RecordRenderError(f"{xsd_type.name} needs a structured value, not {value!r}")
+        layout = self._layout(xsd_type)
+        children = []
+        for name, item in value.items():
+            if item is None:
+                continue
+            if name in layout.attributes:
+                node.set(name, _text(layout.attributes[name], item, name))
+                continue
+            child = layout.children.get(name)
+            if child is None:
+                raise RecordRenderError(f"{xsd_type.name} has no field {name!r}")
+            children.append((child.position, name, child, item))
+        for _, name, child, item in sorted(children, key=lambda entry: entry[0]):
+            for one in (item if child.many and isinstance(item, list) else [item]):
+                element = etree.SubElement(node, child.tag)
+                if child.complex:
+                    self._fill(element, child.xsd_type, one)
+                else:
+                    element.text = _text(child.xsd_type, one, name)
+
+    def _layout(self, xsd_type) -> _Layout:
+        layout = self._layouts.get(id(xsd_type))
+        if layout is None:
+            children = {}
+            for position, (name, element) in enumerate(xsd_type.elements):
+                children[name] = _Child(tag=element.qname.text, xsd_type=element.type,
+                                        complex=hasattr(element.type, "elements"),
+                                        many=element.max_occurs == "unbounded" or (element.max_occurs or 1) > 1,
+                                        position=position)
+            attributes = {name: attribute.type for name, attribute in xsd_type.attributes}
+            layout = self._layouts[id(xsd_type)] = _Layout(children=children, attributes=attributes)
+        return layout
+
+
+def _text(xsd_type, value, name: str) -> str:
+    if isinstance(value, (dict, list)):
+        raise RecordRenderError(f"{name!r} takes a single value, not {value!r}")
+    text = xsd_type.xmlvalue(value)
+    # XML 1.0 cannot carry most control characters; lxml would refuse the whole request.
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in text):
+        raise RecordRenderError(f"{name!r} holds a control character XML cannot carry: {text!r}")
+    return text
+
+
+@dataclass
+class WriteResponse:
+    success: bool
+    internal_id: str
+    external_id: str
+    code: str
+    message: str
+
+
+def write_responses(body: etree._Element, *, messages_ns: str, core_ns: str) -> list[WriteResponse] | None:
+    """The writeResponse entries of an addList/updateList/upsertList answer's Body, in order; None if the body
+    holds no writeResponseList (let zeep read it, e.g. a fault)."""
+    response_list = body.find(f"*/{{{messages_ns}}}writeResponseList")
+    if response_list is None:
+        return None
+    found = []
+    for write in response_list.iterfind(f"{{{messages_ns}}}writeResponse"):
+        status = write.find(f"{{{core_ns}}}status")
+        success = status is not None and status.get("isSuccess", "").strip() in ("true", "1")
+        code = message = ""
+        if not success and status is not None:
+            detail = status.find(f"{{{core_ns}}}statusDetail")
+            if detail is not None:
+                code = (detail.findtext(f"{{{core_ns}}}code") or "").strip()
+                message = (detail.findtext(f"{{{core_ns}}}message") or "").strip()
+        ref = write.find(f"{{{messages_ns}}}baseRef")
+        found.append(WriteResponse(
+            success=success,
+            internal_id=(ref.get("internalId") or "") if ref is not None else "",
+            external_id=(ref.get("externalId") or "") if ref is not None else "",
+            code=code, message=message,
+        ))
+    return found

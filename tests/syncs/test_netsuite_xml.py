@@ -1,0 +1,94 @@
+"""The hub renders upsertList records itself (syncs/clients/netsuite_xml.py): the XML must be what zeep would send for
+the same record, and a record that can't be rendered must fail alone."""
+import datetime as dt
+
+import pytest
+from lxml import etree
+
+from syncs.clients.netsuite import NS, NSMAP, NetSuiteClient
+
+XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
+
+RECORDS = [
+    {"type": "customer", "externalId": "001A", "fields": {
+        "companyName": "O'Brien & Sons <Café> 株式会社", "phone": "+1 (555) 123-4567", "url": "https://example.com",
+        "comments": "line one\nline two\ttabbed", "isPerson": False}},
+    {"type": "vendor", "externalId": "001B", "internalId": "42", "fields": {"companyName": "Broker", "is1099Eligible": True}},
+    {"type": "contact", "externalId": "003A", "fields": {
+        "company": {"externalId": "001A", "type": "customer"}, "firstName": "Zoë", "lastName": "D'Angelo",
+        "email": "z@example.com", "title": ""}},
+    {"type": "salesOrder", "externalId": "006A", "fields": {
+        "entity": {"internalId": "7", "type": "customer"}, "tranDate": dt.date(2024, 2, 29), "memo": "Application X",
+        "itemList": {"replaceAll": True, "item": [
+            {"item": {"internalId": "101", "type": "serviceSaleItem"}, "quantity": 1.0, "rate": "250.5",
+             "amount": 250.5, "description": "Origination"},
+            {"item": {"internalId": "102", "type": "serviceSaleItem"}, "quantity": 2, "rate": "0.1", "amount": 0.2}]}}},
+    {"type": "purchaseOrder", "externalId": "006A-COMMISSION", "fields": {
+        "entity": {"externalId": "001B", "type": "vendor"}, "tranDate": dt.datetime(2024, 3, 1, 0, 0),
+        "itemList": {"replaceAll": False, "item": [
+            {"item": {"internalId": "201", "type": "servicePurchaseItem"}, "quantity": 1, "rate": "1234.56",
+             "amount": 1234.56}]}}},
+]
+
+
+def shape(element) -> tuple:
+    """An element as comparable data: namespace-qualified tag, attributes (xsi:type resolved to a QName), text and
+    children; prefixes, which differ between renderers, play no part."""
+    attributes = {}
+    for name, value in element.attrib.items():
+        if name == XSI_TYPE:
+            prefix, _, local = value.rpartition(":")
+            value = f"{{{element.nsmap[prefix or None]}}}{local}"
+        attributes[name] = value
+    return (element.tag, tuple(sorted(attributes.items())), (element.text or "").strip() if not len(element) else "",
+            tuple(shape(child) for child in element))
+
+
+@pytest.fixture
+def client(settings):
+    settings.NETSUITE = {**settings.NETSUITE, "ENDPOINT": "http://127.0.0.1:9/unused"}
+    return NetSuiteClient()
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=[r["type"] for r in RECORDS])
+def test_rendered_record_is_what_zeep_renders(client, record):
+    request = etree.Element(f"{{{NS['messages']}}}upsertList", nsmap=NSMAP)
+    ours = client.record_element(request, record)
+    # Serialised and parsed back, as NetSuite reads it.
+    ours = etree.fromstring(etree.tostring(request))[0]
+
+    envelope = client.client.create_message(client.service, "upsertList", _soapheaders=client._headers(),
+                                            record=[client.build_record(record)])
+    zeeps = envelope.find(f".//{{{NS['messages']}}}record")
+    assert shape(ours) == shape(zeeps)
+
+
+def test_a_field_the_type_lacks_fails_that_record_only(client):
+    request = etree.Element(f"{{{NS['messages']}}}upsertList", nsmap=NSMAP)
+    client.record_element(request, RECORDS[0])
+    with pytest.raises(ValueError, match="Customer has no field 'favouriteColour'"):
+        client.record_element(request, {"type": "customer", "externalId": "X", "fields": {"favouriteColour": "red"}})
+    with pytest.raises(ValueError, match="control character"):
+        client.record_element(request, {"type": "customer", "externalId": "Y", "fields": {"companyName": "Bell\x07"}})
+    with pytest.raises(ValueError, match="Unknown NetSuite record type 'invoice'"):
+        client.record_element(request, {"type": "invoice", "externalId": "Z", "fields": {}})
+    assert len(request) == 1  # nothing half-rendered is left in the request
+
+
+def test_upsert_list_sends_the_good_records_and_fails_the_bad_one_unsent(client, settings, tmp_path):
+    from sandboxes.netsuite.testing import run_netsuite_sandbox
+
+    with run_netsuite_sandbox(tmp_path / "netsuite", latency_ms=0) as netsuite:
+        settings.NETSUITE = {**settings.NETSUITE, "ENDPOINT": netsuite.endpoint, "ACCOUNT": netsuite.account,
+                             "CONSUMER_KEY": netsuite.consumer_key, "CONSUMER_SECRET": netsuite.consumer_secret,
+                             "TOKEN_ID": netsuite.token_id, "TOKEN_SECRET": netsuite.token_secret}
+        results = NetSuiteClient().upsert_list([
+            RECORDS[0],
+            {"type": "customer", "externalId": "BAD", "fields": {"companyName": "Nul\x00Byte"}},
+            {"type": "customer", "externalId": "003", "fields": {"companyName": "Third"}},
+        ])
+        stats = netsuite.stats()
+    assert [r.success for r in results] == [True, False, True]
+    assert results[1].code == "HUB_INVALID_RECORD" and "control character" in results[1].message
+    assert results[0].external_id == "001A" and results[2].external_id == "003" and results[2].internal_id
+    assert stats["requests"]["upsertList"] == 1 and stats["records"]["customer"] == 2
