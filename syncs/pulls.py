@@ -163,7 +163,7 @@ def _pull_run_leased(run, spec: PullJob, ctx: PullContext, since, progress, sale
     writer = SalesforceBatchWriter(salesforce=salesforce, job=job)
     planned_total = skipped = read = 0
     total = None
-    with BatchSender(job=job, run=run, send_batch=writer, threads=2, batch_size=200):
+    with BatchSender(job=job, run=run, send_batch=writer, threads=2, batch_size=200) as sender:
         for page in _pages(netsuite, spec, start):
             if total is None:
                 total = page.total_records
@@ -173,6 +173,7 @@ def _pull_run_leased(run, spec: PullJob, ctx: PullContext, since, progress, sale
             skipped += len(records) - len(planned)
             if planned:
                 planned_total += len(attempts_plan(run=run, planned=planned, operation=spec.operation))
+                sender.planned()
             last = records[-1]
             watermark_advance(job=job, run=run, timestamp=_utc(last["lastModifiedDate"]), record_id=str(last["internalId"]))
             run_count(run, records_read=len(records))

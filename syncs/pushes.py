@@ -269,7 +269,7 @@ def _push_run_leased(run, spec: PushJob, mappings, line_mappings, salesforce, ne
     # Twice as many senders as NetSuite slots: a sender spends part of each batch outside its slot (claiming,
     # building the message, reading the answer, recording it), and the shared budget caps the requests in flight.
     with BatchSender(job=job, run=run, send_batch=writer, threads=2 * settings.NETSUITE["CONCURRENCY_LIMIT"],
-                     batch_size=min(job.batch_size, 100)):
+                     batch_size=min(job.batch_size, 100)) as sender:
         for page in salesforce.query_pages(soql_format(soql, **values), include_deleted=spec.source_object == "OpportunityLineItem",
                                            page_size=2000):
             if not page:
@@ -279,6 +279,7 @@ def _push_run_leased(run, spec: PushJob, mappings, line_mappings, salesforce, ne
             skipped += len(page) - len(planned) if spec.source_object != "OpportunityLineItem" else 0
             if planned:
                 planned_count += len(attempts_plan(run=run, planned=planned, operation="upsert"))
+                sender.planned()
             last = page[-1]
             watermark_advance(job=job, run=run, timestamp=parse_salesforce_datetime(last["SystemModstamp"]), record_id=last["Id"])
             run_count(run, records_read=len(page))
