@@ -169,8 +169,6 @@ def run_job(job_name: str) -> dict:
     from django.db import connections
     from syncs.services import sync_run
 
-    if os.environ.get("BENCH_SWITCH"):
-        sys.setswitchinterval(float(os.environ["BENCH_SWITCH"]))
     cpu_before, calls_before = cpu_seconds(), len(slot_holds.seconds)
     try:
         run = sync_run(job_name=job_name)

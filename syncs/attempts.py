@@ -115,11 +115,44 @@ def _next_attempt_numbers(job: SyncJob, keys: list[str]) -> dict[str, int]:
 
 def attempts_claim(*, job: SyncJob, run: SyncRun | None, limit: int) -> list[SyncAttempt]:
     """Take up to `limit` due pending attempts of a job for this worker. Rows another worker holds are skipped, never
-    waited for, and never taken twice."""
+    waited for, and never taken twice.
+
+    One statement: UPDATE … WHERE id IN (the due ids, locked with SKIP LOCKED where the database has it) RETURNING
+    the rows. (SQLite serialises writers, so its claims cannot overlap.) Older SQLite without RETURNING takes the
+    select-then-update path."""
+    connection = connections[router.db_for_write(SyncAttempt)]
+    if not connection.features.can_return_columns_from_insert:
+        return _attempts_claim_two_steps(job=job, run=run, limit=limit)
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.HUB_ATTEMPT_LEASE_SECONDS)
+    quote = connection.ops.quote_name
+    table = quote(SyncAttempt._meta.db_table)
+    columns = ", ".join(quote(field.column) for field in SyncAttempt._meta.concrete_fields)
+    skip_locked = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    moment = SyncAttempt._meta.get_field("started_at")
+    stamp, lease_stamp = (moment.get_db_prep_save(value, connection) for value in (now, lease))
+    # A record with a try in flight waits for it, so an older content can never land after a newer one.
+    # The due rows' condition is spelt as the partial index attempt_job_due spells it, with constants rather than
+    # parameters: only then does SQLite read that index (in due order, no sort).
+    sql = (f"UPDATE {table} SET status = %s, started_at = %s, lease_expires_at = %s, run_id = %s "
+           f"WHERE id IN (SELECT id FROM {table} WHERE job_id = %s AND (status = 'pending' AND NOT superseded) "
+           f"AND next_attempt_at <= %s AND salesforce_id NOT IN (SELECT salesforce_id FROM {table} "
+           f"WHERE job_id = %s AND status = %s AND salesforce_id <> '') "
+           f"ORDER BY next_attempt_at, id LIMIT %s{skip_locked}) RETURNING {columns}")
+    # No second "still pending" test outside: the rows are locked (PostgreSQL re-checks a locked row's conditions) or
+    # the statement runs alone (SQLite), and such a test led SQLite to scan every pending row by status.
+    params = [AttemptStatus.RUNNING, stamp, lease_stamp, run.pk if run else None, job.pk,
+              stamp, job.pk, AttemptStatus.RUNNING, limit]
+    with transaction.atomic(using=connection.alias):
+        claimed = list(SyncAttempt.objects.raw(sql, params))
+    claimed.sort(key=lambda attempt: attempt.pk)
+    return claimed
+
+
+def _attempts_claim_two_steps(*, job: SyncJob, run: SyncRun | None, limit: int) -> list[SyncAttempt]:
     now = timezone.now()
     lease = now + timedelta(seconds=settings.HUB_ATTEMPT_LEASE_SECONDS)
     with transaction.atomic():
-        # A record with a try in flight waits for it, so an older content can never land after a newer one.
         in_flight = SyncAttempt.objects.filter(job=job, status=AttemptStatus.RUNNING).exclude(salesforce_id="").values("salesforce_id")
         due = (
             SyncAttempt.objects.select_for_update(skip_locked=True)
@@ -274,11 +307,11 @@ def attempts_release_children(*, parent_ids: list[str]) -> int:
     """Records held back because these parents had failed get a new try now that the parents went through."""
     if not parent_ids:
         return 0
-    held = SyncAttempt.objects.filter(
+    held = list(SyncAttempt.objects.filter(
         waiting_on__in=parent_ids, status=AttemptStatus.FAILED, superseded=False,
         remote_code__in=["PARENT_FAILED", "PARENT_NOT_SYNCED"],
-    ).values_list("id", flat=True)
-    return len(attempts_retry(attempt_ids=list(held)))
+    ).values_list("id", flat=True))
+    return len(attempts_retry(attempt_ids=held)) if held else 0
 
 
 def attempts_reclaim_expired(*, job: SyncJob) -> int:
