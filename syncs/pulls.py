@@ -172,7 +172,7 @@ def _pull_run_leased(run, spec: PullJob, ctx: PullContext, since, progress, sale
             planned = _plan_page(ctx, spec, records)
             skipped += len(records) - len(planned)
             if planned:
-                planned_total += len(attempts_plan(run=run, planned=planned, operation=spec.operation))
+                planned_total += attempts_plan(run=run, planned=planned, operation=spec.operation)
                 sender.planned()
             last = records[-1]
             watermark_advance(job=job, run=run, timestamp=_utc(last["lastModifiedDate"]), record_id=str(last["internalId"]))

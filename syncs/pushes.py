@@ -278,7 +278,7 @@ def _push_run_leased(run, spec: PushJob, mappings, line_mappings, salesforce, ne
             planned = _plan_page(ctx, spec, salesforce, page)
             skipped += len(page) - len(planned) if spec.source_object != "OpportunityLineItem" else 0
             if planned:
-                planned_count += len(attempts_plan(run=run, planned=planned, operation="upsert"))
+                planned_count += attempts_plan(run=run, planned=planned, operation="upsert")
                 sender.planned()
             last = page[-1]
             watermark_advance(job=job, run=run, timestamp=parse_salesforce_datetime(last["SystemModstamp"]), record_id=last["Id"])
