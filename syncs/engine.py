@@ -296,14 +296,15 @@ class NetSuiteBatchWriter:
         for record_type in {rt for rt, _ in wanted}:
             ids = [sid for rt, sid in wanted if rt == record_type]
             linked |= {(record_type, sid) for sid in links_for(record_type, ids)}
-        missing = {sid for rt, sid in wanted - linked}
+        missing = {(p["record_type"], p["salesforce_id"]): p.get("job", "") for p in parents
+                   if p and (p["record_type"], p["salesforce_id"]) not in linked}
         latest = _latest_parent_attempts(missing)
         ready = []
         for attempt, parent in zip(attempts, parents):
             if not parent or (parent["record_type"], parent["salesforce_id"]) in linked:
                 ready.append(attempt)
                 continue
-            parent_attempt = latest.get(parent["salesforce_id"])
+            parent_attempt = latest.get((parent["record_type"], parent["salesforce_id"]))
             if parent_attempt is None:
                 # Not seen by the hub: NetSuite resolves the reference by external id, or says it can't.
                 ready.append(attempt)
@@ -353,10 +354,18 @@ class NetSuiteBatchWriter:
         return {**record, "fields": fields}
 
 
-def _latest_parent_attempts(salesforce_ids: set[str]) -> dict[str, SyncAttempt]:
-    latest: dict[str, SyncAttempt] = {}
-    if not salesforce_ids:
+def _latest_parent_attempts(missing: dict[tuple[str, str], str]) -> dict[tuple[str, str], SyncAttempt]:
+    """The latest try of each missing parent, keyed (record type, Salesforce id); where the parent names its job
+    (an order, whose Salesforce id its lines share), only that job's tries count."""
+    latest: dict[tuple[str, str], SyncAttempt] = {}
+    if not missing:
         return latest
-    for attempt in SyncAttempt.objects.filter(salesforce_id__in=salesforce_ids, superseded=False).order_by("created_at", "id"):
-        latest[attempt.salesforce_id] = attempt
+    wanted: dict[str, list[tuple[str, str]]] = {}
+    for (record_type, salesforce_id), job_name in missing.items():
+        wanted.setdefault(salesforce_id, []).append((record_type, job_name))
+    tries = SyncAttempt.objects.filter(salesforce_id__in=list(wanted), superseded=False).select_related("job").order_by("created_at", "id")
+    for attempt in tries:
+        for record_type, job_name in wanted[attempt.salesforce_id]:
+            if not job_name or job_name == attempt.job.name:
+                latest[(record_type, attempt.salesforce_id)] = attempt
     return latest

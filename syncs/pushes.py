@@ -6,7 +6,7 @@ threads write the pending attempts in upsertList batches.
 """
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 
@@ -46,6 +46,8 @@ class PushContext:
     mappings: MappingSet
     line_mappings: MappingSet | None
     value_maps: dict
+    # Lines jobs: application id → external id of its order, for orders the hub holds a try of but has not linked.
+    orders_unlinked: dict = field(default_factory=dict)
 
 
 class PushJob:
@@ -175,25 +177,36 @@ class PushPurchaseOrders(FundedApplications):
 
 class OrderLines(PushJob):
     """Keeps an existing order's lines in step: the whole line list is sent with replaceAll, so a changed fee
-    replaces its line and a removed fee leaves no orphan. An order not in NetSuite yet gets its lines when it is
-    created, so it is skipped here."""
+    replaces its line and a removed fee leaves no orphan.
+
+    An order the hub has never tried gets its lines when it is created, so it is skipped here. An order whose try is
+    still on its way (or failed) carries the lines read when it was planned: the lines read now are planned too,
+    held back until that order is in NetSuite, so a fee changed meanwhile is not lost."""
 
     order_job: PushJob = None
+    order_job_name = ""
 
     def plan(self, ctx, record, links):
         link = links.get(record["Id"])
-        if link is None or not link.netsuite_internal_id:
+        parent = None
+        if link is not None and link.netsuite_internal_id:
+            external_id, known_hash = link.netsuite_external_id, link.detail_hash
+        elif record["Id"] in ctx.orders_unlinked:
+            external_id, known_hash = ctx.orders_unlinked[record["Id"]], None
+            parent = {"record_type": self.record_type, "salesforce_id": record["Id"], "field": "itemList",
+                      "job": self.order_job_name}
+        else:
             return None
         lines = self.order_job.lines(ctx, record)
         detail_hash = content_hash(lines)
-        if link.detail_hash == detail_hash:
+        if known_hash == detail_hash:
             return None
         return PlannedRecord(
-            salesforce_id=record["Id"], netsuite_external_id=link.netsuite_external_id, record_name=self.name_of(record),
-            content_hash=detail_hash,
-            payload={"record": {"type": self.netsuite_type, "externalId": link.netsuite_external_id,
+            salesforce_id=record["Id"], netsuite_external_id=external_id, record_name=self.name_of(record),
+            content_hash=detail_hash, waiting_on=record["Id"] if parent else "",
+            payload={"record": {"type": self.netsuite_type, "externalId": external_id,
                                 "fields": {"itemList": {"replaceAll": True, "item": lines}}},
-                     "parent": None, "link": {"record_type": self.record_type, "detail_hash": detail_hash}},
+                     "parent": parent, "link": {"record_type": self.record_type, "detail_hash": detail_hash}},
         )
 
 
@@ -204,6 +217,7 @@ class PushSalesOrderLines(OrderLines):
     record_type = "SalesOrder"
     netsuite_type = "salesOrder"
     order_job = PushSalesOrders()
+    order_job_name = "push_sales_orders"
     line_job = "push_sales_order_lines"
 
 
@@ -212,6 +226,7 @@ class PushPurchaseOrderLines(OrderLines, PushPurchaseOrders):
     record_type = "PurchaseOrder"
     netsuite_type = "purchaseOrder"
     order_job = PushPurchaseOrders()
+    order_job_name = "push_purchase_orders"
     line_job = "push_purchase_order_lines"
 
 
@@ -290,6 +305,9 @@ def _plan_page(ctx, spec: PushJob, salesforce, page: list[dict]) -> list[Planned
     if spec.source_object == "OpportunityLineItem":
         page = _applications_of_lines(ctx, spec, salesforce, page)
     links = links_for(spec.record_type, [record["Id"] for record in page])
+    if isinstance(spec, OrderLines):
+        unlinked = [record["Id"] for record in page if record["Id"] not in links or not links[record["Id"]].netsuite_internal_id]
+        ctx.orders_unlinked = _orders_tried_unlinked(spec.order_job_name, unlinked)
     planned = []
     for record in page:
         try:
@@ -300,6 +318,19 @@ def _plan_page(ctx, spec: PushJob, salesforce, page: list[dict]) -> list[Planned
         if item is not None:
             planned.append(item)
     return planned
+
+
+def _orders_tried_unlinked(order_job_name: str, application_ids: list[str]) -> dict[str, str]:
+    """Of these applications, those whose order has an open or failed try: application id → the order's external id."""
+    if not application_ids:
+        return {}
+    from .models import AttemptStatus
+
+    tries = SyncAttempt.objects.filter(
+        job__name=order_job_name, salesforce_id__in=application_ids, superseded=False,
+        status__in=[AttemptStatus.PENDING, AttemptStatus.RUNNING, AttemptStatus.FAILED, AttemptStatus.DEAD],
+    ).exclude(netsuite_external_id="")
+    return dict(tries.values_list("salesforce_id", "netsuite_external_id"))
 
 
 def _replan_retried(ctx: PushContext, spec: PushJob, salesforce) -> None:

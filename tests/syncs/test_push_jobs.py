@@ -215,3 +215,38 @@ def test_it_refuses_a_master_rule_violation_before_any_call(hub_on_sandboxes):
     assert after_sf["counts"]["logins"] == before_sf["counts"]["logins"]
     assert after_sf["requests"] - before_sf["requests"] == 1  # the stats request itself
     assert not SyncAttempt.objects.filter(job__name="push_accounts").exists()
+
+
+def test_a_fee_changed_while_its_order_is_still_on_its_way_is_not_lost(hub_on_sandboxes, netsuite_service):
+    salesforce, netsuite = hub_on_sandboxes
+    sync_run(job_name="push_accounts")
+    netsuite.control(http_503_rate=1.0, fault_operations="upsertList")  # the orders can't land yet
+    try:
+        sync_run(job_name="push_sales_orders")
+    finally:
+        netsuite.control(clear_faults=True)
+    assert not RecordLink.objects.filter(record_type="SalesOrder").exists()
+
+    sf = salesforce.client()
+    app = next(a for a in sf.query_all(
+        "SELECT Id, (SELECT Id FROM OpportunityLineItems) FROM Opportunity WHERE StageName = 'Funded'")["records"]
+        if a["OpportunityLineItems"])
+    sf.OpportunityLineItem.update(app["OpportunityLineItems"]["records"][0]["Id"], {"UnitPrice": 999.0})
+    sync_run(job_name="push_sales_order_lines")
+    held = SyncAttempt.objects.get(job__name="push_sales_order_lines", salesforce_id=app["Id"], superseded=False)
+    assert held.waiting_on == app["Id"] and held.status in ("pending", "failed"), (held.status, held.remote_message)
+
+    # The order's own try goes through, with the lines it read before the change.
+    from syncs.attempts import attempts_retry
+
+    attempts_retry(attempt_ids=list(SyncAttempt.objects.filter(
+        job__name="push_sales_orders", status__in=["failed", "dead"], superseded=False).values_list("id", flat=True)))
+    SyncAttempt.objects.filter(status="pending").update(next_attempt_at=held.created_at)
+    assert sync_run(job_name="push_sales_orders").outcome == "succeeded"
+    SyncAttempt.objects.filter(status="pending").update(next_attempt_at=held.created_at)
+    assert sync_run(job_name="push_sales_order_lines").outcome == "succeeded"
+
+    order = get_record(netsuite_service, netsuite, "salesOrder", app["Id"])
+    assert 999.0 in [line.amount / line.quantity for line in order.itemList.item]
+    assert not SyncAttempt.objects.filter(job__name="push_sales_order_lines", salesforce_id=app["Id"],
+                                          superseded=False).exclude(status="succeeded").exists()
