@@ -35,6 +35,8 @@ from .runners import runner
 
 logger = logging.getLogger(__name__)
 FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?$")
+# Records of a Salesforce page mapped and committed together (a page is up to 2,000).
+PLAN_CHUNK = 500
 # Keys of a mapped record that say where it goes rather than being NetSuite fields.
 ROUTING_FIELDS = ("externalId", "recordType")
 
@@ -287,17 +289,19 @@ def _push_run_leased(run, spec: PushJob, mappings, line_mappings, salesforce, ne
                      batch_size=min(job.batch_size, 100)) as sender:
         for page in salesforce.query_pages(soql_format(soql, **values), include_deleted=spec.source_object == "OpportunityLineItem",
                                            page_size=2000):
-            if not page:
-                continue
-            read += len(page)
-            planned = _plan_page(ctx, spec, salesforce, page)
-            skipped += len(page) - len(planned) if spec.source_object != "OpportunityLineItem" else 0
-            if planned:
-                planned_count += attempts_plan(run=run, planned=planned, operation="upsert")
-                sender.planned()
-            last = page[-1]
-            watermark_advance(job=job, run=run, timestamp=parse_salesforce_datetime(last["SystemModstamp"]), record_id=last["Id"])
-            run_count(run, records_read=len(page))
+            # A page is planned and committed a few hundred records at a time, so the senders start on its first
+            # records while the rest are mapped (the cursor moves with each committed part).
+            for start in range(0, len(page), PLAN_CHUNK):
+                part = page[start:start + PLAN_CHUNK]
+                read += len(part)
+                planned = _plan_page(ctx, spec, salesforce, part)
+                skipped += len(part) - len(planned) if spec.source_object != "OpportunityLineItem" else 0
+                if planned:
+                    planned_count += attempts_plan(run=run, planned=planned, operation="upsert")
+                    sender.planned()
+                last = part[-1]
+                watermark_advance(job=job, run=run, timestamp=parse_salesforce_datetime(last["SystemModstamp"]), record_id=last["Id"])
+                run_count(run, records_read=len(part))
     return _outcome(run, planned_count, skipped, reclaimed)
 
 
