@@ -265,7 +265,8 @@ class NetSuiteBatchWriter:
                 links.append({"record_type": link["record_type"], "salesforce_id": attempt.salesforce_id,
                               "netsuite_record_type": attempt.request_payload["record"]["type"],
                               "netsuite_internal_id": result.internal_id, "netsuite_external_id": result.external_id,
-                              "content_hash": link.get("content_hash"), "detail_hash": link.get("detail_hash")})
+                              "content_hash": link.get("content_hash"), "detail_hash": link.get("detail_hash"),
+                              "lines_modstamp": parse_salesforce_datetime(link["lines_modstamp"]) if link.get("lines_modstamp") else None})
         # The batch's successes in one transaction: one per record cost the hub more time than the upsert itself.
         with transaction.atomic():
             attempts_succeed(succeeded)

@@ -199,6 +199,9 @@ class RecordLink(models.Model):
     netsuite_external_id = models.CharField(max_length=64, blank=True)
     content_hash = models.CharField(max_length=64, blank=True)
     detail_hash = models.CharField(max_length=64, blank=True, help_text="Hash of the lines last synced (orders).")
+    lines_modstamp = models.DateTimeField(
+        null=True, blank=True, help_text="Newest Salesforce SystemModstamp among those lines: line changes up to it are in NetSuite."
+    )
     last_synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

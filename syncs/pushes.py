@@ -85,8 +85,13 @@ class PushJob:
             record_name=self.name_of(record), waiting_on=parent["salesforce_id"] if parent else "",
             content_hash=header_hash,
             payload={"record": netsuite_record, "parent": parent,
-                     "link": {"record_type": self.record_type, "content_hash": header_hash, "detail_hash": detail_hash}},
+                     "link": {"record_type": self.record_type, "content_hash": header_hash, "detail_hash": detail_hash,
+                              "lines_modstamp": self.lines_modstamp(record)}},
         )
+
+    def lines_modstamp(self, record: dict) -> str | None:
+        """The newest SystemModstamp among the Salesforce line items an order's lines were mapped from."""
+        return None
 
     def netsuite_record(self, ctx: PushContext, record: dict, mapped: dict) -> dict:
         return {"type": mapped.get("recordType") or self.netsuite_type, "externalId": str(mapped["externalId"]),
@@ -139,8 +144,12 @@ class PushSalesOrders(FundedApplications):
     extra_fields = ("Name", "StageName", "AccountId")
 
     def child_query(self, ctx):
-        fields = _select_list(["Id", *ctx.line_mappings.source_fields])
+        fields = _select_list(["Id", "SystemModstamp", *ctx.line_mappings.source_fields])
         return f"(SELECT {fields} FROM OpportunityLineItems ORDER BY Id)"
+
+    def lines_modstamp(self, record):
+        stamps = [item["SystemModstamp"] for item in record.get("OpportunityLineItems") or [] if item.get("SystemModstamp")]
+        return max(stamps, key=parse_salesforce_datetime) if stamps else None
 
     def lines(self, ctx, record):
         # NetSuite refuses an order without lines, so the order is created with its fee lines; the lines job keeps
@@ -208,7 +217,8 @@ class OrderLines(PushJob):
             content_hash=detail_hash, waiting_on=record["Id"] if parent else "",
             payload={"record": {"type": self.netsuite_type, "externalId": external_id,
                                 "fields": {"itemList": {"replaceAll": True, "item": lines}}},
-                     "parent": parent, "link": {"record_type": self.record_type, "detail_hash": detail_hash}},
+                     "parent": parent, "link": {"record_type": self.record_type, "detail_hash": detail_hash,
+                                                "lines_modstamp": self.order_job.lines_modstamp(record)}},
         )
 
 
@@ -307,7 +317,7 @@ def _push_run_leased(run, spec: PushJob, mappings, line_mappings, salesforce, ne
 
 def _plan_page(ctx, spec: PushJob, salesforce, page: list[dict]) -> list[PlannedRecord]:
     if spec.source_object == "OpportunityLineItem":
-        page = _applications_of_lines(ctx, spec, salesforce, page)
+        page = _applications_of_lines(ctx, spec, salesforce, _lines_not_yet_synced(spec, page))
     links = links_for(spec.record_type, [record["Id"] for record in page])
     if isinstance(spec, OrderLines):
         unlinked = [record["Id"] for record in page if record["Id"] not in links or not links[record["Id"]].netsuite_internal_id]
@@ -384,6 +394,19 @@ def _read_by_ids(ctx, spec, salesforce, ids: list[str]) -> list[dict]:
         soql += f" AND {condition}" if condition else ""
         records += salesforce.query_all(soql_format(soql, ids=chunk, **values))
     return records
+
+
+def _lines_not_yet_synced(spec: PushJob, line_items: list[dict]) -> list[dict]:
+    """The changed line items that NetSuite may not have: those of orders not linked yet, and those stamped after
+    the newest line the order was last written with (a deletion's stamp is its time of deletion). The rest were read
+    with their order, so their applications need not be read again."""
+    links = links_for(spec.record_type, {item["OpportunityId"] for item in line_items if item.get("OpportunityId")})
+    fresh = []
+    for item in line_items:
+        link = links.get(item.get("OpportunityId"))
+        if link is None or link.lines_modstamp is None or parse_salesforce_datetime(item["SystemModstamp"]) > link.lines_modstamp:
+            fresh.append(item)
+    return fresh
 
 
 def _applications_of_lines(ctx, spec, salesforce, line_items: list[dict]) -> list[dict]:

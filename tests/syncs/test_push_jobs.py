@@ -250,3 +250,26 @@ def test_a_fee_changed_while_its_order_is_still_on_its_way_is_not_lost(hub_on_sa
     assert 999.0 in [line.amount / line.quantity for line in order.itemList.item]
     assert not SyncAttempt.objects.filter(job__name="push_sales_order_lines", salesforce_id=app["Id"],
                                           superseded=False).exclude(status="succeeded").exists()
+
+
+def test_the_lines_job_reads_no_application_whose_lines_went_with_its_order(hub_on_sandboxes, netsuite_service):
+    salesforce, netsuite = hub_on_sandboxes
+    push_all()
+    assert RecordLink.objects.filter(record_type="SalesOrder", lines_modstamp__isnull=False).exists()
+    SyncJob.objects.filter(name="push_sales_order_lines").update(watermark_timestamp=None, watermark_record_id="")
+    before = salesforce.stats()["by_route"].get("query", 0) + salesforce.stats()["by_route"].get("queryAll", 0)
+    run = sync_run(job_name="push_sales_order_lines")
+    after = salesforce.stats()["by_route"].get("query", 0) + salesforce.stats()["by_route"].get("queryAll", 0)
+    assert run.outcome == "succeeded" and run.records_read > 0 and run.records_written == 0, run.message
+    assert after - before == 1, "only the line items themselves were read"
+
+    # A fee changed afterwards is still seen, and its order's lines follow it.
+    sf = salesforce.client()
+    app = next(a for a in sf.query_all(
+        "SELECT Id, (SELECT Id FROM OpportunityLineItems) FROM Opportunity WHERE StageName = 'Funded'")["records"]
+        if a["OpportunityLineItems"])
+    sf.OpportunityLineItem.update(app["OpportunityLineItems"]["records"][0]["Id"], {"UnitPrice": 4321.0})
+    run = sync_run(job_name="push_sales_order_lines")
+    assert run.records_written == 1, run.message
+    order = get_record(netsuite_service, netsuite, "salesOrder", app["Id"])
+    assert 4321.0 in [line.amount / line.quantity for line in order.itemList.item]
