@@ -14,6 +14,11 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env.bool("DEBUG", default=False)
 DEMO_MODE = env.bool("HUB_DEMO", default=False)
+# Written by a running `make run` (runhub): where its sandboxes listen, so that commands run beside it reach them.
+# Read in demo mode only; variables already set win.
+DEMO_ENV_FILE = env("HUB_DEMO_ENV_FILE", default=str(VAR_DIR / "demo-sandboxes.env"))
+if DEMO_MODE and DEMO_ENV_FILE and Path(DEMO_ENV_FILE).exists():
+    env.read_env(DEMO_ENV_FILE, overwrite=False)
 
 SECRET_KEY = secret("SECRET_KEY", demo_default="demo-only-secret-key-never-use-in-production-0123456789abcdef")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if (DEBUG or DEMO_MODE) else [])

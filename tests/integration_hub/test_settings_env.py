@@ -72,3 +72,14 @@ def test_it_passes_the_deploy_check_with_production_settings(tmp_path):
     result = _run(code, tmp_path, **PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_it_points_commands_at_the_sandboxes_of_a_running_demo_and_only_in_demo_mode(tmp_path):
+    (tmp_path / "demo-sandboxes.env").write_text("NETSUITE_ENDPOINT=http://127.0.0.1:8102/services/NetSuitePort_2023_2\n")
+    show = "import django; django.setup(); from django.conf import settings; print(settings.NETSUITE['ENDPOINT'])"
+    demo = _run(show, tmp_path, HUB_DEMO="1")
+    assert demo.stdout.strip() == "http://127.0.0.1:8102/services/NetSuitePort_2023_2", demo.stderr
+    chosen = _run(show, tmp_path, HUB_DEMO="1", NETSUITE_ENDPOINT="http://elsewhere/x")
+    assert chosen.stdout.strip() == "http://elsewhere/x"
+    production = _run(show, tmp_path, **PRODUCTION)
+    assert production.returncode == 0 and production.stdout.strip() == "", production.stderr

@@ -87,6 +87,8 @@ class Command(BaseCommand):
             self._stop(processes)
             for sandbox in reversed(remote):
                 sandbox.stop()
+            if sandboxes and settings.DEMO_ENV_FILE:
+                Path(settings.DEMO_ENV_FILE).unlink(missing_ok=True)
             self.stdout.write("Stopped.")
 
     def _logins(self) -> dict[str, tuple[str, str]]:
@@ -137,10 +139,12 @@ class Command(BaseCommand):
             for sandbox in started:
                 sandbox.stop()
             raise
-        env.update(
-            SALESFORCE_LOGIN_URL=salesforce.url, SALESFORCE_CA_BUNDLE=salesforce.ca_cert,
-            NETSUITE_ENDPOINT=netsuite.endpoint, NETSUITE_WSDL=netsuite.wsdl_url,
-        )
+        pointers = {"SALESFORCE_LOGIN_URL": salesforce.url, "SALESFORCE_CA_BUNDLE": salesforce.ca_cert,
+                    "NETSUITE_ENDPOINT": netsuite.endpoint, "NETSUITE_WSDL": netsuite.wsdl_url}
+        env.update(pointers)
+        if settings.DEMO_ENV_FILE:
+            # So that `manage.py sync run …` in another terminal reaches these sandboxes too (read in demo mode only).
+            Path(settings.DEMO_ENV_FILE).write_text("".join(f"{name}={value}\n" for name, value in pointers.items()))
         return started
 
     def _netsuite_wsdl_source(self) -> str:
