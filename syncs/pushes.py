@@ -48,7 +48,8 @@ class PushContext:
     mappings: MappingSet
     line_mappings: MappingSet | None
     value_maps: dict
-    # Lines jobs: application id → external id of its order, for orders the hub holds a try of but has not linked.
+    # Lines jobs: application id → (external id, hash of the lines) of its order's try, for orders the hub has tried
+    # but not linked yet.
     orders_unlinked: dict = field(default_factory=dict)
 
 
@@ -203,7 +204,8 @@ class OrderLines(PushJob):
         if link is not None and link.netsuite_internal_id:
             external_id, known_hash = link.netsuite_external_id, link.detail_hash
         elif record["Id"] in ctx.orders_unlinked:
-            external_id, known_hash = ctx.orders_unlinked[record["Id"]], None
+            # Compared with the lines that order's try carries: only different lines need a write of their own.
+            external_id, known_hash = ctx.orders_unlinked[record["Id"]]
             parent = {"record_type": self.record_type, "salesforce_id": record["Id"], "field": "itemList",
                       "job": self.order_job_name}
         else:
@@ -334,8 +336,9 @@ def _plan_page(ctx, spec: PushJob, salesforce, page: list[dict]) -> list[Planned
     return planned
 
 
-def _orders_tried_unlinked(order_job_name: str, application_ids: list[str]) -> dict[str, str]:
-    """Of these applications, those whose order has an open or failed try: application id → the order's external id."""
+def _orders_tried_unlinked(order_job_name: str, application_ids: list[str]) -> dict[str, tuple[str, str | None]]:
+    """Of these applications, those whose order has an open or failed try: application id → (the order's external id,
+    the hash of the lines that try carries)."""
     if not application_ids:
         return {}
     from .models import AttemptStatus
@@ -344,7 +347,8 @@ def _orders_tried_unlinked(order_job_name: str, application_ids: list[str]) -> d
         job__name=order_job_name, salesforce_id__in=application_ids, superseded=False,
         status__in=[AttemptStatus.PENDING, AttemptStatus.RUNNING, AttemptStatus.FAILED, AttemptStatus.DEAD],
     ).exclude(netsuite_external_id="")
-    return dict(tries.values_list("salesforce_id", "netsuite_external_id"))
+    return {salesforce_id: (external_id, ((payload or {}).get("link") or {}).get("detail_hash"))
+            for salesforce_id, external_id, payload in tries.values_list("salesforce_id", "netsuite_external_id", "request_payload")}
 
 
 def _replan_retried(ctx: PushContext, spec: PushJob, salesforce) -> None:
