@@ -1,8 +1,9 @@
 """Basic searches (Customer/Contact/Vendor/Transaction, plain or wrapped in the advanced XSearch) as SQL.
 
 A search is turned into criteria once; the criteria are kept under a searchId so searchMoreWithId
-can re-run them for any page, as NetSuite does. Results come in a fixed order, lastModifiedDate then
-internalId, so pages never overlap or skip while the data stands still.
+can re-run them for any page, as NetSuite does. Results come in NetSuite's implicit order for the record family
+(transactions by date created, entities by name; see DEFAULT_ORDER), so pages never overlap or skip while the data
+stands still, and a client cannot page by lastModifiedDate.
 """
 from __future__ import annotations
 
@@ -207,12 +208,22 @@ def _long_clause(column, operator, values):
     raise SearchError("INVALID_SRCH_CRITERIA", f"Unsupported number operator {operator}.")
 
 
+# A SOAP search cannot ask for an order; an ad-hoc one comes back in the record family's implicit "sorted by" order:
+# transactions by date created, entities and items by name (internal id breaks ties here).
+# Reference: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_N3518731.html
+DEFAULT_ORDER = {
+    "transactions": "created_ms, internal_id",
+    "entities": "lower(COALESCE(json_extract(body, '$.entityId'), '')), internal_id",
+    "items": "lower(COALESCE(json_extract(body, '$.itemId'), '')), internal_id",
+}
+
+
 def run(connection, criteria: dict, page_size: int, page_index: int) -> tuple[int, list[StoredRecord]]:
     where, params = _where(criteria, connection)
     table = criteria["family"]
     total = connection.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}", params).fetchone()[0]
     rows = connection.execute(
-        f"SELECT {COLUMNS} FROM {table} WHERE {where} ORDER BY last_modified_ms, internal_id LIMIT ? OFFSET ?",
+        f"SELECT {COLUMNS} FROM {table} WHERE {where} ORDER BY {DEFAULT_ORDER[table]} LIMIT ? OFFSET ?",
         params + [page_size, (page_index - 1) * page_size],
     ).fetchall()
     return total, [StoredRecord.from_row(row) for row in rows]

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS {family} (
 CREATE UNIQUE INDEX IF NOT EXISTS {family}_external ON {family} (type, external_id) WHERE external_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS {family}_modified ON {family} (last_modified_ms, internal_id);
 CREATE INDEX IF NOT EXISTS {family}_type_modified ON {family} (type, last_modified_ms, internal_id);
+CREATE INDEX IF NOT EXISTS {family}_type_created ON {family} (type, created_ms, internal_id);
 CREATE INDEX IF NOT EXISTS {family}_parent ON {family} (parent_id);
 """
 
