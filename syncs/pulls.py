@@ -1,11 +1,13 @@
 """The three pull jobs: NetSuite changes since the watermark → Salesforce, through sObject Collections.
 
-Reading: NetSuite answers lastModifiedDate in the account's time zone; the hub compares it as an aware datetime and
-keeps its cursor in UTC. searchMoreWithId re-runs the search for every page, so a record modified while the hub
-pages moves to the end and shifts the pages after it: the next page would silently skip one record. So each page
-is a fresh search from the committed cursor (keyset paging, `onOrAfter` the cursor's second, records at or before
-the cursor dropped), and searchMoreWithId is used only to walk through more records sharing one second than fit on
-a page; an expired searchId starts a fresh search from the cursor.
+Reading: a SOAP search cannot ask for an order, and NetSuite returns transactions by date created, not by
+lastModifiedDate, so a run cannot page by its modification cursor. Each run is a sweep: note NetSuite's clock,
+search everything modified since the watermark (less an overlap window), and walk every page with
+searchMoreWithId. Pages by date created do not skip when a record is modified meanwhile (it only moves or joins);
+when the results shrink under the hub (a record deleted) or the searchId expires, the sweep searches again from the
+date created it had reached. Only when the sweep is done does the watermark move, to the moment the sweep began.
+What is read twice is recognised by its content hash and skipped. NetSuite answers dates in the account's time zone;
+the hub compares them as aware datetimes and keeps its cursors in UTC.
 
 Writing: one attempt per record, written 200 at a time with per-record results: one bad record fails alone.
 """
@@ -118,9 +120,11 @@ PULL_JOBS = {
 }
 
 
-def pull_run(*, run: SyncRun, since: datetime | None = None, progress=None, salesforce=None, netsuite=None):
-    """Run one pull. `since` (a backfill) starts from that moment instead of the watermark; `progress(done, total)`
-    is called after each committed page."""
+def pull_run(*, run: SyncRun, since: datetime | None = None, progress=None, salesforce=None, netsuite=None,
+             resume_from: datetime | None = None):
+    """Run one pull. `since` (a backfill) starts from that moment instead of the watermark, and `resume_from` skips
+    the records created before that moment (an interrupted backfill's progress); `progress(done, total)` is called
+    after each committed page."""
     job = run.job
     spec = PULL_JOBS[job.name]
     mappings = mapping_set_for(job_name=job.name)
@@ -135,7 +139,7 @@ def pull_run(*, run: SyncRun, since: datetime | None = None, progress=None, sale
     try:
         with JobLeaseKeeper(job):
             return _pull_run_leased(run, spec, PullContext(job=job, run=run, mappings=mappings), since, progress,
-                                    salesforce or salesforce_client(), netsuite or NetSuiteClient())
+                                    salesforce or salesforce_client(), netsuite or NetSuiteClient(), resume_from)
     finally:
         job_lease_release(job)
 
@@ -147,7 +151,7 @@ def _rollup_allowed() -> None:
                                   "on an Application by the master rules. Refused before any remote call.")
 
 
-def _pull_run_leased(run, spec: PullJob, ctx: PullContext, since, progress, salesforce, netsuite):
+def _pull_run_leased(run, spec: PullJob, ctx: PullContext, since, progress, salesforce, netsuite, resume_from=None):
     job = run.job
     reclaimed = attempts_reclaim_expired(job=job)
     try:
@@ -160,11 +164,16 @@ def _pull_run_leased(run, spec: PullJob, ctx: PullContext, since, progress, sale
         return RunOutcome.PAUSED, pause
     # From the watermark less the overlap window: what was read before is recognised by its hash and skipped.
     start = since if since is not None else watermark_since(job)
+    try:
+        with netsuite_budget().slot():
+            sweep_began = netsuite.server_time()
+    except RemoteError as error:
+        return RunOutcome.FAILED, f"NetSuite could not be reached: {error.code}: {error.message}"
     writer = SalesforceBatchWriter(salesforce=salesforce, job=job)
     planned_total = skipped = read = 0
     total = None
     with BatchSender(job=job, run=run, send_batch=writer, threads=2, batch_size=200) as sender:
-        for page in _pages(netsuite, spec, start):
+        for page in _pages(netsuite, spec, start, created_from=resume_from):
             if total is None:
                 total = page.total_records
             records = page.records
@@ -174,49 +183,66 @@ def _pull_run_leased(run, spec: PullJob, ctx: PullContext, since, progress, sale
             if planned:
                 planned_total += attempts_plan(run=run, planned=planned, operation=spec.operation)
                 sender.planned()
-            last = records[-1]
-            watermark_advance(job=job, run=run, timestamp=_utc(last["lastModifiedDate"]), record_id=str(last["internalId"]))
+            # The run's own progress (a backfill resumes from it): every record created before this moment is read.
+            reached = _created(records[-1])
+            if reached is not None:
+                SyncRun.objects.filter(pk=run.pk).update(watermark_after_timestamp=reached, watermark_after_record_id="created")
             run_count(run, records_read=len(records))
             if progress:
                 progress(read, max(total, read))
+    if since is None:
+        # Everything modified before the sweep began has been read and committed; a backfill leaves the job's
+        # watermark to its schedule.
+        # NetSuite stamps records to the second, so a record changed in the sweep's first second may carry an
+        # earlier moment than the server time read: the watermark starts that second.
+        watermark_advance(job=job, run=run, timestamp=_utc(sweep_began).replace(microsecond=0), record_id="")
     if isinstance(spec, PullRemittances):
         _rollup(run, writer)
     return _outcome(run, planned_total, skipped, reclaimed)
 
 
-def _pages(netsuite: NetSuiteClient, spec: PullJob, start: datetime | None):
-    """Pages of records after `cursor`, each a fresh search from the cursor's second (see the module's notes)."""
+def _pages(netsuite: NetSuiteClient, spec: PullJob, start: datetime | None, *, created_from: datetime | None = None):
+    """Every page of the transactions modified since `start` (created since `created_from`, if given), in NetSuite's
+    order: by date created. See the module's notes."""
     page_size = settings.HUB_NETSUITE_PAGE_SIZE
-    cursor = None
-    search = _search(netsuite, spec, start, page_size)
+    search = _search(netsuite, spec, start, page_size, created_from)
+    restarts = 0
     while True:
-        fresh = [r for r in search.records if cursor is None or (_utc(r["lastModifiedDate"]), int(r["internalId"])) > cursor]
-        if fresh:
-            yield SearchPage(records=fresh, search_id=search.search_id, page_index=search.page_index,
-                             total_pages=search.total_pages, total_records=search.total_records)
-            last = fresh[-1]
-            cursor = (_utc(last["lastModifiedDate"]), int(last["internalId"]))
+        if search.records:
+            yield search
+            created_from = _created(search.records[-1]) or created_from
         if search.page_index >= search.total_pages:
             return
-        if fresh and _utc(search.records[0]["lastModifiedDate"]) < cursor[0]:
-            search = _search(netsuite, spec, cursor[0], page_size)
-            continue
-        # The whole page sat in one second (or held nothing new): walk on through this search.
         try:
             with netsuite_budget().slot():
-                search = netsuite.search_more(search_id=search.search_id, page_index=search.page_index + 1,
-                                              page_size=page_size, body_fields_only=spec.body_fields_only)
+                following = netsuite.search_more(search_id=search.search_id, page_index=search.page_index + 1,
+                                                 page_size=page_size, body_fields_only=spec.body_fields_only)
         except TransientError as error:
             if error.code != "INVALID_SEARCH_MORE":
                 raise
-            logger.info("searchId expired while paging %s; searching again from the cursor", spec.transaction_type)
-            search = _search(netsuite, spec, cursor[0] if cursor else start, page_size)
+            logger.info("searchId expired while paging %s; searching again from the date created reached", spec.transaction_type)
+            following = None
+        if following is not None and following.total_records >= search.total_records:
+            search = following
+            continue
+        # The searchId expired, or a record left the results (deleted) and the pages after it moved back by one: the
+        # next page could skip a record. Search again from the date created reached (that second's records again).
+        restarts += 1
+        if restarts > 5:
+            raise TransientError("SEARCH_UNSTABLE", f"The {spec.transaction_type} search kept changing under the hub; try again later.")
+        search = _search(netsuite, spec, start, page_size, created_from)
 
 
-def _search(netsuite, spec, since, page_size) -> SearchPage:
+def _search(netsuite, spec, since, page_size, created_from=None) -> SearchPage:
     with netsuite_budget().slot():
         return netsuite.search_transactions(transaction_type=spec.transaction_type, modified_since=since,
-                                            page_size=page_size, body_fields_only=spec.body_fields_only)
+                                            page_size=page_size, body_fields_only=spec.body_fields_only,
+                                            created_since=created_from)
+
+
+def _created(record: dict) -> datetime | None:
+    value = record.get("createdDate")
+    return _utc(value) if value else None
 
 
 def _utc(value) -> datetime:

@@ -19,8 +19,8 @@ def sync_run(*, job_name: str, trigger: str = SyncRun.Trigger.MANUAL, dry_run: b
     """Run one job once and return its SyncRun, whatever the outcome.
 
     `since` makes it a backfill of a pull job from that moment (watermark_before of the run records it). A backfill
-    interrupted before it finished resumes where its last committed page ended, when asked again with the same
-    `since`; the job's own watermark is never moved back by it.
+    interrupted before it finished resumes from the date created its last committed page reached, when asked again
+    with the same `since`; the job's own watermark is left to the schedule.
     """
     job = SyncJob.objects.get(name=job_name)
     now = timezone.now()
@@ -29,7 +29,8 @@ def sync_run(*, job_name: str, trigger: str = SyncRun.Trigger.MANUAL, dry_run: b
         trigger = SyncRun.Trigger.BACKFILL
         unfinished = (SyncRun.objects.filter(job=job, trigger=trigger, watermark_before_timestamp=since)
                       .exclude(outcome=RunOutcome.SUCCEEDED).exclude(watermark_after_timestamp=None).order_by("-started_at").first())
-        extra["since"] = unfinished.watermark_after_timestamp if unfinished else since
+        extra["since"] = since
+        extra["resume_from"] = unfinished.watermark_after_timestamp if unfinished else None
         extra["progress"] = progress
     run = SyncRun.objects.create(
         job=job,

@@ -224,13 +224,18 @@ class NetSuiteClient:
         return found
 
     def search_transactions(self, *, transaction_type: str, modified_since: datetime | None, page_size: int = 1000,
-                            body_fields_only: bool = True) -> "SearchPage":
-        """The first page of transactions of one type modified at or after `modified_since` (an aware datetime;
-        NetSuite compares it in the account's time zone, so it must carry its offset)."""
+                            body_fields_only: bool = True, created_since: datetime | None = None) -> "SearchPage":
+        """The first page of transactions of one type modified at or after `modified_since` (and, if given, created
+        at or after `created_since`). Datetimes must be aware: NetSuite compares them in the account's time zone.
+
+        A SOAP search cannot ask for an order: transactions come back by date created, whatever the criteria."""
         # Reference: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_N3512617.html (search)
+        # Reference: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_N3518731.html (sort order)
         criteria = {"type": self._type("core", "SearchEnumMultiSelectField")(operator="anyOf", searchValue=[f"_{transaction_type}"])}
         if modified_since is not None:
             criteria["lastModifiedDate"] = self._type("core", "SearchDateField")(operator="onOrAfter", searchValue=modified_since)
+        if created_since is not None:
+            criteria["dateCreated"] = self._type("core", "SearchDateField")(operator="onOrAfter", searchValue=created_since)
         search = self._type("common", "TransactionSearchBasic")(**criteria)
         response = self._call(lambda: self.service.search(
             searchRecord=search, _soapheaders=self._headers(searchPreferences=self._search_preferences(page_size, body_fields_only))))

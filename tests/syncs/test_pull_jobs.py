@@ -1,5 +1,6 @@
 """The three pulls end to end, and the full round trip: both sandboxes as processes over real HTTP."""
 import datetime as dt
+import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -214,3 +215,35 @@ def test_it_backfills_history_and_resumes_where_it_stopped(hub_on_sandboxes, set
     all_payments = netsuite.stats()["records"]["customerPayment"]
     assert progress[-1][0] <= all_payments - 10, "the resumed backfill should start near the end of the pages already done"
 
+
+
+def test_it_pulls_every_change_when_netsuite_pages_by_date_created(hub_on_sandboxes, netsuite_service, settings):
+    """NetSuite returns transactions by date created: payments changed newest-first must all arrive, across pages."""
+    from syncs.clients.netsuite import NS, zeep_client
+
+    salesforce, netsuite = hub_on_sandboxes
+    run_all(PUSHES)
+    paid = netsuite.pay(days=1, per_day=12, seed=61, backdate=False)["created"]
+    assert sync_run(job_name="pull_remittances").outcome == "succeeded"
+
+    settings.HUB_NETSUITE_PAGE_SIZE = 5
+    settings.HUB_WATERMARK_OVERLAP_SECONDS = 0
+    payment_type = zeep_client().get_type(f"{{{NS['customers']}}}CustomerPayment")
+
+    def change(payments):
+        for payment in payments:
+            response = netsuite_service.update(
+                record=payment_type(internalId=str(payment["internalId"]), tranDate=dt.datetime(2026, 1, 15)),
+                _soapheaders={"tokenPassport": netsuite.token_passport()})
+            assert response.body.writeResponse.status.isSuccess
+
+    # The first page (the five created first) is changed a second later than the rest: by lastModifiedDate it comes
+    # last, by date created (NetSuite's order) first.
+    change(paid[5:])
+    time.sleep(1.1)
+    change(paid[:5])
+
+    run = sync_run(job_name="pull_remittances")
+    assert run.outcome == "succeeded", run.message
+    dates = {r["NetSuite_Payment_Id__c"]: r["Payment_Date__c"] for r in remittances(salesforce.client())}
+    assert {dates[str(p["internalId"])] for p in paid} == {"2026-01-15"}
