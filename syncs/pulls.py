@@ -14,6 +14,8 @@ Writing: one attempt per record, written 200 at a time with per-record results: 
 import logging
 import re
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone as dt_timezone
 
@@ -201,36 +203,65 @@ def _pull_run_leased(run, spec: PullJob, ctx: PullContext, since, progress, sale
     return _outcome(run, planned_total, skipped, reclaimed)
 
 
+# Pages asked for ahead of the one being processed: NetSuite's time answering them overlaps the hub's reading of
+# the one before (each holds a concurrency slot meanwhile).
+READ_AHEAD = 2
+# A page that cannot be had any more: the searchId expired, or the results shrank below that page.
+PAGE_GONE = {"INVALID_SEARCH_MORE", "INVALID_SEARCH_PAGE_INDEX"}
+
+
 def _pages(netsuite: NetSuiteClient, spec: PullJob, start: datetime | None, *, created_from: datetime | None = None):
     """Every page of the transactions modified since `start` (created since `created_from`, if given), in NetSuite's
     order: by date created. See the module's notes."""
     page_size = settings.HUB_NETSUITE_PAGE_SIZE
-    search = _search(netsuite, spec, start, page_size, created_from)
     restarts = 0
-    while True:
-        if search.records:
-            yield search
-            created_from = _created(search.records[-1]) or created_from
-        if search.page_index >= search.total_pages:
-            return
-        try:
-            with netsuite_budget().slot():
-                following = netsuite.search_more(search_id=search.search_id, page_index=search.page_index + 1,
-                                                 page_size=page_size, body_fields_only=spec.body_fields_only)
-        except TransientError as error:
-            if error.code != "INVALID_SEARCH_MORE":
-                raise
-            logger.info("searchId expired while paging %s; searching again from the date created reached", spec.transaction_type)
-            following = None
-        if following is not None and following.total_records >= search.total_records:
-            search = following
-            continue
-        # The searchId expired, or a record left the results (deleted) and the pages after it moved back by one: the
-        # next page could skip a record. Search again from the date created reached (that second's records again).
-        restarts += 1
-        if restarts > 5:
-            raise TransientError("SEARCH_UNSTABLE", f"The {spec.transaction_type} search kept changing under the hub; try again later.")
+    with ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix=f"read-{spec.transaction_type}") as pool:
+        ahead: deque = deque()
+
+        def read_ahead(search: SearchPage, after: int) -> int:
+            while len(ahead) < READ_AHEAD and after < search.total_pages:
+                after += 1
+                ahead.append(pool.submit(_search_more, netsuite, spec, search.search_id, after, page_size))
+            return after
+
         search = _search(netsuite, spec, start, page_size, created_from)
+        asked = read_ahead(search, search.page_index)
+        while True:
+            if search.records:
+                yield search
+                created_from = _created(search.records[-1]) or created_from
+            if not ahead:
+                return
+            try:
+                following = ahead.popleft().result()
+            except RemoteError as error:
+                if error.code not in PAGE_GONE:
+                    raise
+                logger.info("%s while paging %s; searching again from the date created reached", error.code, spec.transaction_type)
+                following = None
+            if following is not None and following.total_records >= search.total_records:
+                search = following
+                asked = read_ahead(search, asked)
+                continue
+            # The searchId expired, or a record left the results (deleted) and the pages after it moved back by one:
+            # the next page could skip a record. Search again from the date created reached (that second included).
+            for future in ahead:
+                future.cancel()
+            ahead.clear()
+            restarts += 1
+            if restarts > 5:
+                raise TransientError("SEARCH_UNSTABLE", f"The {spec.transaction_type} search kept changing under the hub; try again later.")
+            search = _search(netsuite, spec, start, page_size, created_from)
+            asked = read_ahead(search, search.page_index)
+
+
+def _search_more(netsuite, spec, search_id: str, page_index: int, page_size: int) -> SearchPage:
+    try:
+        with netsuite_budget().slot():
+            return netsuite.search_more(search_id=search_id, page_index=page_index, page_size=page_size,
+                                        body_fields_only=spec.body_fields_only)
+    finally:
+        connections.close_all()  # this reader thread's own database connection, if anything opened one
 
 
 def _search(netsuite, spec, since, page_size, created_from=None) -> SearchPage:
