@@ -92,3 +92,41 @@ def test_upsert_list_sends_the_good_records_and_fails_the_bad_one_unsent(client,
     assert results[1].code == "HUB_INVALID_RECORD" and "control character" in results[1].message
     assert results[0].external_id == "001A" and results[2].external_id == "003" and results[2].internal_id
     assert stats["requests"]["upsertList"] == 1 and stats["records"]["customer"] == 2
+
+
+def _without_none(value):
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value
+
+
+def test_search_records_read_as_zeep_reads_them(client, settings, tmp_path):
+    from sandboxes.netsuite.testing import run_netsuite_sandbox
+    from syncs.clients.netsuite import plain
+
+    with run_netsuite_sandbox(tmp_path / "netsuite", latency_ms=0) as netsuite:
+        settings.NETSUITE = {**settings.NETSUITE, "ENDPOINT": netsuite.endpoint, "ACCOUNT": netsuite.account,
+                             "CONSUMER_KEY": netsuite.consumer_key, "CONSUMER_SECRET": netsuite.consumer_secret,
+                             "TOKEN_ID": netsuite.token_id, "TOKEN_SECRET": netsuite.token_secret}
+        ours = NetSuiteClient()
+        written = ours.upsert_list(RECORDS[:2] + [dict(RECORDS[3], fields={**RECORDS[3]["fields"], "entity": {"externalId": "001A", "type": "customer"}}),
+                                                  RECORDS[4]])
+        assert all(result.success for result in written), written
+        netsuite.pay(days=1, per_day=1, seed=3, backdate=False)
+        for transaction_type, bodies_only in (("salesOrder", True), ("purchaseOrder", False), ("customerPayment", False)):
+            page = ours.search_transactions(transaction_type=transaction_type, modified_since=None,
+                                            body_fields_only=bodies_only)
+            assert page.records, transaction_type
+            search = ours._type("common", "TransactionSearchBasic")(
+                type=ours._type("core", "SearchEnumMultiSelectField")(operator="anyOf", searchValue=[f"_{transaction_type}"]))
+            response = ours.service.search(searchRecord=search, _soapheaders=ours._headers(
+                searchPreferences=ours._search_preferences(1000, bodies_only)))
+            zeeps = [_without_none(plain(record)) for record in response.body.searchResult.recordList.record]
+            for mine, theirs in zip([_without_none(record) for record in page.records], zeeps):
+                assert set(mine) == set(theirs), (set(mine) ^ set(theirs))
+                for key in mine:
+                    assert mine[key] == theirs[key], (key, mine[key], theirs[key])
+            assert len(page.records) == len(zeeps)
+            assert (page.total_records, page.total_pages, page.page_index) == (len(zeeps), 1, 1)
