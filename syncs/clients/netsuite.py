@@ -56,8 +56,6 @@ RECORD_TYPES = {
     "purchaseOrder": ("purchases", "PurchaseOrder"),
     "customerPayment": ("customers", "CustomerPayment"),
 }
-LINE_TYPES = {"salesOrder": ("sales", "SalesOrderItem", "SalesOrderItemList"),
-              "purchaseOrder": ("purchases", "PurchaseOrderItem", "PurchaseOrderItemList")}
 # Per-record status codes worth a later retry; any other failed write needs a person.
 TRANSIENT_CODES = {"RCRD_HAS_BEEN_CHANGED", "UNEXPECTED_ERROR", "CONCURRENCY_LIMIT_EXCEEDED", "SESSION_TIMED_OUT",
                    "WS_REQUEST_BLOCKED", "WS_CONCUR_SESSION_DISALLWD", "RCRD_LOCKED_BY_WF", "SSS_REQUEST_LIMIT_EXCEEDED"}
@@ -174,33 +172,6 @@ class NetSuiteClient:
 
     @staticmethod
     def _plain_value(value):
-        if isinstance(value, date) and not isinstance(value, datetime):
-            # xsd:dateTime without a zone: NetSuite reads it in the account's time zone, which is what a
-            # business date (funded date, payment date) means.
-            return datetime(value.year, value.month, value.day)
-        return value
-
-    def build_record(self, record: dict):
-        """A record dict as zeep's own value object: the reference that record_element's XML is tested against."""
-        namespace, type_name = RECORD_TYPES[record["type"]]
-        fields = {}
-        for name, value in record.get("fields", {}).items():
-            if name == "itemList":
-                fields[name] = self._item_list(record["type"], value)
-            else:
-                fields[name] = self._value(value)
-        return self._type(namespace, type_name)(
-            externalId=record.get("externalId"), internalId=record.get("internalId"), **fields
-        )
-
-    def _item_list(self, record_type: str, item_list: dict):
-        namespace, line_type, list_type = LINE_TYPES[record_type]
-        lines = [self._type(namespace, line_type)(**{k: self._value(v) for k, v in line.items()}) for line in item_list["item"]]
-        return self._type(namespace, list_type)(item=lines, replaceAll=item_list.get("replaceAll", True))
-
-    def _value(self, value):
-        if isinstance(value, dict) and ({"internalId", "externalId"} & value.keys()):
-            return self.record_ref(**value)
         if isinstance(value, date) and not isinstance(value, datetime):
             # xsd:dateTime without a zone: NetSuite reads it in the account's time zone, which is what a
             # business date (funded date, payment date) means.

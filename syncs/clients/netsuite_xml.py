@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from lxml import etree
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
+XSI_TYPE = f"{{{XSI}}}type"
+XSI_NIL = f"{{{XSI}}}nil"
 
 
 class RecordRenderError(ValueError):
@@ -23,25 +25,43 @@ class RecordRenderError(ValueError):
 
 @dataclass(frozen=True)
 class _Child:
+    name: str
     tag: str  # "{namespace}name"
     xsd_type: object  # zeep type
     complex: bool
     many: bool
-    position: int
+    position: int  # in the type's sequence
 
 
 @dataclass(frozen=True)
 class _Layout:
-    children: dict  # name → _Child
-    attributes: dict  # name → zeep simple type
+    by_name: dict  # element name → _Child
+    by_tag: dict  # "{namespace}name" → _Child
+    attributes: dict  # attribute name → zeep Attribute
+
+
+# Keyed by id, with the type kept beside its layout so that an id is never taken for another type's.
+_layouts: dict[int, tuple[object, _Layout]] = {}
+
+
+def _layout(xsd_type) -> _Layout:
+    """A complex type's elements and attributes, read from zeep once per type."""
+    cached = _layouts.get(id(xsd_type))
+    if cached is not None and cached[0] is xsd_type:
+        return cached[1]
+    children = [_Child(name=name, tag=element.qname.text, xsd_type=element.type,
+                       complex=hasattr(element.type, "elements"),
+                       many=element.max_occurs == "unbounded" or (element.max_occurs or 1) > 1, position=position)
+                for position, (name, element) in enumerate(xsd_type.elements)]
+    layout = _Layout(by_name={child.name: child for child in children},
+                     by_tag={child.tag: child for child in children}, attributes=dict(xsd_type.attributes))
+    _layouts[id(xsd_type)] = (xsd_type, layout)
+    return layout
 
 
 class RecordRenderer:
     """Renders plain dicts as elements of zeep's complex types. A dict's keys are the type's attribute and element
     names; a nested dict is a complex value, a list repeats an element that may repeat."""
-
-    def __init__(self):
-        self._layouts: dict[int, _Layout] = {}
 
     def subelement(self, parent, tag, xsd_type, value: dict, *, xsi_type: etree.QName | None = None) -> etree._Element:
         """Render `value` as a new last child of `parent`; nothing is left behind if it cannot be rendered.
@@ -49,9 +69,9 @@ class RecordRenderer:
         node = etree.SubElement(parent, tag)
         try:
             if xsi_type is not None:
-                node.set(f"{{{XSI}}}type", xsi_type)
+                node.set(XSI_TYPE, xsi_type)
             self._fill(node, xsd_type, value)
-        except (RecordRenderError, ValueError, TypeError) as error:
+        except (ValueError, TypeError) as error:
             parent.remove(node)
             raise error if isinstance(error, RecordRenderError) else RecordRenderError(str(error)) from error
         return node
@@ -59,38 +79,25 @@ class RecordRenderer:
     def _fill(self, node, xsd_type, value: dict) -> None:
         if not isinstance(value, dict):
             raise RecordRenderError(f"{xsd_type.name} needs a structured value, not {value!r}")
-        layout = self._layout(xsd_type)
+        layout = _layout(xsd_type)
         children = []
         for name, item in value.items():
             if item is None:
                 continue
             if name in layout.attributes:
-                node.set(name, _text(layout.attributes[name], item, name))
+                node.set(name, _text(layout.attributes[name].type, item, name))
                 continue
-            child = layout.children.get(name)
+            child = layout.by_name.get(name)
             if child is None:
                 raise RecordRenderError(f"{xsd_type.name} has no field {name!r}")
-            children.append((child.position, name, child, item))
-        for _, name, child, item in sorted(children, key=lambda entry: entry[0]):
+            children.append((child, item))
+        for child, item in sorted(children, key=lambda entry: entry[0].position):
             for one in (item if child.many and isinstance(item, list) else [item]):
                 element = etree.SubElement(node, child.tag)
                 if child.complex:
                     self._fill(element, child.xsd_type, one)
                 else:
-                    element.text = _text(child.xsd_type, one, name)
-
-    def _layout(self, xsd_type) -> _Layout:
-        layout = self._layouts.get(id(xsd_type))
-        if layout is None:
-            children = {}
-            for position, (name, element) in enumerate(xsd_type.elements):
-                children[name] = _Child(tag=element.qname.text, xsd_type=element.type,
-                                        complex=hasattr(element.type, "elements"),
-                                        many=element.max_occurs == "unbounded" or (element.max_occurs or 1) > 1,
-                                        position=position)
-            attributes = {name: attribute.type for name, attribute in xsd_type.attributes}
-            layout = self._layouts[id(xsd_type)] = _Layout(children=children, attributes=attributes)
-        return layout
+                    element.text = _text(child.xsd_type, one, child.name)
 
 
 def _text(xsd_type, value, name: str) -> str:
@@ -144,7 +151,6 @@ class RecordReader:
 
     def __init__(self, type_named):
         self._type_named = type_named
-        self._layouts: dict[int, dict] = {}
 
     def record(self, element) -> dict:
         return self._read(element, self._xsi_type(element))
@@ -159,48 +165,31 @@ class RecordReader:
     def _read(self, element, xsd_type) -> dict:
         if xsd_type is None:
             raise RecordRenderError(f"No type for element {element.tag}")
-        children, attributes = self._layout(xsd_type)
+        layout = _layout(xsd_type)
         value = {}
-        for name, attribute in attributes.items():
+        for name, attribute in layout.attributes.items():
             text = element.get(name)
             if text is not None:
                 value[name] = _python(attribute.type, text)
             elif attribute.default is not None:
                 value[name] = attribute.default  # the schema's default, unconverted, as zeep gives it
-        for child in element:
-            if not isinstance(child.tag, str):
-                continue  # a comment
-            known = children.get(child.tag)
-            if known is None:
-                continue  # not in this type (zeep's lax reading drops it too)
-            name, child_type, many = known
-            if child.get(XSI_NIL) in ("true", "1"):
+        for node in element:
+            child = layout.by_tag.get(node.tag) if isinstance(node.tag, str) else None
+            if child is None:
+                continue  # a comment, or an element not in this type (zeep's lax reading drops it too)
+            if node.get(XSI_NIL) in ("true", "1"):
                 item = None
-            elif hasattr(child_type, "elements"):
-                item = self._read(child, self._xsi_type(child) or child_type)
+            elif child.complex:
+                item = self._read(node, self._xsi_type(node) or child.xsd_type)
             else:
-                item = _python(child_type, child.text) if child.text is not None else None
-            if many:
-                value.setdefault(name, []).append(item)
+                item = _python(child.xsd_type, node.text) if node.text is not None else None
+            if child.many:
+                value.setdefault(child.name, []).append(item)
             else:
-                value[name] = item
-        if not children and element.text and element.text.strip():
+                value[child.name] = item
+        if not layout.by_tag and element.text and element.text.strip():
             value["_value_1"] = element.text  # simple content with attributes, as zeep names it
         return value
-
-    def _layout(self, xsd_type):
-        layout = self._layouts.get(id(xsd_type))
-        if layout is None:
-            children = {element.qname.text: (name, element.type,
-                                             element.max_occurs == "unbounded" or (element.max_occurs or 1) > 1)
-                        for name, element in xsd_type.elements}
-            attributes = dict(xsd_type.attributes)
-            layout = self._layouts[id(xsd_type)] = (children, attributes)
-        return layout
-
-
-XSI_TYPE = f"{{{XSI}}}type"
-XSI_NIL = f"{{{XSI}}}nil"
 
 
 def _python(xsd_type, text: str):

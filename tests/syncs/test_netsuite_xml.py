@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from lxml import etree
 
-from syncs.clients.netsuite import NS, NSMAP, NetSuiteClient
+from syncs.clients.netsuite import NS, NSMAP, RECORD_TYPES, NetSuiteClient
 
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 
@@ -29,6 +29,31 @@ RECORDS = [
             {"item": {"internalId": "201", "type": "servicePurchaseItem"}, "quantity": 1, "rate": "1234.56",
              "amount": 1234.56}]}}},
 ]
+
+
+LINE_TYPES = {"salesOrder": ("sales", "SalesOrderItem", "SalesOrderItemList"),
+              "purchaseOrder": ("purchases", "PurchaseOrderItem", "PurchaseOrderItemList")}
+
+
+def zeep_record(client, record: dict):
+    """The same record as zeep's own value object, built the way zeep's users build one: the reference."""
+    def value(field_value):
+        if isinstance(field_value, dict) and ({"internalId", "externalId"} & field_value.keys()):
+            return client.record_ref(**field_value)
+        if isinstance(field_value, dt.date) and not isinstance(field_value, dt.datetime):
+            return dt.datetime(field_value.year, field_value.month, field_value.day)
+        return field_value
+
+    fields = {}
+    for name, field_value in record.get("fields", {}).items():
+        if name == "itemList":
+            namespace, line_type, list_type = LINE_TYPES[record["type"]]
+            lines = [client._type(namespace, line_type)(**{k: value(v) for k, v in line.items()}) for line in field_value["item"]]
+            fields[name] = client._type(namespace, list_type)(item=lines, replaceAll=field_value.get("replaceAll", True))
+        else:
+            fields[name] = value(field_value)
+    namespace, type_name = RECORD_TYPES[record["type"]]
+    return client._type(namespace, type_name)(externalId=record.get("externalId"), internalId=record.get("internalId"), **fields)
 
 
 def shape(element) -> tuple:
@@ -58,7 +83,7 @@ def test_rendered_record_is_what_zeep_renders(client, record):
     ours = etree.fromstring(etree.tostring(request))[0]
 
     envelope = client.client.create_message(client.service, "upsertList", _soapheaders=client._headers(),
-                                            record=[client.build_record(record)])
+                                            record=[zeep_record(client, record)])
     zeeps = envelope.find(f".//{{{NS['messages']}}}record")
     assert shape(ours) == shape(zeeps)
 
