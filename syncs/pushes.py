@@ -30,7 +30,7 @@ from .engine import (
     watermark_advance,
     watermark_since,
 )
-from .models import RunOutcome, SyncAttempt, SyncJob, SyncRun
+from .models import AttemptStatus, RecordLink, RunOutcome, SyncAttempt, SyncJob, SyncRun
 from .runners import runner
 
 logger = logging.getLogger(__name__)
@@ -319,8 +319,11 @@ def _push_run_leased(run, spec: PushJob, mappings, line_mappings, salesforce, ne
 
 def _plan_page(ctx, spec: PushJob, salesforce, page: list[dict]) -> list[PlannedRecord]:
     if spec.source_object == "OpportunityLineItem":
-        page = _applications_of_lines(ctx, spec, salesforce, _lines_not_yet_synced(spec, page))
-    links = links_for(spec.record_type, [record["Id"] for record in page])
+        # One read of the orders' links serves both the line items and the applications they belong to.
+        links = links_for(spec.record_type, {item["OpportunityId"] for item in page if item.get("OpportunityId")})
+        page = _applications_of_lines(ctx, spec, salesforce, _lines_not_yet_synced(page, links))
+    else:
+        links = links_for(spec.record_type, [record["Id"] for record in page])
     if isinstance(spec, OrderLines):
         unlinked = [record["Id"] for record in page if record["Id"] not in links or not links[record["Id"]].netsuite_internal_id]
         ctx.orders_unlinked = _orders_tried_unlinked(spec.order_job_name, unlinked)
@@ -341,8 +344,6 @@ def _orders_tried_unlinked(order_job_name: str, application_ids: list[str]) -> d
     the hash of the lines that try carries)."""
     if not application_ids:
         return {}
-    from .models import AttemptStatus
-
     tries = SyncAttempt.objects.filter(
         job__name=order_job_name, salesforce_id__in=application_ids, superseded=False,
         status__in=[AttemptStatus.PENDING, AttemptStatus.RUNNING, AttemptStatus.FAILED, AttemptStatus.DEAD],
@@ -356,7 +357,6 @@ def _replan_retried(ctx: PushContext, spec: PushJob, salesforce) -> None:
     afresh and map it with today's mappings, so a fixed mapping takes effect."""
     from .attempts import attempt_fail
     from .clients.errors import PermanentError
-    from .models import AttemptStatus
 
     waiting = {a.salesforce_id: a for a in SyncAttempt.objects.filter(
         job=ctx.job, status=AttemptStatus.PENDING, superseded=False).exclude(request_payload__has_key="record")}
@@ -400,11 +400,10 @@ def _read_by_ids(ctx, spec, salesforce, ids: list[str]) -> list[dict]:
     return records
 
 
-def _lines_not_yet_synced(spec: PushJob, line_items: list[dict]) -> list[dict]:
+def _lines_not_yet_synced(line_items: list[dict], links: dict[str, RecordLink]) -> list[dict]:
     """The changed line items that NetSuite may not have: those of orders not linked yet, and those stamped after
     the newest line the order was last written with (a deletion's stamp is its time of deletion). The rest were read
-    with their order, so their applications need not be read again."""
-    links = links_for(spec.record_type, {item["OpportunityId"] for item in line_items if item.get("OpportunityId")})
+    with their order, so their applications need not be read again. `links`: the orders' links, by application."""
     fresh = []
     for item in line_items:
         link = links.get(item.get("OpportunityId"))
@@ -455,11 +454,7 @@ def _soql(spec: PushJob, ctx: PushContext) -> tuple[str, dict]:
 
 
 def _select_list(fields: list[str]) -> str:
-    unique = []
-    for field in fields:
-        if field and field not in unique:
-            unique.append(field)
-    return ", ".join(unique)
+    return ", ".join(dict.fromkeys(name for name in fields if name))  # in order, each once
 
 
 def _unknown_fields(salesforce, spec: PushJob, ctx: PushContext) -> list[str]:
@@ -496,8 +491,6 @@ def _dry_run(ctx, spec, salesforce, soql, values):
 
 
 def _outcome(run: SyncRun, planned: int, skipped: int, reclaimed: int) -> tuple[str, str]:
-    from .models import AttemptStatus
-
     attempts = SyncAttempt.objects.filter(run=run)
     written = attempts.filter(status=AttemptStatus.SUCCEEDED).count()
     failed = attempts.filter(status__in=[AttemptStatus.FAILED, AttemptStatus.DEAD], superseded=False).count()
