@@ -101,17 +101,9 @@ class ExactShapeSeeder(Seeder):
                 "IsClosed": True, "IsWon": sf_schema.CLOSED_STAGES.get("Funded", True),
                 "Pricebook2Id": pricebook["id"],
             })
-        line_items = []
-        for application_id, application in zip(self.add(conn, "Opportunity", applications), applications):
-            for code in FEE_CODES[:2] + self.random.sample(FEE_CODES[2:], self.fees - 2):
-                entry = pricebook["entries"][code]
-                price = round(entry["UnitPrice"] * self.random.choice([1, 1, 1.5, 2]), 2)
-                line_items.append({
-                    "OpportunityId": application_id, "PricebookEntryId": entry["Id"],
-                    "Product2Id": entry["Product2Id"], "ProductCode": code,
-                    "Name": f"{application['Name']} {entry['Name']}"[:376], "Quantity": 1.0, "UnitPrice": price,
-                    "TotalPrice": price, "ListPrice": entry["UnitPrice"],
-                })
+        line_items = [self.fee_line(application_id, application, pricebook, code)
+                      for application_id, application in zip(self.add(conn, "Opportunity", applications), applications)
+                      for code in FEE_CODES[:2] + self.random.sample(FEE_CODES[2:], self.fees - 2)]
         self.add(conn, "OpportunityLineItem", line_items)
 
 

@@ -166,6 +166,14 @@ class Seeder:
                 })
         self.add(conn, "Contact", contacts)
 
+    def fee_line(self, application_id: str, application: dict, pricebook: dict, code: str) -> dict:
+        """One fee line item of an application: the price book's price, sometimes raised."""
+        entry = pricebook["entries"][code]
+        price = round(entry["UnitPrice"] * self.random.choice([1, 1, 1.5, 2]), 2)
+        return {"OpportunityId": application_id, "PricebookEntryId": entry["Id"], "Product2Id": entry["Product2Id"],
+                "ProductCode": code, "Name": f"{application['Name']} {entry['Name']}"[:376], "Quantity": 1.0,
+                "UnitPrice": price, "TotalPrice": price, "ListPrice": entry["UnitPrice"]}
+
     def seed_applications(self, conn, count, merchant_ids, broker_ids, pricebook, accounts):
         if not merchant_ids or not count:
             return
@@ -198,15 +206,7 @@ class Seeder:
             if application["StageName"] != "Funded":
                 continue
             codes = ["FEE-ORIG", "FEE-UW"] + self.random.sample(["FEE-ACH", "FEE-WIRE"], self.random.randint(0, 2))
-            for code in codes:
-                entry = pricebook["entries"][code]
-                price = round(entry["UnitPrice"] * self.random.choice([1, 1, 1.5, 2]), 2)
-                line_items.append({
-                    "OpportunityId": application_id, "PricebookEntryId": entry["Id"],
-                    "Product2Id": entry["Product2Id"], "ProductCode": code,
-                    "Name": f"{application['Name']} {entry['Name']}"[:376], "Quantity": 1.0, "UnitPrice": price,
-                    "TotalPrice": price, "ListPrice": entry["UnitPrice"],
-                })
+            line_items += [self.fee_line(application_id, application, pricebook, code) for code in codes]
             daily = round(application["Payback_Amount__c"] / 120, 2)
             for n in range(self.plan.remittances_per_funded):
                 remittances.append({
