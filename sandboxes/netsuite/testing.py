@@ -17,7 +17,6 @@ import hmac
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from ..processes import free_port, process_stop
 from .cli import DEMO
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -36,12 +36,6 @@ def default_wsdl() -> str:
     """$NETSUITE_WSDL, else the shared offline copy that sits beside the project."""
     return os.environ.get("NETSUITE_WSDL") or str(
         PROJECT_ROOT.parent / "shared" / "netsuite-wsdl" / "2023_2" / "netsuite.wsdl")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def token_passport(*, account: str, consumer_key: str, consumer_secret: str, token_id: str, token_secret: str,
@@ -110,15 +104,7 @@ class RunningSandbox:
         raise RuntimeError(f"the NetSuite sandbox did not answer within {timeout}s; see {self.log_path}")
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        process_stop(self.process)
         self.process = None
 
     def restart(self) -> "RunningSandbox":

@@ -8,7 +8,6 @@
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,17 +15,12 @@ from pathlib import Path
 
 import requests
 
+from ..processes import free_port, process_stop
 from .auth import Credentials
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 API_VERSION = "59.0"
 START_TIMEOUT = 30
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _cli_args(options: dict) -> list:
@@ -99,15 +93,7 @@ class RunningSalesforceSandbox:
         raise RuntimeError(f"the Salesforce sandbox did not answer within {START_TIMEOUT}s")
 
     def stop(self):
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        process_stop(self.process)
         self.process = None
 
     def restart(self):
