@@ -19,12 +19,18 @@ def _make_staff(username: str, group_name: str) -> User:
 
 
 @pytest.fixture
-def ops_user(db):
+def staff_groups(db):
+    """The ops and finance groups, which the migration creates (modules of transactional tests override this to put
+    them back in their emptied database)."""
+
+
+@pytest.fixture
+def ops_user(staff_groups):
     return _make_staff("olivia-ops", "ops")
 
 
 @pytest.fixture
-def finance_user(db):
+def finance_user(staff_groups):
     return _make_staff("frank-finance", "finance")
 
 

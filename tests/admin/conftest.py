@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT, _make_staff
+from tests.conftest import PROJECT_ROOT
 from tests.syncs.conftest import hub_on_sandboxes, netsuite_sandbox, salesforce_sandbox  # noqa: F401
 
 CHROMIUM = os.environ.get("HUB_CHROMIUM", "/usr/bin/chromium")
@@ -47,16 +47,6 @@ def staff_groups(db):
     from syncs.permissions import seed_groups
 
     seed_groups(apps)
-
-
-@pytest.fixture
-def ops_user(staff_groups):
-    return _make_staff("olivia-ops", "ops")
-
-
-@pytest.fixture
-def finance_user(staff_groups):
-    return _make_staff("frank-finance", "finance")
 
 
 @pytest.fixture

@@ -41,8 +41,8 @@ def test_it_refuses_a_get_list_over_a_thousand(netsuite):
     assert fault_code(refused.value) == "MAX_RCRDS_EXCEEDED"
 
 
-def test_it_blocks_requests_over_the_concurrency_limit_while_they_wait_out_latency(netsuite):
-    netsuite.sandbox.control(latency_ms=1500)
+def server_times_at_once(netsuite, count: int) -> list[str]:
+    """`count` getServerTime requests sent together: "ok" or the fault code of each."""
     outcomes = []
 
     def call():
@@ -52,11 +52,17 @@ def test_it_blocks_requests_over_the_concurrency_limit_while_they_wait_out_laten
         except Fault as fault:
             outcomes.append(fault_code(fault))
 
-    threads = [threading.Thread(target=call) for _ in range(8)]
+    threads = [threading.Thread(target=call) for _ in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return outcomes
+
+
+def test_it_blocks_requests_over_the_concurrency_limit_while_they_wait_out_latency(netsuite):
+    netsuite.sandbox.control(latency_ms=1500)
+    outcomes = server_times_at_once(netsuite, 8)
 
     stats = netsuite.sandbox.stats()
     assert outcomes.count("ok") == 5
@@ -141,20 +147,7 @@ def test_it_takes_governance_settings_at_start(tmp_path, zeep_client):
         netsuite = NetSuite(sandbox, zeep_client)
         with pytest.raises(TransportError):
             netsuite.service.getServerTime(_soapheaders=netsuite.headers())
-        outcomes = []
-
-        def call():
-            try:
-                netsuite.service.getServerTime(_soapheaders=netsuite.headers())
-                outcomes.append("ok")
-            except Fault as fault:
-                outcomes.append(fault_code(fault))
-
-        threads = [threading.Thread(target=call) for _ in range(3)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        outcomes = server_times_at_once(netsuite, 3)
         assert sorted(outcomes) == ["WS_REQUEST_BLOCKED", "WS_REQUEST_BLOCKED", "ok"]
 
 
