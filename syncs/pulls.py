@@ -193,10 +193,8 @@ def _pull_run_leased(run, spec: PullJob, ctx: PullContext, since, progress, sale
             if progress:
                 progress(read, max(total, read))
     if since is None:
-        # Everything modified before the sweep began has been read and committed; a backfill leaves the job's
-        # watermark to its schedule.
-        # NetSuite stamps records to the second, so a record changed in the sweep's first second may carry an
-        # earlier moment than the server time read: the watermark starts that second.
+        # Everything modified before the sweep began is read and committed. NetSuite stamps records to the second, so
+        # the watermark starts that second. (A backfill leaves the job's watermark to its schedule.)
         watermark_advance(job=job, run=run, timestamp=_utc(sweep_began).replace(microsecond=0), record_id="")
     if isinstance(spec, PullRemittances):
         _rollup(run, writer)
@@ -256,12 +254,10 @@ def _pages(netsuite: NetSuiteClient, spec: PullJob, start: datetime | None, *, c
 
 
 def _search_more(netsuite, spec, search_id: str, page_index: int, page_size: int) -> SearchPage:
-    try:
-        with netsuite_budget().slot():
-            return netsuite.search_more(search_id=search_id, page_index=page_index, page_size=page_size,
-                                        body_fields_only=spec.body_fields_only)
-    finally:
-        connections.close_all()  # this reader thread's own database connection, if anything opened one
+    # Runs in a reader thread, which touches no database.
+    with netsuite_budget().slot():
+        return netsuite.search_more(search_id=search_id, page_index=page_index, page_size=page_size,
+                                    body_fields_only=spec.body_fields_only)
 
 
 def _search(netsuite, spec, since, page_size, created_from=None) -> SearchPage:
