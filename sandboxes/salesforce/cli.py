@@ -7,7 +7,6 @@
 import argparse
 import json
 import os
-import signal
 import ssl
 import sys
 import urllib.request
@@ -107,22 +106,16 @@ def serve(args) -> int:
                                        consumer_secret=args.consumer_secret)
     sandbox = Sandbox(args.data_dir, credentials=credentials, settings=settings, random_seed=args.random_seed,
                       verbose=args.verbose)
+    from .. import web
+
     server = build_server(sandbox, args.host, args.port, use_tls=not args.no_tls)
-    host, port = server.server_address[:2]
+    host, port = web.bound_address(server)
     scheme = "http" if args.no_tls else "https"
     print(f"Salesforce sandbox listening on {scheme}://{host}:{port} (data dir {Path(args.data_dir).resolve()})",
           flush=True)
-
-    def stop(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
     try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
+        web.serve_forever(server)
     finally:
-        server.server_close()
         sandbox.store.close()
     return 0
 

@@ -2,15 +2,13 @@
 governor, in the shapes simple-salesforce (and any faithful REST client) expects.
 """
 import datetime as dt
-import http.server
 import json
 import re
-import socket
-import ssl
 import sys
 import traceback
 import urllib.parse
 
+from .. import web
 from . import describe, ids, schema, tls
 from .auth import Authenticator, Credentials, LoginFailed
 from .bulk import BulkJobs
@@ -53,37 +51,33 @@ class _RollBack(Exception):
     pass
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes: with Nagle's algorithm on, a kept-alive connection waits for the
-    # client's delayed ACK (40 ms on Linux) between them. Real front ends send at once.
-    disable_nagle_algorithm = True
-    server_version = "SalesforceSandbox/1.0"
-    timeout = 120   # idle keep-alive connections give their thread back
+MAX_BODY_BYTES = 150 * 1024 * 1024   # Bulk API 2.0's upload limit; REST bodies are far smaller
 
-    # -- plumbing ---------------------------------------------------------------------------------------------------
-    @property
-    def sandbox(self) -> Sandbox:
-        return self.server.sandbox
 
-    def log_message(self, format, *args):
-        if self.sandbox.verbose:
-            sys.stderr.write("%s - %s\n" % (self.address_string(), format % args))
+class Handler:
+    """One request: routed by `dispatch`, answered with `send` (every path answers exactly once)."""
 
-    def do_GET(self):
-        self.dispatch()
+    def __init__(self, sandbox: Sandbox, request: web.Request):
+        self.sandbox = sandbox
+        self.request = request
+        self.command = request.command
+        self.path = request.path
+        self.headers = request.headers
+        self.response: web.Response | None = None
 
-    do_POST = do_PATCH = do_DELETE = do_PUT = do_HEAD = do_GET
+    def log(self):
+        if self.sandbox.verbose and self.response is not None:
+            sys.stderr.write(f'salesforce sandbox: "{self.command} {self.path}" {self.response.status}\n')
 
     def host(self) -> str:
-        host = self.headers.get("Host")
-        if host:
-            return host
-        address, port = self.server.server_address[:2]
-        return f"{address}:{port}"
+        return self.request.host
 
     def read_body(self) -> bytes:
-        return self.body_bytes
+        try:
+            return self.request.body(MAX_BODY_BYTES)
+        except ValueError:
+            raise ApiError("REQUEST_ENTITY_TOO_LARGE", f"Request body exceeds {MAX_BODY_BYTES} bytes",
+                           status=413) from None
 
     def json_body(self):
         raw = self.read_body()
@@ -96,27 +90,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def send(self, status: int, payload=None, *, content_type=JSON_TYPE, raw: bytes | None = None, headers=None):
         body = raw if raw is not None else (b"" if payload is None else json.dumps(payload).encode())
-        self.send_response(status)
-        if body or status not in (204, 304):
-            self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD" and body:
-            self.wfile.write(body)
+        self.response = web.Response(status, body, content_type, dict(headers or {}))
         self.status_sent = status
 
-    def dispatch(self):
+    def dispatch(self) -> web.Response:
+        self.route()
+        self.log()
+        return self.response
+
+    def route(self):
         governor = self.sandbox.governor
         governor.enter()
         self.status_sent = 0
         route = "other"
         try:
-            # Read the whole body before anything can fail: an unread body left on a kept-alive connection would
-            # be parsed as the next request.
-            length = int(self.headers.get("Content-Length") or 0)
-            self.body_bytes = self.rfile.read(length) if length else b""
             if len(self.path.encode()) > MAX_URI_BYTES:
                 # The platform's front end refuses long URIs before any API logic: a query with a long IN list
                 # must be split by the client. Its answer is not an API error list.
@@ -151,8 +138,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send(failure.status, raw=failure.body, content_type=failure.content_type)
         except ApiError as error:
             self.send_error_list(error)
-        except (ConnectionError, socket.timeout):
-            raise
         except Exception as exc:    # a bug in the sandbox must still answer like the platform's 500
             traceback.print_exc()
             self.send(500, [{"message": f"An unexpected error occurred: {exc.__class__.__name__}",
@@ -588,38 +573,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return results
 
 
-class SandboxServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 256
-
-    def __init__(self, address, sandbox: Sandbox, ssl_context: ssl.SSLContext | None):
-        self.sandbox = sandbox
-        self.ssl_context = ssl_context
-        super().__init__(address, Handler)
-
-    def finish_request(self, request, client_address):
-        # The TLS handshake runs in the connection's own thread, so a slow client never holds up accept().
-        if self.ssl_context is not None:
-            request.settimeout(30)
-            try:
-                request = self.ssl_context.wrap_socket(request, server_side=True)
-            except (ssl.SSLError, OSError):
-                request.close()
-                return
-        super().finish_request(request, client_address)
-
-    def handle_error(self, request, client_address):
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, ssl.SSLError, socket.timeout, TimeoutError)):
-            return
-        super().handle_error(request, client_address)
+def application(sandbox: Sandbox):
+    """The org as a WSGI application."""
+    return web.wsgi_app(lambda request: Handler(sandbox, request).dispatch())
 
 
-def build_server(sandbox: Sandbox, host: str, port: int, use_tls: bool = True) -> SandboxServer:
-    context = None
+def build_server(sandbox: Sandbox, host: str, port: int, use_tls: bool = True, threads: int = 64):
+    adapter = None
     if use_tls:
         files = tls.ensure_certificate(sandbox.data_dir, extra_hosts=[host] if host not in ("0.0.0.0", "::") else [])
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(files["cert"], files["key"])
-    return SandboxServer((host, port), sandbox, context)
+        adapter = web.tls_adapter(files["cert"], files["key"])
+    return web.build(application(sandbox), host, port, threads=threads, name="SalesforceSandbox/1.0", tls=adapter)
