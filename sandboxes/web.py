@@ -181,15 +181,35 @@ class _Gateway(wsgi.Gateway_10):
         return env
 
 
+class _TLSAdapter(BuiltinSSLAdapter):
+    """cheroot runs the TLS handshake on its accepting thread, so a client that connects and says nothing would hold
+    up every other connection. Here the socket is wrapped without a handshake, which then happens on the
+    connection's first read, on its own worker thread (the sandboxes read no client certificate from the environ)."""
+
+    def wrap(self, sock):
+        return self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), {}
+
+
 def tls_adapter(cert_file: str, key_file: str) -> BuiltinSSLAdapter:
-    adapter = BuiltinSSLAdapter(cert_file, key_file)
+    adapter = _TLSAdapter(cert_file, key_file)
     adapter.context.minimum_version = ssl.TLSVersion.TLSv1_2   # as Salesforce requires
     return adapter
 
 
+class _Server(wsgi.Server):
+    def error_log(self, msg="", level=20, traceback=False):
+        # A client that drops its TLS connection, or speaks plain HTTP to the TLS port, is the client's affair:
+        # one line, not a traceback per connection.
+        error = sys.exc_info()[1]
+        if isinstance(error, (ssl.SSLError, ConnectionError, TimeoutError)):
+            sys.stderr.write(f"{self.server_name}: connection dropped: {error}\n")
+            return
+        super().error_log(msg, level, traceback)
+
+
 def build(application, host: str, port: int, *, threads: int, name: str, tls: BuiltinSSLAdapter | None = None,
           idle_timeout: int = 120) -> wsgi.Server:
-    server = wsgi.Server((host, port), application, numthreads=threads, server_name=name,
+    server = _Server((host, port), application, numthreads=threads, server_name=name,
                          request_queue_size=256, timeout=idle_timeout, shutdown_timeout=2)
     server.gateway = _Gateway
     # Every client of the hub keeps its connections alive (one per sender thread); cheroot's default keeps 10.
