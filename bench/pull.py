@@ -160,7 +160,7 @@ class CallLog:
 
     def install(self) -> None:
         from syncs import pulls
-        from syncs.clients.netsuite import NetSuiteClient
+        from syncs.clients.netsuite.soap import SoapNetSuiteClient as NetSuiteClient
         from syncs.clients.salesforce import SalesforceClient
 
         def page(args, kwargs, result):
@@ -385,7 +385,7 @@ def bench(temp: Path, args) -> int:
                                  concurrency_limit=args.concurrency_limit) as netsuite:
         os.environ["HUB_NETSUITE_PAGE_SIZE"] = str(args.page_size)
         hub_environment(temp, salesforce, netsuite, args)
-        from syncs.clients.netsuite import zeep_client
+        from syncs.clients.netsuite.soap import zeep_client
         from syncs.clients.salesforce import salesforce_client
 
         attempt_log = (temp / "attempts.log").open("a")

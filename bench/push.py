@@ -324,7 +324,7 @@ def bench(temp: Path, args) -> int:
                                  latency_per_record_ms=args.latency_per_record_ms,
                                  concurrency_limit=args.concurrency_limit) as netsuite:
         hub_environment(temp, salesforce, netsuite, args)
-        from syncs.clients.netsuite import zeep_client
+        from syncs.clients.netsuite.soap import zeep_client
         from syncs.models import SyncAttempt
 
         slot_holds.install()

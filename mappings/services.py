@@ -58,17 +58,9 @@ def master_rule_enforce(*, job: SyncJob, target_fields: list[str]) -> None:
 
 # --- checking and previewing mappings from the console ----------------------------------------------------------------
 
-# NetSuite record types of each job's target (push) or source (pull) in SuiteTalk's schema. An account becomes a
-# customer or a vendor by its type, so its fields must exist on both.
-NETSUITE_SCHEMA_TYPES = {
-    "customer": [("relationships", "Customer"), ("relationships", "Vendor")],
-    "contact": [("relationships", "Contact")],
-    "salesOrder": [("sales", "SalesOrder")],
-    "salesOrderItem": [("sales", "SalesOrderItem")],
-    "purchaseOrder": [("purchases", "PurchaseOrder")],
-    "purchaseOrderItem": [("purchases", "PurchaseOrderItem")],
-    "customerPayment": [("customers", "CustomerPayment")],
-}
+# The NetSuite record types each job's target (push) or source (pull) may be. An account becomes a customer or a
+# vendor by its type, so its fields must exist on both.
+NETSUITE_RECORD_TYPES = {"customer": ["customer", "vendor"]}
 # Keys of a mapped push record that route it rather than being NetSuite fields (see syncs.pushes.ROUTING_FIELDS).
 NETSUITE_ROUTING_FIELDS = {"externalId", "internalId", "recordType"}
 
@@ -110,9 +102,9 @@ def mapping_validate(*, job: SyncJob, rows: list[MappingRow]) -> MappingCheck:
         check.unreachable.append(f"Salesforce's description of {salesforce_object} could not be read ({error}).")
     try:
         netsuite_fields = _netsuite_field_names(netsuite_type)
-    except Exception as error:  # zeep raises many kinds (WSDL fetch, parse, lookup); all mean "can't check"
+    except (RemoteError, OSError) as error:
         netsuite_fields = None
-        check.unreachable.append(f"The NetSuite schema of {netsuite_type} could not be read ({type(error).__name__}: {error}).")
+        check.unreachable.append(f"The NetSuite schema of {netsuite_type} could not be read ({error}).")
     for index, row in enumerate(rows):
         salesforce_names = [("source_field", row.source_field)] if push else [("target_field", row.target_field)]
         if push and row.transform == "percent_of" and row.argument:
@@ -126,9 +118,10 @@ def mapping_validate(*, job: SyncJob, rows: list[MappingRow]) -> MappingCheck:
             for form_field, name in netsuite_names:
                 if not name or name.split(".")[0] in NETSUITE_ROUTING_FIELDS:
                     continue
-                for schema_type, names in netsuite_fields.items():
+                for record_type, names in netsuite_fields.items():
                     if name.split(".")[0] not in names:
-                        check.problems.append(FieldProblem(index, form_field, f"NetSuite {schema_type} has no field {name!r}."))
+                        label = record_type[0].upper() + record_type[1:]   # as SuiteTalk names it: SalesOrderItem
+                        check.problems.append(FieldProblem(index, form_field, f"NetSuite {label} has no field {name!r}."))
     return check
 
 
@@ -141,13 +134,10 @@ def _salesforce_field_names(object_name: str) -> set[str]:
 
 
 def _netsuite_field_names(record_type: str) -> dict[str, set[str]]:
-    from syncs.clients.netsuite import NS, zeep_client
+    from syncs.clients.netsuite import netsuite_client
 
-    names = {}
-    for prefix, type_name in NETSUITE_SCHEMA_TYPES.get(record_type, []):
-        schema_type = zeep_client().get_type(f"{{{NS[prefix]}}}{type_name}")
-        names[type_name] = {name for name, _ in schema_type.elements} | {name for name, _ in schema_type.attributes}
-    return names
+    netsuite = netsuite_client()
+    return {name: netsuite.describe_record_type(name) for name in NETSUITE_RECORD_TYPES.get(record_type, [record_type])}
 
 
 @dataclass
@@ -181,13 +171,13 @@ def _pull_preview(job: SyncJob, internal_id: str) -> MappingPreview:
     except ImportError:
         return MappingPreview(job_name=job.name, available=False, error="A preview of the pull jobs is not available yet.")
     from syncs.clients.errors import RemoteError
-    from syncs.clients.netsuite import NetSuiteClient
+    from syncs.clients.netsuite import netsuite_client
     from syncs.engine import watermark_since
 
     spec = PULL_JOBS[job.name]
     preview = MappingPreview(job_name=job.name, notes=[])
     try:
-        netsuite = NetSuiteClient()
+        netsuite = netsuite_client()
         page = netsuite.search_transactions(transaction_type=spec.transaction_type, modified_since=watermark_since(job),
                                             page_size=50, body_fields_only=spec.body_fields_only)
         if not page.records and job.watermark_timestamp is not None:

@@ -279,7 +279,7 @@ class NetSuiteBatchWriter:
         """NetSuite's own verdict, except that a reference to a parent the hub has not synced yet means "wait for
         the parent": the record is held back and gets a new try when the parent goes through."""
         parent = attempt.request_payload.get("parent")
-        if result.code == "INVALID_KEY_OR_REF" and parent and f"{parent.get('field', '')} reference" in result.message:
+        if parent and result.missing_reference and result.missing_reference == parent.get("field"):
             if links_for(parent["record_type"], [parent["salesforce_id"]]):
                 return TransientError(result.code, result.message)  # the parent arrived meanwhile: try again soon
             return PermanentError("PARENT_NOT_SYNCED", f"Held back: its parent {parent['record_type']} "

@@ -27,7 +27,7 @@ from mappings.transforms import MappingError, map_record
 
 from .attempts import PlannedRecord, attempt_fail, attempts_plan, attempts_reclaim_expired, attempts_succeed
 from .clients.errors import PermanentError, RemoteError, TransientError
-from .clients.netsuite import NetSuiteClient, SearchPage
+from .clients.netsuite import NetSuiteClient, SearchPage, SearchPageGone, netsuite_client
 from .clients.salesforce import TRANSIENT_CODES as SALESFORCE_TRANSIENT_CODES
 from .clients.salesforce import result_errors, salesforce_client, soql_format
 from .concurrency import netsuite_budget
@@ -141,7 +141,7 @@ def pull_run(*, run: SyncRun, since: datetime | None = None, progress=None, sale
     try:
         with JobLeaseKeeper(job):
             return _pull_run_leased(run, spec, PullContext(job=job, run=run, mappings=mappings), since, progress,
-                                    salesforce or salesforce_client(), netsuite or NetSuiteClient(), resume_from)
+                                    salesforce or salesforce_client(), netsuite or netsuite_client(), resume_from)
     finally:
         job_lease_release(job)
 
@@ -204,8 +204,6 @@ def _pull_run_leased(run, spec: PullJob, ctx: PullContext, since, progress, sale
 # Pages asked for ahead of the one being processed: NetSuite's time answering them overlaps the hub's reading of
 # the one before (each holds a concurrency slot meanwhile).
 READ_AHEAD = 2
-# A page that cannot be had any more: the searchId expired, or the results shrank below that page.
-PAGE_GONE = {"INVALID_SEARCH_MORE", "INVALID_SEARCH_PAGE_INDEX"}
 
 
 def _pages(netsuite: NetSuiteClient, spec: PullJob, start: datetime | None, *, created_from: datetime | None = None):
@@ -232,9 +230,7 @@ def _pages(netsuite: NetSuiteClient, spec: PullJob, start: datetime | None, *, c
                 return
             try:
                 following = ahead.popleft().result()
-            except RemoteError as error:
-                if error.code not in PAGE_GONE:
-                    raise
+            except SearchPageGone as error:
                 logger.info("%s while paging %s; searching again from the date created reached", error.code, spec.transaction_type)
                 following = None
             if following is not None and following.total_records >= search.total_records:

@@ -15,7 +15,7 @@ from mappings.transforms import MappingError, map_record
 
 from .attempts import PlannedRecord, attempts_plan, attempts_reclaim_expired
 from .clients.errors import RemoteError
-from .clients.netsuite import NetSuiteClient
+from .clients.netsuite import NetSuiteClient, netsuite_client
 from .clients.salesforce import SalesforceClient, salesforce_client, soql_format
 from .engine import (
     BatchSender,
@@ -293,7 +293,7 @@ def _push_run_leased(run, spec: PushJob, mappings, line_mappings, salesforce, ne
     if run.dry_run:
         return _dry_run(ctx, spec, salesforce, soql, values)
     _replan_retried(ctx, spec, salesforce)
-    writer = NetSuiteBatchWriter(netsuite=netsuite or NetSuiteClient(), job=job)
+    writer = NetSuiteBatchWriter(netsuite=netsuite or netsuite_client(), job=job)
     read = planned_count = skipped = 0
     # Twice as many senders as NetSuite slots: a sender spends part of each batch outside its slot (claiming,
     # building the message, reading the answer, recording it), and the shared budget caps the requests in flight.

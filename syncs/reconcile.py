@@ -6,7 +6,7 @@ behind its own bookkeeping. Used by `manage.py sync reconcile` and by the end-to
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .clients.netsuite import NetSuiteClient
+from .clients.netsuite import NetSuiteClient, netsuite_client
 from .clients.salesforce import salesforce_client
 
 
@@ -28,7 +28,7 @@ def reconcile(*, salesforce=None, netsuite=None, failed_ids: set[str] = frozense
     """Compare Salesforce and NetSuite. Records the hub reports as failed (`failed_ids`) are expected to be missing
     and are not counted against it."""
     salesforce = salesforce or salesforce_client()
-    netsuite = netsuite or NetSuiteClient()
+    netsuite = netsuite or netsuite_client()
     accounts = salesforce.query_all("SELECT Id, Type FROM Account")
     contacts = salesforce.query_all("SELECT Id, AccountId FROM Contact")
     funded = salesforce.query_all("SELECT Id, Broker__c FROM Opportunity WHERE StageName = 'Funded'")

@@ -50,7 +50,7 @@ def hub_on_sandboxes(settings, seeded_hub, salesforce_sandbox, netsuite_sandbox,
 @pytest.fixture
 def netsuite_service(netsuite_sandbox):
     """A zeep service on the sandbox for reading back what the hub wrote (as an accountant would look)."""
-    from syncs.clients.netsuite import zeep_client
+    from syncs.clients.netsuite.soap import zeep_client
 
     return zeep_client().create_service(BINDING, netsuite_sandbox.endpoint)
 

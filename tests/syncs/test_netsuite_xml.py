@@ -1,11 +1,11 @@
-"""The hub renders upsertList records itself (syncs/clients/netsuite_xml.py): the XML must be what zeep would send for
+"""The hub renders upsertList records itself (syncs/clients/netsuite/soap_xml.py): the XML must be what zeep would send for
 the same record, and a record that can't be rendered must fail alone."""
 import datetime as dt
 
 import pytest
 from lxml import etree
 
-from syncs.clients.netsuite import NS, NSMAP, RECORD_TYPES, NetSuiteClient
+from syncs.clients.netsuite.soap import NS, NSMAP, RECORD_TYPES, SoapNetSuiteClient as NetSuiteClient
 
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 
@@ -129,7 +129,7 @@ def _without_none(value):
 
 def test_search_records_read_as_zeep_reads_them(client, settings, tmp_path):
     from sandboxes.netsuite.testing import run_netsuite_sandbox
-    from syncs.clients.netsuite import plain
+    from syncs.clients.netsuite.soap import plain
 
     with run_netsuite_sandbox(tmp_path / "netsuite", latency_ms=0) as netsuite:
         settings.NETSUITE = {**settings.NETSUITE, "ENDPOINT": netsuite.endpoint, "ACCOUNT": netsuite.account,

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mappings.models import FieldMapping
-from syncs.clients.netsuite import NetSuiteClient
+from syncs.clients.netsuite.soap import SoapNetSuiteClient as NetSuiteClient
 from syncs.models import SyncAttempt, SyncJob, SyncRun
 from syncs.services import sync_run
 
@@ -219,7 +219,7 @@ def test_it_backfills_history_and_resumes_where_it_stopped(hub_on_sandboxes, set
 
 def test_it_pulls_every_change_when_netsuite_pages_by_date_created(hub_on_sandboxes, netsuite_service, settings):
     """NetSuite returns transactions by date created: payments changed newest-first must all arrive, across pages."""
-    from syncs.clients.netsuite import NS, zeep_client
+    from syncs.clients.netsuite.soap import NS, zeep_client
 
     salesforce, netsuite = hub_on_sandboxes
     run_all(PUSHES)

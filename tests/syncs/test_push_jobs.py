@@ -18,7 +18,7 @@ def push_all():
 
 
 def get_record(service, netsuite, record_type, external_id):
-    from syncs.clients.netsuite import NS, zeep_client
+    from syncs.clients.netsuite.soap import NS, zeep_client
 
     ref = zeep_client().get_type(f"{{{NS['core']}}}RecordRef")(externalId=external_id, type=record_type)
     response = service.get(baseRef=ref, _soapheaders={"tokenPassport": netsuite.token_passport()})

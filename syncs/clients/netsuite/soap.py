@@ -1,22 +1,20 @@
-"""The hub's only door to NetSuite, on zeep and SuiteTalk SOAP 2023_2.
+"""The SuiteTalk SOAP 2023_2 transport of the NetSuite client interface (interface.py), on zeep.
 
 One zeep client per process (parsing the WSDL costs most of a second and ~70 MB), a timeout on every call and a
 fresh tokenPassport on every request (NetSuite refuses a reused nonce, retries included). Records go in and come out
 as plain dicts; errors leave only as TransientError or PermanentError with NetSuite's code and message.
 
-Records are dicts: {"type": "customer", "externalId": "001…", "internalId": optional, "fields": {...}}. A field value
-that is a dict with internalId/externalId/type is a RecordRef; an "itemList" of {"replaceAll": bool, "item": [...]}
-is the record's line list.
+Records are the interface's plain dicts; a reference field becomes a RecordRef.
 """
 import base64
 import contextlib
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 import threading
 import time
-from dataclasses import dataclass
 from datetime import date, datetime
 
 import requests
@@ -28,8 +26,9 @@ from zeep.helpers import serialize_object
 from zeep.loader import parse_xml
 from zeep.transports import Transport
 
-from .errors import PermanentError, RemoteError, TransientError
-from .netsuite_xml import RecordReader, RecordRenderError, RecordRenderer, write_responses
+from ..errors import PermanentError, RemoteError, TransientError
+from .interface import GET_LIST_LIMIT, UPSERT_LIST_LIMIT, SearchPage, SearchPageGone, UnknownRecordType, WriteResult
+from .soap_xml import RecordReader, RecordRenderError, RecordRenderer, write_responses
 
 logger = logging.getLogger(__name__)
 
@@ -56,13 +55,20 @@ RECORD_TYPES = {
     "purchaseOrder": ("purchases", "PurchaseOrder"),
     "customerPayment": ("customers", "CustomerPayment"),
 }
+# Line records, which are written inside their order's itemList; a mapping may name their fields.
+LINE_TYPES = {
+    "salesOrderItem": ("sales", "SalesOrderItem"),
+    "purchaseOrderItem": ("purchases", "PurchaseOrderItem"),
+}
 # Per-record status codes worth a later retry; any other failed write needs a person.
 TRANSIENT_CODES = {"RCRD_HAS_BEEN_CHANGED", "UNEXPECTED_ERROR", "CONCURRENCY_LIMIT_EXCEEDED", "SESSION_TIMED_OUT",
                    "WS_REQUEST_BLOCKED", "WS_CONCUR_SESSION_DISALLWD", "RCRD_LOCKED_BY_WF", "SSS_REQUEST_LIMIT_EXCEEDED"}
 TRANSIENT_FAULTS = {"exceededConcurrentRequestLimitFault", "exceededRequestLimitFault", "unexpectedErrorFault",
                     "invalidSessionFault"}
-UPSERT_LIST_LIMIT = 100
-GET_LIST_LIMIT = 1000
+# A further page of a search that can't be had any more.
+PAGE_GONE_CODES = {"INVALID_SEARCH_MORE", "INVALID_SEARCH_PAGE_INDEX"}
+# "Invalid entity reference key 123." (and without the key): the field whose reference NetSuite could not resolve.
+MISSING_REFERENCE = re.compile(r"^Invalid (\w+) reference\b")
 
 _zeep_client: zeep.Client | None = None
 _zeep_lock = threading.Lock()
@@ -77,33 +83,15 @@ def zeep_client() -> zeep.Client:
             session = requests.Session()
             session.trust_env = False
             transport = Transport(session=session, timeout=60, operation_timeout=config["TIMEOUT"])
-            _zeep_client = zeep.Client(config["WSDL"], transport=transport)
+            try:
+                _zeep_client = zeep.Client(config["WSDL"], transport=transport)
+            except (requests.RequestException, OSError, zeep.exceptions.Error, etree.XMLSyntaxError) as error:
+                raise TransientError("WSDL_UNAVAILABLE", f"NetSuite's WSDL could not be read from {config['WSDL']}: "
+                                     f"{type(error).__name__}: {error}") from error
         return _zeep_client
 
 
-@dataclass
-class WriteResult:
-    success: bool
-    internal_id: str = ""
-    external_id: str = ""
-    code: str = ""
-    message: str = ""
-
-    @property
-    def transient(self) -> bool:
-        return not self.success and self.code in TRANSIENT_CODES
-
-
-@dataclass
-class SearchPage:
-    records: list[dict]
-    search_id: str
-    page_index: int
-    total_pages: int
-    total_records: int
-
-
-class NetSuiteClient:
+class SoapNetSuiteClient:
     def __init__(self, config: dict | None = None):
         self.config = config or settings.NETSUITE
         self.client = zeep_client()
@@ -154,7 +142,7 @@ class NetSuiteClient:
         return results
 
     def record_element(self, request, record: dict):
-        """A record dict as a `record` element appended to an add/update/upsert list request (see netsuite_xml)."""
+        """A record dict as a `record` element appended to an add/update/upsert list request (see soap_xml)."""
         try:
             namespace, type_name = RECORD_TYPES[record["type"]]
         except KeyError:
@@ -195,6 +183,15 @@ class NetSuiteClient:
                     found[external_id] = str(read.record.internalId)
         return found
 
+    def describe_record_type(self, record_type: str) -> set[str]:
+        """Field names of the record type in the WSDL's schema (elements and attributes)."""
+        try:
+            namespace, type_name = RECORD_TYPES.get(record_type) or LINE_TYPES[record_type]
+        except KeyError:
+            raise UnknownRecordType(record_type) from None
+        schema_type = self._type(namespace, type_name)
+        return {name for name, _ in schema_type.elements} | {name for name, _ in schema_type.attributes}
+
     def search_transactions(self, *, transaction_type: str, modified_since: datetime | None, page_size: int = 1000,
                             body_fields_only: bool = True, created_since: datetime | None = None) -> "SearchPage":
         """The first page of transactions of one type modified at or after `modified_since` (and, if given, created
@@ -213,7 +210,7 @@ class NetSuiteClient:
 
     def search_more(self, *, search_id: str, page_index: int, page_size: int = 1000, body_fields_only: bool = True) -> "SearchPage":
         """A further page of a search. NetSuite re-runs the search for every page, and forgets the searchId after
-        15 minutes unused (INVALID_SEARCH_MORE, raised as a TransientError: run the search again)."""
+        15 minutes unused (INVALID_SEARCH_MORE, raised as SearchPageGone: run the search again)."""
         return self._search_call("searchMoreWithId", self._search_preferences(page_size, body_fields_only),
                                  searchId=search_id, pageIndex=page_index)
 
@@ -240,7 +237,7 @@ class NetSuiteClient:
                                                            pageSize=page_size)
 
     def _search_call(self, operation_name: str, preferences, **body) -> "SearchPage":
-        """A search or searchMoreWithId whose records are read by netsuite_xml's reader rather than as zeep objects
+        """A search or searchMoreWithId whose records are read by soap_xml's reader rather than as zeep objects
         (a 1,000-record page cost the hub a second of CPU that way). Faults are still read by zeep."""
         operation = self.binding.get(operation_name)
         envelope = self._call(lambda: self.client.create_message(
@@ -261,9 +258,7 @@ class NetSuiteClient:
             detail = status.find(f"{{{core}}}statusDetail") if status is not None else None
             code = (detail.findtext(f"{{{core}}}code") or "").strip() if detail is not None else ""
             message = (detail.findtext(f"{{{core}}}message") or "").strip() if detail is not None else ""
-            code = code or "UNEXPECTED_ERROR"
-            kind = TransientError if code in TRANSIENT_CODES | {"INVALID_SEARCH_MORE"} else PermanentError
-            raise kind(code, message)
+            raise _search_error(code or "UNEXPECTED_ERROR", message)
         records = [self._reader.record(element) for element in result.iterfind(f"{{{core}}}recordList/{{{core}}}record")]
 
         def number(name: str) -> int:
@@ -279,8 +274,7 @@ class NetSuiteClient:
             detail = (result.status.statusDetail or [None])[0]
             code = str(getattr(detail, "code", "") or "UNEXPECTED_ERROR")
             message = str(getattr(detail, "message", "") or "")
-            kind = TransientError if code in TRANSIENT_CODES | {"INVALID_SEARCH_MORE"} else PermanentError
-            raise kind(code, message)
+            raise _search_error(code, message)
         records = result.recordList.record if result.recordList is not None else []
         return SearchPage(records=[plain(record) for record in records or []], search_id=result.searchId or "",
                           page_index=result.pageIndex or 1, total_pages=result.totalPages or 0,
@@ -318,9 +312,7 @@ class NetSuiteClient:
                 if len(responses) != len(request):
                     raise TransientError("UNEXPECTED_ERROR", f"NetSuite answered {len(responses)} results for "
                                          f"{len(request)} records", outcome_unknown=True)
-                return [WriteResult(success=r.success, internal_id=r.internal_id, external_id=r.external_id,
-                                    code=r.code if not r.success else "", message=r.message if not r.success else "")
-                        for r in responses]
+                return [_write_result(r.success, r.internal_id, r.external_id, r.code, r.message) for r in responses]
         # A fault, or an answer this reader does not know: zeep reads it (and raises the fault).
         response = self._call(lambda: self.binding.process_reply(self.client, operation, reply))
         return self._write_results(response, expected=len(request))
@@ -346,13 +338,10 @@ class NetSuiteClient:
         for write in responses:
             ref = write.baseRef
             detail = (write.status.statusDetail or [None])[0]
-            results.append(WriteResult(
-                success=bool(write.status.isSuccess),
-                internal_id=str(getattr(ref, "internalId", "") or ""),
-                external_id=str(getattr(ref, "externalId", "") or ""),
-                code=str(detail.code) if detail is not None and not write.status.isSuccess else "",
-                message=str(detail.message or "") if detail is not None and not write.status.isSuccess else "",
-            ))
+            results.append(_write_result(
+                bool(write.status.isSuccess), str(getattr(ref, "internalId", "") or ""),
+                str(getattr(ref, "externalId", "") or ""),
+                str(detail.code) if detail is not None else "", str(detail.message or "") if detail is not None else ""))
         return results
 
     def _call(self, function):
@@ -375,6 +364,20 @@ class NetSuiteClient:
             raise TransientError("CONNECTION_ERROR", f"The connection to NetSuite failed: {exc}", outcome_unknown=True) from exc
         except XMLSyntaxError as exc:
             raise TransientError("BAD_RESPONSE", f"NetSuite's answer was not readable XML: {exc}", outcome_unknown=True) from exc
+
+
+def _write_result(success: bool, internal_id: str, external_id: str, code: str, message: str) -> WriteResult:
+    if success:
+        return WriteResult(success=True, internal_id=internal_id, external_id=external_id)
+    missing = MISSING_REFERENCE.match(message or "") if code == "INVALID_KEY_OR_REF" else None
+    return WriteResult(success=False, internal_id=internal_id, external_id=external_id, code=code, message=message,
+                       transient=code in TRANSIENT_CODES, missing_reference=missing.group(1) if missing else "")
+
+
+def _search_error(code: str, message: str) -> RemoteError:
+    if code in PAGE_GONE_CODES:
+        return SearchPageGone(code, message)
+    return (TransientError if code in TRANSIENT_CODES else PermanentError)(code, message)
 
 
 def default_endpoint(account: str) -> str:

@@ -1,0 +1,91 @@
+"""What the hub asks of NetSuite, whatever the transport (SuiteTalk SOAP today; REST is a second implementation).
+
+The engine, the jobs and the console speak only this interface. A transport turns its library's exceptions into the
+errors below (all of them `RemoteError`s carrying NetSuite's own code and message), so nobody outside a transport
+reads NetSuite's message text or knows a SOAP element.
+
+Records are plain dicts, in and out:
+    {"type": "customer", "externalId": "001…", "internalId": optional, "fields": {...}}
+A field value that is a dict with internalId/externalId/type is a reference to another record; "itemList" of
+{"replaceAll": bool, "item": [ {field: value, …}, … ]} is the record's line list. Records read by a search have
+their fields at the top level ({"internalId", "externalId", "tranId", "createdDate", "lastModifiedDate", …}, dates as
+aware datetimes in the account's time zone, references as {"internalId", "type", "name"}).
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ContextManager, Callable, Protocol
+
+from ..errors import PermanentError, TransientError
+
+# The batch limits NetSuite documents for list operations; a transport refuses more.
+UPSERT_LIST_LIMIT = 100
+GET_LIST_LIMIT = 1000
+
+
+@dataclass
+class WriteResult:
+    """One record's own outcome of a list write."""
+
+    success: bool
+    internal_id: str = ""
+    external_id: str = ""
+    code: str = ""
+    message: str = ""
+    transient: bool = False
+    # The field whose reference NetSuite could not resolve (INVALID_KEY_OR_REF), e.g. "entity": the engine holds a
+    # child back until the parent that field names is in NetSuite.
+    missing_reference: str = ""
+
+
+@dataclass
+class SearchPage:
+    records: list[dict]
+    search_id: str
+    page_index: int
+    total_pages: int
+    total_records: int
+
+
+class SearchPageGone(TransientError):
+    """A further page of a search can't be had any more: the search id expired (NetSuite forgets it after 15 minutes
+    unused) or the results shrank below that page. Search again."""
+
+
+class UnknownRecordType(PermanentError):
+    def __init__(self, record_type: str):
+        super().__init__("UNKNOWN_RECORD_TYPE", f"NetSuite has no record type {record_type!r} the hub can use")
+
+
+class NetSuiteClient(Protocol):
+    """The operations the hub uses. Every call has a timeout; every error is a RemoteError."""
+
+    def upsert_list(self, records: list[dict], *,
+                    hold: Callable[[], ContextManager] = contextlib.nullcontext) -> list[WriteResult]:
+        """Upsert up to UPSERT_LIST_LIMIT records by externalId in one request: one result per record, in order.
+        A record the transport can't express fails alone, unsent. `hold` (the concurrency slot) is entered for the
+        exchange with NetSuite only."""
+
+    def get_by_external_ids(self, record_type: str, external_ids: list[str]) -> dict[str, str]:
+        """externalId → internalId of the records that exist; missing ones are left out."""
+
+    def search_transactions(self, *, transaction_type: str, modified_since: datetime | None, page_size: int = 1000,
+                            body_fields_only: bool = True, created_since: datetime | None = None) -> SearchPage:
+        """The first page of one transaction type modified (and created) at or after the given aware datetimes, in
+        NetSuite's own order: by date created."""
+
+    def search_more(self, *, search_id: str, page_index: int, page_size: int = 1000,
+                    body_fields_only: bool = True) -> SearchPage:
+        """A further page of a search; SearchPageGone when it can't be had any more."""
+
+    def external_ids(self, record_type: str) -> list[str]:
+        """Every external id of one record type ('' for records without one), for reconciliation."""
+
+    def server_time(self) -> datetime:
+        """NetSuite's clock, an aware datetime."""
+
+    def describe_record_type(self, record_type: str) -> set[str]:
+        """The names of the fields a record type has (its lines' record types too: 'salesOrderItem'), for checking
+        mappings; UnknownRecordType for a type the hub can't use."""
