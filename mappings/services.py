@@ -145,7 +145,6 @@ class MappingPreview:
     """What a job would send for one real source record, computed without writing anything anywhere."""
 
     job_name: str
-    available: bool = True
     source_record: dict | None = None
     payload: dict | None = None
     error: str = ""
@@ -166,10 +165,7 @@ def mapping_preview(*, job_name: str, record_id: str = "") -> MappingPreview:
 def _pull_preview(job: SyncJob, internal_id: str) -> MappingPreview:
     """The next NetSuite transaction the pull would read (from its watermark), or the given internal id among the
     first page, planned by the pull's own code: the exact Salesforce write, or the mapping error it would record."""
-    try:
-        from syncs.pulls import PULL_JOBS, PullContext, _plan_page
-    except ImportError:
-        return MappingPreview(job_name=job.name, available=False, error="A preview of the pull jobs is not available yet.")
+    from syncs.pulls import PULL_JOBS, PullContext, _plan_page
     from syncs.clients.errors import RemoteError
     from syncs.clients.netsuite import netsuite_client
     from syncs.engine import watermark_since

@@ -1,5 +1,3 @@
-import re
-
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -13,9 +11,8 @@ from mappings.admin import FieldMappingInline
 from mappings.services import mapping_history_baseline
 
 from . import console, selectors
-from .models import AttemptStatus, RecordLink, SyncAttempt, SyncJob, SyncRun
+from .models import SALESFORCE_ID, AttemptStatus, RecordLink, SyncAttempt, SyncJob, SyncRun
 
-SALESFORCE_ID = re.compile(r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$")
 COUNT_CAP = 10_000
 
 
@@ -23,10 +20,6 @@ class CappedCountPaginator(Paginator):
     @cached_property
     def count(self):
         return self.object_list.order_by()[:COUNT_CAP + 1].count()
-
-    @property
-    def capped(self):
-        return self.count > COUNT_CAP
 
 
 class NeedsPersonFilter(admin.SimpleListFilter):

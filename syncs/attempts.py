@@ -19,6 +19,8 @@ from .models import AttemptStatus, ErrorKind, SyncAttempt, SyncJob, SyncRun
 from .redaction import redact
 
 outcome_logger = logging.getLogger("hub.attempts")
+# A child held back for its parent fails with one of these; it gets a new try when the parent goes through.
+PARENT_WAIT_CODES = ("PARENT_FAILED", "PARENT_NOT_SYNCED")
 
 
 @dataclass
@@ -192,20 +194,9 @@ def _job_name(job_id: int) -> str:
     return _job_names.get(job_id, str(job_id))
 
 
-def attempt_succeed(attempt: SyncAttempt, *, internal_id: str = "", response: dict | None = None, operation: str = "") -> None:
-    now = timezone.now()
-    attempt.status = AttemptStatus.SUCCEEDED
-    attempt.netsuite_internal_id = internal_id or attempt.netsuite_internal_id
-    attempt.response_payload = redact(response) if response is not None else None
-    attempt.finished_at = now
-    attempt.duration_ms = _duration_ms(attempt, now)
-    attempt.operation = operation or attempt.operation
-    attempt.save(update_fields=["status", "netsuite_internal_id", "response_payload", "finished_at", "duration_ms", "operation"])
-    log_outcome(attempt)
-
-
 def attempts_succeed(completions: list[tuple[SyncAttempt, str, dict]]) -> None:
-    """attempt_succeed for a batch of (attempt, internal id, response) in one statement instead of one per record."""
+    """Close a batch of (attempt, internal id, response) tries as succeeded, in one statement rather than one per
+    record."""
     if not completions:
         return
     now = timezone.now()
@@ -308,7 +299,7 @@ def attempts_release_children(*, parent_ids: list[str]) -> int:
         return 0
     held = list(SyncAttempt.objects.filter(
         waiting_on__in=parent_ids, status=AttemptStatus.FAILED, superseded=False,
-        remote_code__in=["PARENT_FAILED", "PARENT_NOT_SYNCED"],
+        remote_code__in=PARENT_WAIT_CODES,
     ).values_list("id", flat=True))
     return len(attempts_retry(attempt_ids=held)) if held else 0
 

@@ -1,8 +1,13 @@
 """What the hub knows about its work: the nine jobs, each run of a job, each try of each record, and the links
 between a Salesforce record and its NetSuite twin. Attempts are never deleted: they are the audit trail."""
+import re
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+# A Salesforce record id: 15 characters, or 18 with the case-safe suffix.
+SALESFORCE_ID = re.compile(r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$")
 
 
 class System(models.TextChoices):

@@ -12,7 +12,6 @@ the hub compares them as aware datetimes and keeps its cursors in UTC.
 Writing: one attempt per record, written 200 at a time with per-record results: one bad record fails alone.
 """
 import logging
-import re
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -42,12 +41,11 @@ from .engine import (
     watermark_advance,
     watermark_since,
 )
-from .models import AttemptStatus, RecordLink, RunOutcome, SyncAttempt, SyncJob, SyncRun
+from .models import SALESFORCE_ID, AttemptStatus, RecordLink, RunOutcome, SyncAttempt, SyncJob, SyncRun
 from .pushes import api_pause_reason
 from .runners import runner
 
 logger = logging.getLogger(__name__)
-SALESFORCE_ID = re.compile(r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$")
 ROLLUP_FIELDS = ["Total_Remitted__c", "Remittance_Balance__c"]
 
 

@@ -23,9 +23,3 @@ def redact(value):
         return [redact(item) for item in value]
     return value
 
-
-def redact_text(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, REDACTED)
-    return text

@@ -72,10 +72,6 @@ class JobHealth:
     def needs_person(self) -> int:
         return self.failed_waiting + self.dead_waiting
 
-    @property
-    def in_step(self) -> bool:
-        return self.needs_person == 0 and self.last_run is not None and self.last_run.outcome == RunOutcome.SUCCEEDED
-
 
 def job_health_list(*, now: datetime | None = None) -> list[JobHealth]:
     """Each job's health for the dashboard.

@@ -76,10 +76,10 @@ def _release_children_of_linked_parents() -> int:
     """A child can record "parent not in NetSuite yet" just after its parent landed and released the waiting
     children (the two commits race on separate workers). Such a child would wait for a person for nothing: give it
     its new try here."""
-    from .attempts import attempts_retry
+    from .attempts import PARENT_WAIT_CODES, attempts_retry
 
     held = SyncAttempt.objects.filter(status=AttemptStatus.FAILED, superseded=False, resolved_at__isnull=True,
-                                      remote_code__in=["PARENT_FAILED", "PARENT_NOT_SYNCED"]).exclude(waiting_on="")
+                                      remote_code__in=PARENT_WAIT_CODES).exclude(waiting_on="")
     parents = set(held.values_list("waiting_on", flat=True))
     if not parents:
         return 0
