@@ -13,7 +13,7 @@ runs `syncs.services.sync_run(job_name="pull_remittances")` in this process, as 
 database (or --database-url, an empty one), then runs it again to show that the second run writes nothing.
 
 The lower bound overlaps the two sides: max(NetSuite: the first page, then the rest READ_AHEAD at a time (the pages
-the hub asks for while it reads one; syncs/pulls.py), each latency + page size × per-record latency;
+the hub asks for while it reads one; syncs/jobs/pulls.py), each latency + page size × per-record latency;
 ⌈payments / 200⌉ collection calls × the measured mean collection call). The serial sum is shown for reference.
 The roll-up of the applications' totals that follows the pull is timed separately and is not in the bound.
 """
@@ -159,7 +159,7 @@ class CallLog:
         setattr(owner, name, timed)
 
     def install(self) -> None:
-        from syncs import pulls
+        from syncs.jobs import pulls
         from syncs.clients.netsuite.soap import SoapNetSuiteClient as NetSuiteClient
         from syncs.clients.salesforce import SalesforceClient
 
@@ -416,7 +416,7 @@ def bench(temp: Path, args) -> int:
     timeline = report_run("first pull (everything new)", first_run, args)
     run = first_run["run"]
     written = run.records_written
-    from syncs.pulls import READ_AHEAD
+    from syncs.jobs.pulls import READ_AHEAD
 
     pages = math.ceil(args.payments / args.page_size)
     page_s = latency_s + args.page_size * per_record_s

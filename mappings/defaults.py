@@ -1,77 +1,7 @@
-"""Default field mappings, value mappings and master-of-record rules, seeded by a data migration so the hub works
-out of the box against the sandboxes. Ops edit them in the admin afterwards.
-
-Field mappings are (source field, target field, transform, argument, required, default). Salesforce names are API
-names of the org (see sandboxes/salesforce); NetSuite names are SuiteTalk 2023_2 record fields.
+"""Default value mappings and master-of-record rules, so the hub works out of the box against the sandboxes; each
+job's default field mappings are declared with the job (syncs/catalog.py). Applied after every migrate, adding only
+what is missing: ops edit them in the admin afterwards and their edits are kept.
 """
-
-FIELD_MAPPINGS = {
-    "push_accounts": [
-        ("Id", "externalId", "none", "", True, ""),
-        ("Name", "companyName", "truncate", "83", True, ""),
-        ("Phone", "phone", "strip", "", False, ""),
-        ("Website", "url", "strip", "", False, ""),
-        ("Description", "comments", "truncate", "999", False, ""),
-        ("Type", "recordType", "value_map", "account_type", False, "Merchant"),
-    ],
-    "push_contacts": [
-        ("Id", "externalId", "none", "", True, ""),
-        ("AccountId", "company", "record_ref", "customer", True, ""),
-        ("FirstName", "firstName", "truncate", "32", False, ""),
-        ("LastName", "lastName", "truncate", "32", True, ""),
-        ("Email", "email", "strip", "", False, ""),
-        ("Phone", "phone", "strip", "", False, ""),
-        ("Title", "title", "truncate", "99", False, ""),
-    ],
-    "push_sales_orders": [
-        ("Id", "externalId", "none", "", True, ""),
-        ("AccountId", "entity", "record_ref", "customer", True, ""),
-        ("Funded_Date__c", "tranDate", "datetime", "", True, ""),
-        ("Name", "memo", "template", "Application {value}", False, ""),
-    ],
-    "push_sales_order_lines": [
-        ("ProductCode", "item", "value_map", "fee_item", True, ""),
-        ("Quantity", "quantity", "decimal", "2", True, "1"),
-        ("UnitPrice", "rate", "string", "", True, ""),
-        ("TotalPrice", "amount", "decimal", "2", True, ""),
-        ("Description", "description", "truncate", "999", False, ""),
-    ],
-    "push_purchase_orders": [
-        ("Id", "externalId", "template", "{value}-COMMISSION", True, ""),
-        ("Broker__c", "entity", "record_ref", "vendor", True, ""),
-        ("Funded_Date__c", "tranDate", "datetime", "", True, ""),
-        ("Name", "memo", "template", "Broker commission for application {value}", False, ""),
-    ],
-    "push_purchase_order_lines": [
-        ("", "item", "value_map", "commission_item", True, "BROKER-COMMISSION"),
-        ("", "quantity", "decimal", "2", True, "1"),
-        ("Commission_Percent__c", "amount", "percent_of", "Amount", True, ""),
-        ("Commission_Percent__c", "rate", "percent_of", "Amount", True, ""),
-        ("Name", "description", "template", "Commission on {value}", False, ""),
-    ],
-    "pull_sales_orders": [
-        ("externalId", "Id", "none", "", True, ""),
-        ("internalId", "NetSuite_Sales_Order_Id__c", "none", "", True, ""),
-        ("tranId", "NetSuite_Sales_Order_Number__c", "none", "", False, ""),
-        ("status", "NetSuite_Sales_Order_Status__c", "none", "", False, ""),
-        ("total", "NetSuite_Sales_Order_Total__c", "decimal", "2", False, ""),
-    ],
-    "pull_purchase_orders": [
-        ("externalId", "Id", "remove_suffix", "-COMMISSION", True, ""),
-        ("internalId", "NetSuite_Commission_PO_Id__c", "none", "", True, ""),
-        ("tranId", "NetSuite_Commission_PO_Number__c", "none", "", False, ""),
-        ("status", "NetSuite_Commission_PO_Status__c", "none", "", False, ""),
-        ("total", "NetSuite_Commission_PO_Amount__c", "decimal", "2", False, ""),
-    ],
-    "pull_remittances": [
-        ("internalId", "NetSuite_Payment_Id__c", "none", "", True, ""),
-        ("tranId", "NetSuite_Payment_Number__c", "none", "", False, ""),
-        ("payment", "Amount__c", "decimal", "2", True, ""),
-        ("tranDate", "Payment_Date__c", "date", "", True, ""),
-        ("paymentMethod.name", "Method__c", "value_map", "payment_method", False, "Other"),
-        ("status", "Status__c", "none", "", False, ""),
-    ],
-}
 
 VALUE_MAPPINGS = [
     # Salesforce Account.Type → the NetSuite record an account becomes.
@@ -122,32 +52,3 @@ MASTER_RULES = [
      "Created from Salesforce at funding, then owned by NetSuite's accounting fields; read-only in NetSuite for users."),
     ("Remittance", "netsuite", "salesforce", [], "NetSuite is master; Salesforce holds a read-only copy."),
 ]
-
-
-def seed(apps) -> None:
-    """Create or refresh the defaults. Used by the data migration with historical models."""
-    SyncJob = apps.get_model("syncs", "SyncJob")
-    FieldMapping = apps.get_model("mappings", "FieldMapping")
-    ValueMapping = apps.get_model("mappings", "ValueMapping")
-    MasterRule = apps.get_model("mappings", "MasterRule")
-    for job_name, rows in FIELD_MAPPINGS.items():
-        job = SyncJob.objects.get(name=job_name)
-        for order, (source, target, transform, argument, required, default) in enumerate(rows, start=1):
-            FieldMapping.objects.get_or_create(
-                job=job,
-                target_field=target,
-                defaults={
-                    "source_field": source, "transform": transform, "transform_argument": argument,
-                    "required": required, "default": default, "order": order * 10,
-                },
-            )
-    for category, source, target, description in VALUE_MAPPINGS:
-        ValueMapping.objects.get_or_create(
-            category=category, source_value=source, defaults={"target_value": target, "description": description}
-        )
-    for record_type, master, read_only_in, owned_by_other, notes in MASTER_RULES:
-        MasterRule.objects.get_or_create(
-            record_type=record_type,
-            defaults={"master_system": master, "read_only_in": read_only_in,
-                      "fields_owned_by_other": owned_by_other, "notes": notes},
-        )

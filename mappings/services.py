@@ -3,6 +3,7 @@ from dataclasses import dataclass
 
 from syncs.models import SyncJob
 
+from . import defaults
 from .models import FieldMapping, MasterRule, ValueMapping
 from .transforms import MappingRow
 
@@ -37,6 +38,29 @@ def mapping_set_for(*, job_name: str) -> MappingSet:
     for category, source, target in ValueMapping.objects.values_list("category", "source_value", "target_value"):
         value_maps.setdefault(category, {})[source] = target
     return MappingSet(rows=rows, value_maps=value_maps)
+
+
+def field_mappings_seed(*, job: SyncJob, rows: list[tuple]) -> int:
+    """A job's first mappings: (source, target, transform, argument, required, default) rows, created only for a job
+    that has none, so ops' edits and removals are never undone. Returns how many were created."""
+    if FieldMapping.objects.filter(job=job).exists():
+        return 0
+    FieldMapping.objects.bulk_create([
+        FieldMapping(job=job, source_field=source, target_field=target, transform=transform, transform_argument=argument,
+                     required=required, default=default, order=order * 10)
+        for order, (source, target, transform, argument, required, default) in enumerate(rows, start=1)])
+    return len(rows)
+
+
+def mapping_defaults_apply() -> None:
+    """The default value mappings and master rules that are missing (existing ones are ops' to edit)."""
+    for category, source, target, description in defaults.VALUE_MAPPINGS:
+        ValueMapping.objects.get_or_create(category=category, source_value=source,
+                                           defaults={"target_value": target, "description": description})
+    for record_type, master, read_only_in, owned_by_other, notes in defaults.MASTER_RULES:
+        MasterRule.objects.get_or_create(record_type=record_type, defaults={
+            "master_system": master, "read_only_in": read_only_in, "fields_owned_by_other": owned_by_other,
+            "notes": notes})
 
 
 def master_rule_enforce(*, job: SyncJob, target_fields: list[str]) -> None:
@@ -138,121 +162,6 @@ def _netsuite_field_names(record_type: str) -> dict[str, set[str]]:
 
     netsuite = netsuite_client()
     return {name: netsuite.describe_record_type(name) for name in NETSUITE_RECORD_TYPES.get(record_type, [record_type])}
-
-
-@dataclass
-class MappingPreview:
-    """What a job would send for one real source record, computed without writing anything anywhere."""
-
-    job_name: str
-    source_record: dict | None = None
-    payload: dict | None = None
-    error: str = ""
-    notes: list[str] | None = None
-
-
-def mapping_preview(*, job_name: str, record_id: str = "") -> MappingPreview:
-    """Read one source record (the given one, or the most recently changed that qualifies) and map it with today's
-    mappings exactly as the job would, including the references the sender resolves to linked NetSuite records."""
-    from syncs.models import Direction
-
-    job = SyncJob.objects.get(name=job_name)
-    if job.direction != Direction.PUSH:
-        return _pull_preview(job, record_id.strip())
-    return _push_preview(job, record_id.strip())
-
-
-def _pull_preview(job: SyncJob, internal_id: str) -> MappingPreview:
-    """The next NetSuite transaction the pull would read (from its watermark), or the given internal id among the
-    first page, planned by the pull's own code: the exact Salesforce write, or the mapping error it would record."""
-    from syncs.pulls import PULL_JOBS, PullContext, _plan_page
-    from syncs.clients.errors import RemoteError
-    from syncs.clients.netsuite import netsuite_client
-    from syncs.engine import watermark_since
-
-    spec = PULL_JOBS[job.name]
-    preview = MappingPreview(job_name=job.name, notes=[])
-    try:
-        netsuite = netsuite_client()
-        page = netsuite.search_transactions(transaction_type=spec.transaction_type, modified_since=watermark_since(job),
-                                            page_size=50, body_fields_only=spec.body_fields_only)
-        if not page.records and job.watermark_timestamp is not None:
-            preview.notes.append("Nothing changed since the watermark: showing the first record of all time instead.")
-            page = netsuite.search_transactions(transaction_type=spec.transaction_type, modified_since=None,
-                                                page_size=50, body_fields_only=spec.body_fields_only)
-    except RemoteError as error:
-        preview.error = f"NetSuite refused the search: {error.code}: {error.message}"
-        return preview
-    records = [r for r in page.records if not internal_id or str(r.get("internalId")) == internal_id]
-    if not records:
-        preview.error = (f"No {spec.transaction_type} with internal id {internal_id} among the next {len(page.records)} the job would read."
-                         if internal_id else f"NetSuite holds no {spec.transaction_type} for {job.name}.")
-        return preview
-    record = records[0]
-    preview.source_record = record
-    planned = _plan_page(PullContext(job=job, run=None, mappings=mapping_set_for(job_name=job.name)), spec, [record])
-    if not planned:
-        preview.notes.append("Nothing to send: Salesforce already holds this content, or the record is not one the hub "
-                             "created from an application.")
-    elif planned[0].error_code:
-        preview.error = f"{planned[0].error_code}: {planned[0].error_message}"
-    else:
-        preview.payload = planned[0].payload
-    return preview
-
-
-def _push_preview(job: SyncJob, record_id: str) -> MappingPreview:
-    from syncs.clients.errors import RemoteError
-    from syncs.clients.salesforce import salesforce_client, soql_format
-    from syncs.engine import NetSuiteBatchWriter, links_for
-    from syncs.pushes import PUSH_JOBS, OrderLines, PushContext, _read_by_ids
-
-    from .transforms import MappingError
-
-    spec = PUSH_JOBS[job.name]
-    mappings = mapping_set_for(job_name=job.name)
-    line_mappings = mapping_set_for(job_name=spec.line_job) if spec.line_job else None
-    ctx = PushContext(job=job, run=None, mappings=mappings, line_mappings=line_mappings, value_maps=mappings.value_maps)
-    preview = MappingPreview(job_name=job.name, notes=[])
-    salesforce = salesforce_client()
-    # The lines job reads changed line items but sends whole orders: it is previewed from its application.
-    by_application = spec.source_object == "OpportunityLineItem"
-    try:
-        if not record_id:
-            object_name, where_spec = ("Opportunity", spec.order_job) if by_application else (spec.source_object, spec)
-            condition, values = where_spec.where(ctx)
-            soql = f"SELECT Id FROM {object_name}{' WHERE ' + condition if condition else ''} ORDER BY SystemModstamp DESC LIMIT 1"
-            latest = salesforce.query_all(soql_format(soql, **values))
-            if not latest:
-                preview.error = f"No {object_name} in Salesforce qualifies for {job.name}."
-                return preview
-            record_id = latest[0]["Id"]
-        records = _read_by_ids(ctx, spec, salesforce, [record_id])
-    except RemoteError as error:
-        preview.error = f"Salesforce refused the read: {error.code}: {error.message}"
-        return preview
-    if not records:
-        preview.error = f"{record_id} is not in Salesforce, or does not qualify for {job.name} (e.g. not funded)."
-        return preview
-    record = records[0]
-    preview.source_record = record
-    links = links_for(spec.record_type, [record["Id"]])
-    try:
-        planned = spec.plan(ctx, record, links if isinstance(spec, OrderLines) else {})
-    except MappingError as error:
-        preview.error = f"{error.code}: {error.message}"
-        return preview
-    if planned is None:
-        preview.notes.append("Nothing to send: this order is not in NetSuite yet (its lines go with the order), "
-                             "or NetSuite already holds these lines.")
-        return preview
-    link = links.get(record["Id"])
-    if link and link.content_hash == planned.content_hash and not isinstance(spec, OrderLines):
-        preview.notes.append("NetSuite already holds this content: a run would skip this record.")
-    preview.payload = NetSuiteBatchWriter(netsuite=None, job=job)._resolve_refs(planned.payload["record"])
-    if planned.waiting_on and not links_for("Account", [planned.waiting_on]):
-        preview.notes.append(f"Its parent {planned.waiting_on} is not linked yet: NetSuite will resolve it by external id.")
-    return preview
 
 
 def mapping_history_baseline(*, model, ids) -> int:

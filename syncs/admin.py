@@ -217,7 +217,7 @@ class SyncAttemptAdmin(admin.ModelAdmin):
     def retry_one_view(self, request, object_id):
         attempt = get_object_or_404(SyncAttempt, pk=object_id)
         allowed = request.user.has_perm("syncs.change_syncattempt") or (
-            request.user.has_perm("syncs.retry_commission_attempt") and attempt.job.name in selectors.COMMISSION_JOBS)
+            request.user.has_perm("syncs.retry_commission_attempt") and attempt.job.name in selectors.commission_job_names())
         if request.method != "POST" or not allowed:
             return redirect(reverse("admin:syncs_syncattempt_change", args=[attempt.pk]))
         console.commission_retry(request, [attempt.pk])
@@ -247,7 +247,7 @@ class SyncAttemptAdmin(admin.ModelAdmin):
             "response_json": console.pretty_json(attempt.response_payload),
             "waiting": waiting,
             "can_retry": waiting and (user.has_perm("syncs.change_syncattempt") or (
-                user.has_perm("syncs.retry_commission_attempt") and attempt.job.name in selectors.COMMISSION_JOBS)),
+                user.has_perm("syncs.retry_commission_attempt") and attempt.job.name in selectors.commission_job_names())),
             "can_resolve": waiting and self.has_resolve_permission(request),
             "can_fix_mapping": user.has_perm("mappings.change_fieldmapping"),
             "resolve_form": console.ResolveForm(),

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class SyncsConfig(AppConfig):
@@ -6,4 +7,13 @@ class SyncsConfig(AppConfig):
     verbose_name = "Syncs"
 
     def ready(self):
-        from . import pulls, pushes  # noqa: F401  registers the job runners
+        from . import catalog  # noqa: F401  registers the jobs
+
+        post_migrate.connect(_jobs_apply, sender=self)
+
+
+def _jobs_apply(sender, using="default", **kwargs):
+    # After every migrate (and every test database flush): the jobs in the registry, with their first mappings.
+    from .jobs.apply import jobs_apply
+
+    jobs_apply()

@@ -15,11 +15,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mappings.models import FieldMapping, MasterRule, ValueMapping
-from mappings.services import mapping_preview
 
 from . import selectors, services
 from .models import SyncAttempt, SyncJob, SyncRun
-from .selectors import COMMISSION_JOBS
+from .previews import mapping_preview
+from .selectors import commission_job_names
 
 CHART_WIDTH, CHART_HEIGHT, CHART_LEFT, CHART_BOTTOM = 1100, 190, 44, 22
 
@@ -223,7 +223,7 @@ def commission_queue_view(model_admin, request):
         elif "note" in request.POST:
             form = CommissionNoteForm(request.POST)
             if form.is_valid():
-                attempt = get_object_or_404(SyncAttempt, pk=form.cleaned_data["attempt"], job__name__in=COMMISSION_JOBS)
+                attempt = get_object_or_404(SyncAttempt, pk=form.cleaned_data["attempt"], job__name__in=commission_job_names())
                 with transaction.atomic():
                     services.attempt_note_add(attempt_id=attempt.pk, user=user, note=form.cleaned_data["note"])
                     log_change(request, attempt, f"Note added: {form.cleaned_data['note']}")
@@ -239,7 +239,7 @@ def commission_retry(request, attempt_ids: list[int]) -> int:
     """Retry from the queue or from the attempts list: only commission records unless the user may retry any."""
     attempts = SyncAttempt.objects.filter(id__in=attempt_ids)
     if not request.user.has_perm("syncs.change_syncattempt"):
-        attempts = attempts.filter(job__name__in=COMMISSION_JOBS)
+        attempts = attempts.filter(job__name__in=commission_job_names())
     targets = {a.pk: a for a in attempts}
     with transaction.atomic():
         retried = services.attempts_retry_now(attempt_ids=list(targets))

@@ -1,28 +1,20 @@
-"""The parts every job shares: one run per job at a time, the watermark cursor, and the senders that take pending
-attempts in batches and write them to the target, several batches at once within the NetSuite concurrency budget."""
+"""The parts every job shares: one run per job at a time, the watermark cursor, the links between a record and its
+twin, and the senders that take pending attempts in batches and hand them to a job's writer, several batches at once
+(the writers keep within the NetSuite concurrency budget)."""
 import hashlib
 import json
 import logging
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.conf import settings
-from django.db import connections, router, transaction
+from django.db import connections, router
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .attempts import (
-    attempt_fail,
-    attempt_release,
-    attempts_claim,
-    attempts_release_children,
-    attempts_succeed,
-)
-from .clients.errors import PermanentError, RemoteError, TransientError
-from .concurrency import netsuite_budget
-from .models import AttemptStatus, RecordLink, RunOutcome, SyncAttempt, SyncJob, SyncRun
+from .attempts import attempts_claim
+from .models import RecordLink, RunOutcome, SyncJob, SyncRun
 
 logger = logging.getLogger(__name__)
 
@@ -215,158 +207,3 @@ def links_upsert(links: list[dict]) -> None:
                    + ", ".join(f"{quote(column)} = EXCLUDED.{quote(column)}" for column in updated))
             cursor.executemany(sql, [[field.get_db_prep_save(row.get(field.name, defaults[field.name]), connection)
                                       for field in fields] for row in rows])
-
-
-class NetSuiteBatchWriter:
-    """Writes a batch of push attempts to NetSuite with one upsertList, and records each record's own result.
-
-    Each attempt's request_payload is {"record": <netsuite record dict>, "parent": {...} | None, "link": {...}}:
-    everything needed to write it without reading Salesforce again.
-    """
-
-    def __init__(self, *, netsuite, job: SyncJob):
-        self.netsuite, self.job = netsuite, job
-
-    def __call__(self, attempts: list[SyncAttempt]) -> None:
-        try:
-            self._send(attempts)
-        except Exception as exc:  # never leave claimed rows running: fail them as transient and let retries decide
-            logger.exception("Batch of %s failed unexpectedly", self.job.name)
-            error = exc if isinstance(exc, RemoteError) else TransientError("HUB_ERROR", f"{type(exc).__name__}: {exc}")
-            for attempt in attempts:
-                if SyncAttempt.objects.filter(pk=attempt.pk, status=AttemptStatus.RUNNING).exists():
-                    attempt_fail(attempt, error=error)
-
-    def _send(self, attempts: list[SyncAttempt]) -> None:
-        ready = self._hold_back_orphans(attempts)
-        if not ready:
-            return
-        self._verify_unknown_outcomes(ready)
-        account_links = self._account_links([attempt.request_payload["record"] for attempt in ready])
-        records = [self._resolve_refs(attempt.request_payload["record"], account_links) for attempt in ready]
-        started = time.monotonic()
-        try:
-            results = self.netsuite.upsert_list(records, hold=netsuite_budget().slot)
-        except RemoteError as error:
-            for attempt in ready:
-                attempt_fail(attempt, error=error)
-            return
-        elapsed_ms = int((time.monotonic() - started) * 1000)
-        succeeded, links, failed = [], [], []
-        for attempt, result in zip(ready, results):
-            response = {"isSuccess": result.success, "internalId": result.internal_id, "externalId": result.external_id,
-                        "code": result.code, "message": result.message, "batchMs": elapsed_ms, "batchSize": len(ready)}
-            if not result.success:
-                failed.append((attempt, result, response))
-                continue
-            succeeded.append((attempt, result.internal_id, response))
-            link = attempt.request_payload.get("link") or {}
-            if link:
-                links.append({"record_type": link["record_type"], "salesforce_id": attempt.salesforce_id,
-                              "netsuite_record_type": attempt.request_payload["record"]["type"],
-                              "netsuite_internal_id": result.internal_id, "netsuite_external_id": result.external_id,
-                              "content_hash": link.get("content_hash"), "detail_hash": link.get("detail_hash"),
-                              "lines_modstamp": parse_salesforce_datetime(link["lines_modstamp"]) if link.get("lines_modstamp") else None})
-        # The batch's successes in one transaction: one per record cost the hub more time than the upsert itself.
-        with transaction.atomic():
-            attempts_succeed(succeeded)
-            links_upsert(links)
-        for attempt, result, response in failed:
-            attempt_fail(attempt, error=self._write_error(attempt, result), response=response)
-        attempts_release_children(parent_ids=[attempt.salesforce_id for attempt, _, _ in succeeded])
-
-    def _write_error(self, attempt: SyncAttempt, result) -> RemoteError:
-        """NetSuite's own verdict, except that a reference to a parent the hub has not synced yet means "wait for
-        the parent": the record is held back and gets a new try when the parent goes through."""
-        parent = attempt.request_payload.get("parent")
-        if parent and result.missing_reference and result.missing_reference == parent.get("field"):
-            if links_for(parent["record_type"], [parent["salesforce_id"]]):
-                return TransientError(result.code, result.message)  # the parent arrived meanwhile: try again soon
-            return PermanentError("PARENT_NOT_SYNCED", f"Held back: its parent {parent['record_type']} "
-                                  f"{parent['salesforce_id']} is not in NetSuite yet (NetSuite said: {result.message})")
-        kind = TransientError if result.transient else PermanentError
-        return kind(result.code or "UNKNOWN", result.message)
-
-    def _hold_back_orphans(self, attempts: list[SyncAttempt]) -> list[SyncAttempt]:
-        """A record whose parent is not in NetSuite yet waits for it: it fails with the parent's reason when the
-        parent failed (and gets a new try when the parent goes through), or waits a little while the parent is on
-        its way. Records whose parents are linked go ahead."""
-        parents = [a.request_payload.get("parent") for a in attempts]
-        wanted = {(p["record_type"], p["salesforce_id"]) for p in parents if p}
-        linked = set()
-        for record_type in {rt for rt, _ in wanted}:
-            ids = [sid for rt, sid in wanted if rt == record_type]
-            linked |= {(record_type, sid) for sid in links_for(record_type, ids)}
-        missing = {(p["record_type"], p["salesforce_id"]): p.get("job", "") for p in parents
-                   if p and (p["record_type"], p["salesforce_id"]) not in linked}
-        latest = _latest_parent_attempts(missing)
-        ready = []
-        for attempt, parent in zip(attempts, parents):
-            if not parent or (parent["record_type"], parent["salesforce_id"]) in linked:
-                ready.append(attempt)
-                continue
-            parent_attempt = latest.get((parent["record_type"], parent["salesforce_id"]))
-            if parent_attempt is None:
-                # Not seen by the hub: NetSuite resolves the reference by external id, or says it can't.
-                ready.append(attempt)
-            elif parent_attempt.status in (AttemptStatus.FAILED, AttemptStatus.DEAD):
-                reason = (f"Held back: its parent {parent['record_type']} {parent['salesforce_id']} failed to sync "
-                          f"({parent_attempt.remote_code}: {parent_attempt.remote_message})")
-                attempt_fail(attempt, error=PermanentError("PARENT_FAILED", reason), retry=False)
-            else:
-                attempt_release(attempt, delay_seconds=settings.HUB_PARENT_WAIT_SECONDS)
-        return ready
-
-    def _verify_unknown_outcomes(self, attempts: list[SyncAttempt]) -> None:
-        """After a timeout or a lost answer the earlier write may have landed: look each record up by external id
-        and note what NetSuite already holds before writing again (the upsert by external id then cannot duplicate)."""
-        unsure = [a for a in attempts if a.verify_before_write]
-        by_type: dict[str, list[SyncAttempt]] = {}
-        for attempt in unsure:
-            by_type.setdefault(attempt.request_payload["record"]["type"], []).append(attempt)
-        for record_type, group in by_type.items():
-            with netsuite_budget().slot():
-                found = self.netsuite.get_by_external_ids(record_type, [a.request_payload["record"]["externalId"] for a in group])
-            for attempt in group:
-                internal_id = found.get(attempt.request_payload["record"]["externalId"])
-                attempt.netsuite_internal_id = internal_id or ""
-                attempt.operation = "lookup+upsert"
-                attempt.save(update_fields=["netsuite_internal_id", "operation"])
-
-    def _account_links(self, records: list[dict]) -> dict[str, RecordLink]:
-        """The Account links that a batch of records refers to, read once for the whole batch."""
-        wanted = {value["externalId"] for record in records for value in record.get("fields", {}).values()
-                  if isinstance(value, dict) and "externalId" in value}
-        return links_for("Account", wanted) if wanted else {}
-
-    def _resolve_refs(self, record: dict, links: dict[str, RecordLink] | None = None) -> dict:
-        """Point references at the linked NetSuite record where the hub knows it (a broker's contact belongs to a
-        Vendor, not a Customer); otherwise NetSuite resolves the external id itself. `links`: the Account links
-        already read for a batch (see _account_links)."""
-        fields = dict(record.get("fields", {}))
-        refs = {name: value for name, value in fields.items() if isinstance(value, dict) and "externalId" in value}
-        if refs:
-            if links is None:
-                links = self._account_links([record])
-            for name, ref in refs.items():
-                link = links.get(ref["externalId"])
-                if link and link.netsuite_internal_id:
-                    fields[name] = {"internalId": link.netsuite_internal_id, "type": link.netsuite_record_type}
-        return {**record, "fields": fields}
-
-
-def _latest_parent_attempts(missing: dict[tuple[str, str], str]) -> dict[tuple[str, str], SyncAttempt]:
-    """The latest try of each missing parent, keyed (record type, Salesforce id); where the parent names its job
-    (an order, whose Salesforce id its lines share), only that job's tries count."""
-    latest: dict[tuple[str, str], SyncAttempt] = {}
-    if not missing:
-        return latest
-    wanted: dict[str, list[tuple[str, str]]] = {}
-    for (record_type, salesforce_id), job_name in missing.items():
-        wanted.setdefault(salesforce_id, []).append((record_type, job_name))
-    tries = SyncAttempt.objects.filter(salesforce_id__in=list(wanted), superseded=False).select_related("job").order_by("created_at", "id")
-    for attempt in tries:
-        for record_type, job_name in wanted[attempt.salesforce_id]:
-            if not job_name or job_name == attempt.job.name:
-                latest[(record_type, attempt.salesforce_id)] = attempt
-    return latest

@@ -1,9 +1,9 @@
-"""The nine jobs' beat schedules, applied by name so an interval edited in the admin survives a deploy."""
+"""The jobs' beat schedules, applied by name so an interval edited in the admin survives a deploy."""
 import json
 
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from .catalog import JOBS
+from .jobs.registry import job_specs
 
 TASK = "syncs.tasks.run_sync_job"
 SWEEP_TASK = "syncs.tasks.sweep"
@@ -18,14 +18,14 @@ def schedules_apply(*, every_minutes_override: int | None = None) -> list[Period
     runs faster than production). Tasks that are not the hub's are never touched or deleted.
     """
     tasks = []
-    for job in JOBS:
-        minutes = every_minutes_override or job["every_minutes"]
+    for spec in job_specs():
+        minutes = every_minutes_override or spec.every_minutes
         interval, _ = IntervalSchedule.objects.get_or_create(every=minutes, period=IntervalSchedule.MINUTES)
-        fields = {"task": TASK, "kwargs": json.dumps({"job_name": job["name"]}), "description": job["title"]}
+        fields = {"task": TASK, "kwargs": json.dumps({"job_name": spec.name}), "description": spec.title}
         if every_minutes_override:
             fields["interval"] = interval
         task, _ = PeriodicTask.objects.update_or_create(
-            name=job["name"], defaults=fields, create_defaults={**fields, "interval": interval, "enabled": True}
+            name=spec.name, defaults=fields, create_defaults={**fields, "interval": interval, "enabled": True}
         )
         tasks.append(task)
     every_minute, _ = IntervalSchedule.objects.get_or_create(every=SWEEP_EVERY_MINUTES, period=IntervalSchedule.MINUTES)

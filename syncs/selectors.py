@@ -11,12 +11,12 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from .models import AttemptStatus, RecordLink, RunOutcome, SyncAttempt, SyncJob, SyncRun
+from .jobs.registry import job_spec, job_specs
 from .schedules import schedule_display
 
 # Failed or dead, not taken over by a later try and not resolved by a person: what waits for someone.
 NEEDS_PERSON = Q(status__in=[AttemptStatus.FAILED, AttemptStatus.DEAD], superseded=False, resolved_at__isnull=True)
 OPEN = Q(status__in=[AttemptStatus.PENDING, AttemptStatus.RUNNING], superseded=False)
-COMMISSION_JOBS = ("push_purchase_orders", "push_purchase_order_lines")
 
 
 @dataclass(frozen=True)
@@ -190,22 +190,36 @@ class CommissionRecord:
         return f"{self.attempt.remote_code}: {self.attempt.remote_message}" if self.attempt.remote_code else self.attempt.remote_message
 
 
+def commission_job_names() -> list[str]:
+    """The jobs whose failed records finance reviews (the broker commission orders and their lines)."""
+    return [spec.name for spec in job_specs() if spec.finance_reviews]
+
+
 def commission_queue() -> list[CommissionRecord]:
     """Broker commission (purchase order) records that failed and wait for a person, with what finance needs to
     judge them: the broker, the application and the amount, read from what the hub tried to send."""
     attempts = list(
-        SyncAttempt.objects.filter(NEEDS_PERSON, job__name__in=COMMISSION_JOBS).select_related("job").order_by("-created_at", "-id")[:200]
+        SyncAttempt.objects.filter(NEEDS_PERSON, job__name__in=commission_job_names()).select_related("job").order_by("-created_at", "-id")[:200]
     )
     orders = {a.salesforce_id: a for a in SyncAttempt.objects.filter(
-        job__name="push_purchase_orders", salesforce_id__in=[a.salesforce_id for a in attempts]
+        job__name__in=_order_job_names(attempts), salesforce_id__in=[a.salesforce_id for a in attempts]
     ).exclude(request_payload__isnull=True).order_by("created_at", "id")}
     details = [_commission_details(attempt, orders.get(attempt.salesforce_id)) for attempt in attempts]
     broker_ids = {d["broker_id"] for d in details if d["broker_id"]}
-    brokers = dict(SyncAttempt.objects.filter(job__name="push_accounts", salesforce_id__in=broker_ids)
+    brokers = dict(SyncAttempt.objects.filter(job__record_type="Account", job__direction="push", salesforce_id__in=broker_ids)
                    .order_by("created_at", "id").values_list("salesforce_id", "record_name"))
     return [CommissionRecord(attempt=attempt, application=attempt.record_name, application_id=attempt.salesforce_id,
                              broker=brokers.get(d["broker_id"], ""), broker_id=d["broker_id"], amount=d["amount"], memo=d["memo"])
             for attempt, d in zip(attempts, details)]
+
+
+def _order_job_names(attempts: list[SyncAttempt]) -> set[str]:
+    """The jobs that write the orders these attempts belong to: a lines job names its order's job."""
+    names = set()
+    for name in {attempt.job.name for attempt in attempts}:
+        spec = job_spec(name)
+        names.add(getattr(spec, "order_job", "") or name)
+    return names
 
 
 def _commission_details(attempt: SyncAttempt, order_attempt: SyncAttempt | None) -> dict:

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from django.db.models import Q
 
+from .jobs.registry import job_spec
 from .models import AttemptStatus, Heartbeat, RecordLink, RunOutcome, SyncAttempt, SyncJob, SyncRun
-from .runners import RUNNERS
 
 logger = logging.getLogger(__name__)
 
@@ -42,11 +42,11 @@ def sync_run(*, job_name: str, trigger: str = SyncRun.Trigger.MANUAL, dry_run: b
     )
     if not job.enabled and trigger == SyncRun.Trigger.SCHEDULE:
         return _finish(run, RunOutcome.SKIPPED, "The job is disabled.")
-    job_runner = RUNNERS.get(job.name)
-    if job_runner is None:
+    spec = job_spec(job.name)
+    if spec is None:
         return _finish(run, RunOutcome.NOT_IMPLEMENTED, f"The {job.name} sync is not implemented yet: nothing was read or written.")
     try:
-        outcome, message = job_runner(run=run, **extra)
+        outcome, message = spec.run(run=run, **extra)
     except Exception as exc:  # a runner's crash must still close its run, or the dashboard shows it running forever
         logger.exception("Run %s of %s crashed", run.pk, job.name)
         return _finish(run, RunOutcome.FAILED, f"{type(exc).__name__}: {exc}")

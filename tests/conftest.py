@@ -45,16 +45,10 @@ def database_url_of_test_database() -> str:
 
 @pytest.fixture
 def seeded_hub(transactional_db):
-    """Transactional tests start from an emptied database: put back what the data migrations seed."""
-    from django.apps import apps
+    """Transactional tests start from an emptied database: put back what every deploy applies."""
+    from syncs.jobs.apply import jobs_apply
 
-    from mappings import defaults
-    from syncs.catalog import JOBS
-    from syncs.models import SyncJob
-
-    for job in JOBS:
-        SyncJob.objects.get_or_create(name=job["name"], defaults={k: v for k, v in job.items() if k not in ("name", "every_minutes")})
-    defaults.seed(apps)
+    jobs_apply()
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 import pytest
 
 from mappings.models import ValueMapping
-from mappings.services import mapping_preview
+from syncs.previews import mapping_preview
 from syncs.models import SyncAttempt
 from syncs.services import sync_run
 

@@ -186,7 +186,7 @@ def test_it_backfills_history_and_resumes_where_it_stopped(hub_on_sandboxes, set
     paid = netsuite.pay(days=20, per_day=2, seed=51, backdate=True)["created"]
     since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=25)
 
-    from syncs import pulls
+    from syncs.jobs import pulls
 
     real_plan_page = pulls._plan_page
     calls = []

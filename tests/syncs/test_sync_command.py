@@ -18,16 +18,17 @@ def test_it_lists_nine_jobs_with_their_schedules():
     assert any(line.startswith("pull_remittances") and "every 1440 minutes" in line for line in lines)
 
 
-def test_it_has_a_runner_for_each_of_the_nine_jobs():
-    from syncs.runners import RUNNERS
+def test_it_has_a_spec_for_each_of_the_nine_jobs():
+    from syncs.jobs.registry import job_specs
 
-    assert set(RUNNERS) == set(SyncJob.objects.values_list("name", flat=True))
+    assert {spec.name for spec in job_specs()} == set(SyncJob.objects.values_list("name", flat=True))
+    assert len(job_specs()) == 9
 
 
-def test_it_records_a_job_without_a_runner_as_not_implemented_never_as_success(monkeypatch):
-    from syncs import runners
+def test_it_records_a_job_without_a_spec_as_not_implemented_never_as_success(monkeypatch):
+    from syncs.jobs import registry
 
-    monkeypatch.delitem(runners.RUNNERS, "pull_remittances")
+    monkeypatch.delitem(registry._SPECS, "pull_remittances")
     out = StringIO()
     call_command("sync", "run", "pull_remittances", stdout=out)
     run = SyncRun.objects.get(job__name="pull_remittances")

@@ -7,8 +7,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from syncs import selectors, services
-from syncs.catalog import JOB_NAMES
-from syncs.models import SyncRun
+from syncs.jobs.registry import job_spec
+from syncs.models import SyncJob, SyncRun
 from syncs.schedules import schedules_apply
 from syncs.tasks import run_sync_job
 
@@ -19,7 +19,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
         run = sub.add_parser("run", help="Run one job now, in this process.")
-        run.add_argument("job", choices=JOB_NAMES, nargs="+")
+        run.add_argument("job", nargs="+", help="job names, as `sync status` lists them")
         run.add_argument("--dry-run", action="store_true", help="Read and map, but write nothing to the target.")
         run.add_argument("--enqueue", action="store_true", help="Hand the run to the Celery workers instead of running it here.")
         run.add_argument("--since", type=_moment, help="Backfill a pull job from this date or date-time (UTC unless an "
@@ -27,10 +27,15 @@ class Command(BaseCommand):
         sub.add_parser("status", help="A table of the nine jobs.")
         sub.add_parser("sweep", help="Enqueue runs for jobs with due retries or tries of a stopped worker.")
         sub.add_parser("reconcile", help="Compare Salesforce and NetSuite record by record: missing, duplicated, unexpected.")
-        schedule = sub.add_parser("schedule", help="Create or update the nine jobs' periodic tasks (keeps edited intervals).")
+        schedule = sub.add_parser("schedule", help="Create or update the jobs' periodic tasks (keeps edited intervals).")
         schedule.add_argument("--every-minutes", type=int, default=None, help="Force one interval on every job (demo).")
 
     def handle(self, *args, action, **options):
+        if action == "run":
+            known = set(SyncJob.objects.values_list("name", flat=True))
+            unknown = [name for name in options["job"] if name not in known]
+            if unknown:
+                raise CommandError(f"No job named {', '.join(unknown)}. The jobs: {', '.join(sorted(known))}.")
         if action == "run" and options["enqueue"]:
             for job_name in options["job"]:
                 run_sync_job.delay(job_name, trigger=SyncRun.Trigger.MANUAL)
@@ -51,7 +56,8 @@ class Command(BaseCommand):
             self.stdout.write(f"{len(tasks)} periodic tasks in place.")
 
     def _run(self, job_name: str, dry_run: bool, since=None) -> None:
-        if since is not None and not job_name.startswith("pull_"):
+        spec = job_spec(job_name)
+        if since is not None and not (spec and spec.supports_backfill):
             raise CommandError("--since backfills a pull job.")
         progress = _Progress(self.stdout) if since is not None else None
         run = services.sync_run(job_name=job_name, trigger=SyncRun.Trigger.MANUAL, dry_run=dry_run, since=since, progress=progress)

@@ -1,4 +1,4 @@
-"""The three pull jobs: NetSuite changes since the watermark → Salesforce, through sObject Collections.
+"""The pulls: NetSuite changes since the watermark → Salesforce, through sObject Collections.
 
 Reading: a SOAP search cannot ask for an order, and NetSuite returns transactions by date created, not by
 lastModifiedDate, so a run cannot page by its modification cursor. Each run is a sweep: note NetSuite's clock,
@@ -12,38 +12,26 @@ the hub compares them as aware datetimes and keeps its cursors in UTC.
 Writing: one attempt per record, written 200 at a time with per-record results: one bad record fails alone.
 """
 import logging
-import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone as dt_timezone
 
 from django.conf import settings
-from django.db import connections, router, transaction
+
 from mappings.models import MasterRule
-from mappings.services import MappingSet, MasterRuleViolation, mapping_set_for, master_rule_enforce
+from mappings.services import MappingSet
 from mappings.transforms import MappingError, map_record
 
-from .attempts import PlannedRecord, attempt_fail, attempts_plan, attempts_reclaim_expired, attempts_succeed
-from .clients.errors import PermanentError, RemoteError, TransientError
-from .clients.netsuite import NetSuiteClient, SearchPage, SearchPageGone, netsuite_client
-from .clients.salesforce import TRANSIENT_CODES as SALESFORCE_TRANSIENT_CODES
-from .clients.salesforce import result_errors, salesforce_client, soql_format
-from .concurrency import netsuite_budget
-from .engine import (
-    BatchSender,
-    JobLeaseKeeper,
-    content_hash,
-    job_lease_acquire,
-    job_lease_release,
-    links_upsert,
-    run_count,
-    watermark_advance,
-    watermark_since,
-)
-from .models import SALESFORCE_ID, AttemptStatus, RecordLink, RunOutcome, SyncAttempt, SyncJob, SyncRun
-from .pushes import api_pause_reason
-from .runners import runner
+from ..attempts import PlannedRecord, attempts_plan, attempts_reclaim_expired
+from ..clients.errors import RemoteError, TransientError
+from ..clients.netsuite import NetSuiteClient, SearchPage, SearchPageGone, netsuite_client
+from ..clients.salesforce import salesforce_client, soql_format
+from ..concurrency import netsuite_budget
+from ..engine import BatchSender, content_hash, run_count, watermark_advance, watermark_since
+from ..models import SALESFORCE_ID, AttemptStatus, Direction, RecordLink, RunOutcome, SyncAttempt, SyncJob, SyncRun
+from .base import JobSpec, job_run_leased, run_outcome, salesforce_pause
+from .salesforce_writer import SalesforceBatchWriter
 
 logger = logging.getLogger(__name__)
 ROLLUP_FIELDS = ["Total_Remitted__c", "Remittance_Balance__c"]
@@ -56,11 +44,32 @@ class PullContext:
     mappings: MappingSet
 
 
-class PullJob:
+class PullJob(JobSpec):
+    direction = Direction.PULL
+    routing_fields = ("Id",)
+    supports_backfill = True
     transaction_type = ""
     body_fields_only = True
     target_object = "Opportunity"
     operation = "update"
+    # (Salesforce object, RecordLink type, NetSuite record type) of written records the hub keeps links for.
+    link: tuple[str, str, str] | None = None
+
+    def run(self, *, run: SyncRun, since: datetime | None = None, progress=None, salesforce=None, netsuite=None,
+            resume_from: datetime | None = None):
+        """Run one pull. `since` (a backfill) starts from that moment instead of the watermark, and `resume_from`
+        skips the records created before that moment (an interrupted backfill's progress); `progress(done, total)`
+        is called after each committed page."""
+        ctx = PullContext(job=run.job, run=run, mappings=self.mappings())
+        return job_run_leased(self, run, ctx.mappings, lambda: _pull_run_leased(
+            run, self, ctx, since, progress, salesforce or salesforce_client(), netsuite or netsuite_client(), resume_from))
+
+    def plan_context(self, records: list[dict]) -> dict:
+        """What planning a page needs to know about all its records at once (keyword arguments of `plan`)."""
+        return {}
+
+    def after_sweep(self, run: SyncRun, writer: SalesforceBatchWriter) -> None:
+        """Work of the whole run, once every page is written."""
 
     def plan(self, ctx: PullContext, record: dict) -> PlannedRecord | None:
         mapped = map_record(ctx.mappings.rows, record, value_maps=ctx.mappings.value_maps)
@@ -94,6 +103,28 @@ class PullRemittances(PullJob):
     target_object = "Remittance__c"
     operation = "upsert"
     external_id_field = "NetSuite_Payment_Id__c"
+    link = ("Remittance__c", "Remittance", "customerPayment")
+
+    def refusal(self, job, mappings):
+        refusal = super().refusal(job, mappings)
+        if refusal:
+            return refusal
+        rule = MasterRule.objects.filter(record_type="Application").first()
+        if rule is None or not rule.may_write(system="salesforce", fields=ROLLUP_FIELDS):
+            return (f"The remittance roll-up fields {', '.join(ROLLUP_FIELDS)} are not NetSuite's to write on an "
+                    "Application by the master rules. Refused before any remote call.")
+        return ""
+
+    def plan_context(self, records):
+        docs = {str(line["doc"]) for r in records for line in ((r.get("applyList") or {}).get("apply") or []) if line.get("doc")}
+        customers = {str((r.get("customer") or {}).get("internalId")) for r in records}
+        return {"orders": dict(RecordLink.objects.filter(record_type="SalesOrder", netsuite_internal_id__in=docs)
+                               .values_list("netsuite_internal_id", "salesforce_id")),
+                "accounts": dict(RecordLink.objects.filter(record_type="Account", netsuite_internal_id__in=customers)
+                                 .values_list("netsuite_internal_id", "salesforce_id"))}
+
+    def after_sweep(self, run, writer):
+        _rollup(run, writer)
 
     def plan(self, ctx, record, *, orders: dict[str, str] | None = None, accounts: dict[str, str] | None = None):
         mapped = map_record(ctx.mappings.rows, record, value_maps=ctx.mappings.value_maps)
@@ -113,44 +144,6 @@ class PullRemittances(PullJob):
                              record_name=str(record.get("tranId") or ""), payload=payload, content_hash=content_hash(payload))
 
 
-PULL_JOBS = {
-    "pull_sales_orders": PullSalesOrders(),
-    "pull_purchase_orders": PullPurchaseOrders(),
-    "pull_remittances": PullRemittances(),
-}
-
-
-def pull_run(*, run: SyncRun, since: datetime | None = None, progress=None, salesforce=None, netsuite=None,
-             resume_from: datetime | None = None):
-    """Run one pull. `since` (a backfill) starts from that moment instead of the watermark, and `resume_from` skips
-    the records created before that moment (an interrupted backfill's progress); `progress(done, total)` is called
-    after each committed page."""
-    job = run.job
-    spec = PULL_JOBS[job.name]
-    mappings = mapping_set_for(job_name=job.name)
-    try:
-        master_rule_enforce(job=job, target_fields=[f for f in mappings.target_fields if f != "Id"])
-        if isinstance(spec, PullRemittances):
-            _rollup_allowed()
-    except MasterRuleViolation as refusal:
-        return RunOutcome.FAILED, str(refusal)
-    if not job_lease_acquire(job, run):
-        return RunOutcome.SKIPPED, "Another run of this job is still working."
-    try:
-        with JobLeaseKeeper(job):
-            return _pull_run_leased(run, spec, PullContext(job=job, run=run, mappings=mappings), since, progress,
-                                    salesforce or salesforce_client(), netsuite or netsuite_client(), resume_from)
-    finally:
-        job_lease_release(job)
-
-
-def _rollup_allowed() -> None:
-    rule = MasterRule.objects.filter(record_type="Application").first()
-    if rule is None or not rule.may_write(system="salesforce", fields=ROLLUP_FIELDS):
-        raise MasterRuleViolation(f"The remittance roll-up fields {', '.join(ROLLUP_FIELDS)} are not NetSuite's to write "
-                                  "on an Application by the master rules. Refused before any remote call.")
-
-
 def _pull_run_leased(run, spec: PullJob, ctx: PullContext, since, progress, salesforce, netsuite, resume_from=None):
     job = run.job
     reclaimed = attempts_reclaim_expired(job=job)
@@ -158,8 +151,7 @@ def _pull_run_leased(run, spec: PullJob, ctx: PullContext, since, progress, sale
         salesforce.describe_fields(spec.target_object)  # logs in and reads the org's API usage before any work
     except RemoteError as error:
         return RunOutcome.FAILED, f"Salesforce could not be reached: {error.code}: {error.message}"
-    pause = api_pause_reason(salesforce)
-    SyncJob.objects.filter(pk=job.pk).update(paused_reason=pause)
+    pause = salesforce_pause(job, salesforce)
     if pause:
         return RunOutcome.PAUSED, pause
     # From the watermark less the overlap window: what was read before is recognised by its hash and skipped.
@@ -169,7 +161,7 @@ def _pull_run_leased(run, spec: PullJob, ctx: PullContext, since, progress, sale
             sweep_began = netsuite.server_time()
     except RemoteError as error:
         return RunOutcome.FAILED, f"NetSuite could not be reached: {error.code}: {error.message}"
-    writer = SalesforceBatchWriter(salesforce=salesforce, job=job)
+    writer = SalesforceBatchWriter(salesforce=salesforce, job=job, link=spec.link)
     planned_total = skipped = read = 0
     total = None
     with BatchSender(job=job, run=run, send_batch=writer, threads=2, batch_size=200) as sender:
@@ -194,9 +186,8 @@ def _pull_run_leased(run, spec: PullJob, ctx: PullContext, since, progress, sale
         # Everything modified before the sweep began is read and committed. NetSuite stamps records to the second, so
         # the watermark starts that second. (A backfill leaves the job's watermark to its schedule.)
         watermark_advance(job=job, run=run, timestamp=_utc(sweep_began).replace(microsecond=0), record_id="")
-    if isinstance(spec, PullRemittances):
-        _rollup(run, writer)
-    return _outcome(run, planned_total, skipped, reclaimed)
+    spec.after_sweep(run, writer)
+    return run_outcome(run, planned_total, skipped, reclaimed, not_written=("rollup",))
 
 
 # Pages asked for ahead of the one being processed: NetSuite's time answering them overlaps the hub's reading of
@@ -278,14 +269,7 @@ def _plan_page(ctx: PullContext, spec: PullJob, records: list[dict]) -> list[Pla
     ids = [str(r["internalId"]) for r in records]
     synced = dict(SyncAttempt.objects.filter(job=ctx.job, netsuite_internal_id__in=ids, status=AttemptStatus.SUCCEEDED)
                   .order_by("id").values_list("netsuite_internal_id", "source_hash"))
-    extra = {}
-    if isinstance(spec, PullRemittances):
-        docs = {str(line["doc"]) for r in records for line in ((r.get("applyList") or {}).get("apply") or []) if line.get("doc")}
-        customers = {str((r.get("customer") or {}).get("internalId")) for r in records}
-        extra["orders"] = dict(RecordLink.objects.filter(record_type="SalesOrder", netsuite_internal_id__in=docs)
-                               .values_list("netsuite_internal_id", "salesforce_id"))
-        extra["accounts"] = dict(RecordLink.objects.filter(record_type="Account", netsuite_internal_id__in=customers)
-                                 .values_list("netsuite_internal_id", "salesforce_id"))
+    extra = spec.plan_context(records)
     planned = []
     for record in records:
         try:
@@ -309,69 +293,6 @@ def _jsonable(value):
     if isinstance(value, datetime):
         return value.isoformat()
     return value
-
-
-class SalesforceBatchWriter:
-    """Writes a batch of pull attempts with sObject Collections (≤200 a call), reading each record's own result."""
-
-    def __init__(self, *, salesforce, job: SyncJob):
-        self.salesforce, self.job = salesforce, job
-
-    def __call__(self, attempts: list[SyncAttempt]) -> None:
-        groups: dict[tuple, list[SyncAttempt]] = {}
-        for attempt in attempts:
-            payload = attempt.request_payload
-            if "record" not in payload:
-                attempt_fail(attempt, error=PermanentError("NOTHING_TO_SEND", "This attempt carries no record; it failed mapping."), retry=False)
-                continue
-            groups.setdefault((payload["object"], payload["mode"], payload.get("external_id_field", "")), []).append(attempt)
-        for (object_name, mode, external_id_field), group in groups.items():
-            records = [attempt.request_payload["record"] for attempt in group]
-            started = time.monotonic()
-            try:
-                if mode == "upsert":
-                    results = self.salesforce.upsert_collection(object_name, external_id_field, records)
-                else:
-                    results = self.salesforce.update_collection(object_name, records)
-            except RemoteError as error:
-                for attempt in group:
-                    attempt_fail(attempt, error=error)
-                continue
-            elapsed_ms = int((time.monotonic() - started) * 1000)
-            succeeded, links = [], []
-            for attempt, result in zip(group, results):
-                response = {**result, "batchMs": elapsed_ms, "batchSize": len(group)}
-                if result.get("success"):
-                    attempt.salesforce_id = result.get("id") or attempt.salesforce_id
-                    succeeded.append((attempt, "", response))
-                    if object_name == "Remittance__c":
-                        links.append({"record_type": "Remittance", "salesforce_id": attempt.salesforce_id,
-                                      "netsuite_record_type": "customerPayment",
-                                      "netsuite_internal_id": attempt.netsuite_internal_id,
-                                      "netsuite_external_id": attempt.netsuite_external_id,
-                                      "content_hash": attempt.source_hash, "detail_hash": None})
-                else:
-                    code, message = result_errors(result)
-                    kind = TransientError if code in SALESFORCE_TRANSIENT_CODES else PermanentError
-                    attempt_fail(attempt, error=kind(code, message), response=response)
-            # The batch's successes in one transaction, as the pushes record theirs: row by row, the hub's own
-            # bookkeeping took longer than the Salesforce call and kept the writers behind the NetSuite reader.
-            with transaction.atomic():
-                _salesforce_ids_save([attempt for attempt, _, _ in succeeded])
-                attempts_succeed(succeeded)
-                links_upsert(links)
-
-
-def _salesforce_ids_save(attempts: list[SyncAttempt]) -> None:
-    """The id Salesforce gave each record, on its attempt: one UPDATE run for every row."""
-    if not attempts:
-        return
-    connection = connections[router.db_for_write(SyncAttempt)]
-    quote = connection.ops.quote_name
-    column = SyncAttempt._meta.get_field("salesforce_id").column
-    sql = f"UPDATE {quote(SyncAttempt._meta.db_table)} SET {quote(column)} = %s WHERE {quote(SyncAttempt._meta.pk.column)} = %s"
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, [(attempt.salesforce_id, attempt.pk) for attempt in attempts])
 
 
 def _rollup(run: SyncRun, writer: SalesforceBatchWriter) -> None:
@@ -404,20 +325,3 @@ def _rollup(run: SyncRun, writer: SalesforceBatchWriter) -> None:
     attempts_plan(run=run, planned=planned, operation="rollup")
     with BatchSender(job=run.job, run=run, send_batch=writer, threads=1, batch_size=200):
         pass
-
-
-def _outcome(run: SyncRun, planned: int, skipped: int, reclaimed: int):
-    attempts = SyncAttempt.objects.filter(run=run)
-    written = attempts.filter(status=AttemptStatus.SUCCEEDED).exclude(operation="rollup").count()
-    failed = attempts.filter(status__in=[AttemptStatus.FAILED, AttemptStatus.DEAD], superseded=False).count()
-    waiting = SyncAttempt.objects.filter(job=run.job, status=AttemptStatus.PENDING, superseded=False).count()
-    SyncRun.objects.filter(pk=run.pk).update(records_written=written, records_failed=failed, records_skipped=skipped)
-    run.refresh_from_db()  # the counters and the run's watermark were written by UPDATEs; the run is saved after this
-    message = f"{planned} changed, {skipped} unchanged, {written} written, {failed} failed, {waiting} waiting to retry."
-    if reclaimed:
-        message += f" {reclaimed} tries of a stopped worker reclaimed."
-    return (RunOutcome.PARTIAL if failed else RunOutcome.SUCCEEDED), message
-
-
-for _name in PULL_JOBS:
-    runner(_name)(pull_run)

@@ -1,0 +1,122 @@
+"""What every job is, and the part of a run that is the same for all of them.
+
+A job spec is declared once (syncs/catalog.py): its name, what it moves from where to where, its cadence and its
+default mappings. Its class says how it reads, plans and writes; the run skeleton here does the rest — the
+master-of-record check before any remote call, one run per job at a time, the pause when Salesforce's daily API
+allocation is nearly spent, and an outcome that counts what happened.
+"""
+from __future__ import annotations
+
+from django.conf import settings
+
+from mappings.services import MappingSet, MasterRuleViolation, mapping_set_for, master_rule_enforce
+
+from ..engine import JobLeaseKeeper, job_lease_acquire, job_lease_release
+from ..models import AttemptStatus, Direction, RunOutcome, SyncAttempt, SyncJob, SyncRun, System
+
+
+class JobSpec:
+    """One job. Subclasses say how it moves records (`run`); an instance says which records (the declaration)."""
+
+    direction = ""
+    # A pull may backfill history from a given moment (`sync run … --since`).
+    supports_backfill = False
+    # Failed records of this job are finance's to review (the commission queue).
+    finance_reviews = False
+    # Keys of a mapped record that route it rather than being target fields.
+    routing_fields: tuple = ()
+
+    def __init__(self, name: str, *, title: str, description: str, source_record_type: str, target_record_type: str,
+                 record_type: str, stage: int, every_minutes: int, batch_size: int = 100,
+                 default_mappings: list[tuple] = (), **relations):
+        self.name, self.title, self.description = name, title, description
+        self.source_record_type, self.target_record_type, self.record_type = source_record_type, target_record_type, record_type
+        self.stage, self.every_minutes, self.batch_size = stage, every_minutes, batch_size
+        # (source field, target field, transform, argument, required, default): what a new install starts with.
+        self.default_mappings = list(default_mappings)
+        for relation, value in relations.items():
+            # Names of related jobs (e.g. lines_job="push_sales_order_lines"); only those the class declares.
+            if not hasattr(type(self), relation):
+                raise TypeError(f"{type(self).__name__} has no relation {relation!r}")
+            setattr(self, relation, value)
+
+    @property
+    def source_system(self) -> str:
+        return System.SALESFORCE if self.direction == Direction.PUSH else System.NETSUITE
+
+    @property
+    def target_system(self) -> str:
+        return System.NETSUITE if self.direction == Direction.PUSH else System.SALESFORCE
+
+    def row(self) -> dict:
+        """The job's SyncJob fields that the declaration owns (ops own the rest: enabled, schedule, watermark)."""
+        return {"title": self.title, "description": self.description, "direction": self.direction,
+                "source_system": self.source_system, "source_record_type": self.source_record_type,
+                "target_system": self.target_system, "target_record_type": self.target_record_type,
+                "record_type": self.record_type, "stage": self.stage, "batch_size": self.batch_size}
+
+    def run(self, *, run: SyncRun, **options) -> tuple[str, str]:
+        raise NotImplementedError
+
+    def refusal(self, job: SyncJob, mappings: MappingSet) -> str:
+        """Why this job may not run with these mappings ('' if it may), decided before any remote call."""
+        try:
+            master_rule_enforce(job=job, target_fields=[f for f in mappings.target_fields if f not in self.routing_fields])
+        except MasterRuleViolation as refusal:
+            return str(refusal)
+        return ""
+
+    def mappings(self) -> MappingSet:
+        return mapping_set_for(job_name=self.name)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.name}>"
+
+
+def job_run_leased(spec: JobSpec, run: SyncRun, mappings: MappingSet, body) -> tuple[str, str]:
+    """The run skeleton: refuse what the master rules forbid, hold the job's lease while `body()` runs."""
+    job = run.job
+    refusal = spec.refusal(job, mappings)
+    if refusal:
+        return RunOutcome.FAILED, refusal
+    if not job_lease_acquire(job, run):
+        return RunOutcome.SKIPPED, "Another run of this job is still working."
+    try:
+        with JobLeaseKeeper(job):
+            return body()
+    finally:
+        job_lease_release(job)
+
+
+def salesforce_pause(job: SyncJob, salesforce) -> str:
+    """The reason to hold the job back ('' to go on), kept on the job for the dashboard."""
+    pause = api_pause_reason(salesforce)
+    SyncJob.objects.filter(pk=job.pk).update(paused_reason=pause)
+    return pause
+
+
+def api_pause_reason(salesforce) -> str:
+    usage = salesforce.api_usage
+    if not usage:
+        return ""
+    used, total = usage
+    reserve = total * settings.HUB_SALESFORCE_API_RESERVE_PERCENT / 100
+    if total and total - used <= reserve:
+        return (f"Paused: Salesforce daily API requests nearly spent ({used} of {total} used; the last "
+                f"{settings.HUB_SALESFORCE_API_RESERVE_PERCENT}% are kept for people and other integrations).")
+    return ""
+
+
+def run_outcome(run: SyncRun, planned: int, skipped: int, reclaimed: int, *, not_written=()) -> tuple[str, str]:
+    """Count what the run did and say it. `not_written`: operations of the run's own bookkeeping (a roll-up), not
+    counted as records written."""
+    attempts = SyncAttempt.objects.filter(run=run)
+    written = attempts.filter(status=AttemptStatus.SUCCEEDED).exclude(operation__in=list(not_written)).count()
+    failed = attempts.filter(status__in=[AttemptStatus.FAILED, AttemptStatus.DEAD], superseded=False).count()
+    waiting = SyncAttempt.objects.filter(job=run.job, status=AttemptStatus.PENDING, superseded=False).count()
+    SyncRun.objects.filter(pk=run.pk).update(records_written=written, records_failed=failed, records_skipped=skipped)
+    run.refresh_from_db()  # the counters and the run's watermark were written by UPDATEs; the run is saved after this
+    message = f"{planned} changed, {skipped} unchanged, {written} written, {failed} failed, {waiting} waiting to retry."
+    if reclaimed:
+        message += f" {reclaimed} tries of a stopped worker reclaimed."
+    return (RunOutcome.PARTIAL if failed else RunOutcome.SUCCEEDED), message

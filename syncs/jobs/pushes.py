@@ -1,0 +1,357 @@
+"""The pushes: Salesforce changes since the watermark → NetSuite upserts by external id.
+
+Each push reads its Salesforce object page by page in (SystemModstamp, Id) order, maps every record by the mapping
+tables, records it as a pending attempt and advances the watermark once the page is committed; meanwhile sender
+threads write the pending attempts in upsertList batches. What differs between pushes is a method of the spec.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from mappings.services import MappingSet, mapping_set_for
+from mappings.transforms import MappingError, map_record
+
+from ..attempts import PlannedRecord, attempt_fail, attempts_plan, attempts_reclaim_expired
+from ..clients.errors import PermanentError, RemoteError
+from ..clients.netsuite import NetSuiteClient, netsuite_client
+from ..clients.salesforce import SalesforceClient, salesforce_client, soql_format
+from ..engine import BatchSender, content_hash, links_for, parse_salesforce_datetime, run_count, watermark_advance, watermark_since
+from ..models import AttemptStatus, Direction, RunOutcome, SyncAttempt, SyncJob, SyncRun
+from .base import JobSpec, job_run_leased, run_outcome, salesforce_pause
+from .netsuite_writer import NetSuiteBatchWriter
+
+logger = logging.getLogger(__name__)
+FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?$")
+# Records of a Salesforce page mapped and committed together (a page is up to 2,000).
+PLAN_CHUNK = 500
+# Salesforce ids in one IN list: 200 keep a query under the 16 KB request-URI limit (414 beyond it).
+IDS_PER_QUERY = 200
+
+
+@dataclass
+class PushContext:
+    job: SyncJob
+    run: SyncRun | None
+    mappings: MappingSet
+    line_mappings: MappingSet | None
+    value_maps: dict
+    # Lines jobs: application id → (external id, hash of the lines) of its order's try, for orders the hub has tried
+    # but not linked yet.
+    orders_unlinked: dict = field(default_factory=dict)
+
+
+class PushJob(JobSpec):
+    """A push; `run` is the same for all of them, and the methods below are what a push may change."""
+
+    direction = Direction.PUSH
+    routing_fields = ("externalId", "recordType")
+    source_object = ""
+    netsuite_type = ""
+    lines_job = ""  # the job whose mappings describe this order's lines
+    # Where the line mappings' fields live: a child object read with the record, or "" for the record itself.
+    line_object = ""
+    extra_fields: tuple = ()
+    # Deleted records are read too (a deleted fee line changes its order's lines).
+    include_deleted = False
+    # The job plans a record only against what NetSuite holds of it (its link): a lines job sends nothing for an
+    # order NetSuite does not have yet.
+    plans_from_links = False
+
+    # --- the run ----------------------------------------------------------------------------------------------------
+    def context(self, job: SyncJob, run: SyncRun | None) -> PushContext:
+        mappings = self.mappings()
+        line_mappings = mapping_set_for(job_name=self.lines_job) if self.lines_job else None
+        return PushContext(job=job, run=run, mappings=mappings, line_mappings=line_mappings, value_maps=mappings.value_maps)
+
+    def run(self, *, run: SyncRun, salesforce: SalesforceClient | None = None, netsuite: NetSuiteClient | None = None):
+        ctx = self.context(run.job, run)
+        bad_names = [f for f in ctx.mappings.source_fields + (ctx.line_mappings.source_fields if ctx.line_mappings else [])
+                     if not FIELD_NAME.match(f)]
+        if bad_names:
+            return RunOutcome.FAILED, f"Mapping source fields that are not Salesforce field names: {', '.join(bad_names)}"
+        return job_run_leased(self, run, ctx.mappings,
+                              lambda: self._run_leased(ctx, salesforce or salesforce_client(), netsuite))
+
+    def _run_leased(self, ctx: PushContext, salesforce, netsuite):
+        job, run = ctx.job, ctx.run
+        reclaimed = attempts_reclaim_expired(job=job)
+        try:
+            unknown = self.unknown_fields(ctx, salesforce)
+        except RemoteError as error:
+            return RunOutcome.FAILED, f"Salesforce describe failed: {error.code}: {error.message}"
+        if unknown:
+            return RunOutcome.FAILED, f"Unknown {self.source_object} fields in the mappings: {', '.join(unknown)}. Nothing was read."
+        pause = salesforce_pause(job, salesforce)
+        if pause:
+            return RunOutcome.PAUSED, pause
+        soql, values = self.read_query(ctx)
+        if run.dry_run:
+            return self._dry_run(ctx, salesforce, soql, values)
+        self.replan_retried(ctx, salesforce)
+        writer = NetSuiteBatchWriter(netsuite=netsuite or netsuite_client(), job=job)
+        read = planned_count = skipped = 0
+        # Twice as many senders as NetSuite slots: a sender spends part of each batch outside its slot (claiming,
+        # building the message, reading the answer, recording it), and the shared budget caps the requests in flight.
+        with BatchSender(job=job, run=run, send_batch=writer, threads=2 * settings.NETSUITE["CONCURRENCY_LIMIT"],
+                         batch_size=min(job.batch_size, 100)) as sender:
+            for page in salesforce.query_pages(soql_format(soql, **values), include_deleted=self.include_deleted,
+                                               page_size=2000):
+                # A page is planned and committed a few hundred records at a time, so the senders start on its first
+                # records while the rest are mapped (the cursor moves with each committed part).
+                for start in range(0, len(page), PLAN_CHUNK):
+                    part = page[start:start + PLAN_CHUNK]
+                    read += len(part)
+                    planned = self.plan_page(ctx, salesforce, part)
+                    skipped += self.unchanged_count(part, planned)
+                    if planned:
+                        planned_count += attempts_plan(run=run, planned=planned, operation="upsert")
+                        sender.planned()
+                    last = part[-1]
+                    watermark_advance(job=job, run=run, timestamp=parse_salesforce_datetime(last["SystemModstamp"]),
+                                      record_id=last["Id"])
+                    run_count(run, records_read=len(part))
+        return run_outcome(run, planned_count, skipped, reclaimed)
+
+    def _dry_run(self, ctx, salesforce, soql, values):
+        first_page = next(iter(salesforce.query_pages(soql_format(soql, **values), page_size=200)), [])
+        planned = self.plan_page(ctx, salesforce, first_page[:200])
+        failed = sum(1 for p in planned if p.error_code)
+        return RunOutcome.SUCCEEDED, (f"Dry run: read {len(first_page)}, would write {len(planned) - failed}, {failed} "
+                                      "would fail mapping. Nothing was written.")
+
+    # --- reading ----------------------------------------------------------------------------------------------------
+    def where(self, ctx: PushContext) -> tuple[str, dict]:
+        """The SOQL condition (with format_soql placeholders) a record must meet, and its values."""
+        return "", {}
+
+    def child_query(self, ctx: PushContext) -> str:
+        return ""
+
+    def select_fields(self, ctx: PushContext) -> str:
+        line_fields = ctx.line_mappings.source_fields if ctx.line_mappings and not self.line_object else []
+        fields = select_list(["Id", "SystemModstamp", *self.extra_fields, *ctx.mappings.source_fields, *line_fields])
+        child = self.child_query(ctx)
+        return f"{fields}, {child}" if child else fields
+
+    def read_query(self, ctx: PushContext) -> tuple[str, dict]:
+        """The run's query: the records changed since the watermark, in cursor order."""
+        condition, values = self.where(ctx)
+        return changed_since(ctx.job, self.select_fields(ctx), self.source_object, condition, values)
+
+    def read_by_ids(self, ctx: PushContext, salesforce, ids: list[str]) -> list[dict]:
+        """The records with these ids that qualify for the job, as the run reads them."""
+        records = []
+        condition, values = self.where(ctx)
+        soql = f"SELECT {self.select_fields(ctx)} FROM {self.source_object} WHERE Id IN {{ids}}"
+        soql += f" AND {condition}" if condition else ""
+        for start in range(0, len(ids), IDS_PER_QUERY):
+            records += salesforce.query_all(soql_format(soql, ids=ids[start:start + IDS_PER_QUERY], **values))
+        return records
+
+    def latest_query(self, ctx: PushContext) -> tuple[str, dict]:
+        """The most recently changed record that qualifies (the console's preview when no id is given)."""
+        condition, values = self.where(ctx)
+        where = f" WHERE {condition}" if condition else ""
+        return f"SELECT Id FROM {self.source_object}{where} ORDER BY SystemModstamp DESC LIMIT 1", values
+
+    def unknown_fields(self, ctx: PushContext, salesforce) -> list[str]:
+        """Mapping fields that the Salesforce objects do not have: refused before the query, naming each field."""
+        objects = {self.source_object: list(ctx.mappings.source_fields)}
+        if ctx.line_mappings:
+            objects.setdefault(self.line_object or self.source_object, []).extend(ctx.line_mappings.source_fields)
+        unknown = []
+        for object_name, fields in objects.items():
+            known = set(salesforce.describe_fields(object_name))
+            unknown += [f"{object_name}.{f}" for f in fields if f.split(".")[0] not in known and "." not in f]
+        return unknown
+
+    # --- planning ---------------------------------------------------------------------------------------------------
+    def records_of_page(self, ctx: PushContext, salesforce, page: list[dict]) -> tuple[list[dict], dict]:
+        """The records a page of the run's query stands for, and their links."""
+        return page, links_for(self.record_type, [record["Id"] for record in page])
+
+    def plan_page(self, ctx: PushContext, salesforce, page: list[dict]) -> list[PlannedRecord]:
+        records, links = self.records_of_page(ctx, salesforce, page)
+        self.before_plan(ctx, records, links)
+        planned = []
+        for record in records:
+            try:
+                item = self.plan(ctx, record, links)
+            except MappingError as error:
+                item = PlannedRecord(salesforce_id=record["Id"], record_name=self.name_of(record),
+                                     content_hash=content_hash(record), error_code=error.code,
+                                     error_message=error.message, payload={"source": record})
+            if item is not None:
+                planned.append(item)
+        return planned
+
+    def before_plan(self, ctx: PushContext, records: list[dict], links: dict) -> None:
+        """What planning a page needs to know about all its records at once."""
+
+    def unchanged_count(self, page: list[dict], planned: list[PlannedRecord]) -> int:
+        return len(page) - len(planned)
+
+    def plan(self, ctx: PushContext, record: dict, links: dict) -> PlannedRecord | None:
+        mapped = map_record(ctx.mappings.rows, record, value_maps=ctx.value_maps)
+        netsuite_record = self.netsuite_record(ctx, record, mapped)
+        lines = self.lines(ctx, record)
+        if lines is not None:
+            netsuite_record["fields"]["itemList"] = {"replaceAll": True, "item": lines}
+        header_hash = content_hash({k: v for k, v in netsuite_record.items() if k != "fields"} | {
+            "fields": {k: v for k, v in netsuite_record["fields"].items() if k != "itemList"}})
+        detail_hash = content_hash(lines) if lines is not None else None
+        link = links.get(record["Id"])
+        if link and link.content_hash == header_hash and (detail_hash is None or link.detail_hash == detail_hash):
+            return None
+        parent = self.parent(record)
+        return PlannedRecord(
+            salesforce_id=record["Id"], netsuite_external_id=netsuite_record["externalId"],
+            record_name=self.name_of(record), waiting_on=parent["salesforce_id"] if parent else "",
+            content_hash=header_hash,
+            payload={"record": netsuite_record, "parent": parent,
+                     "link": {"record_type": self.record_type, "content_hash": header_hash, "detail_hash": detail_hash,
+                              "lines_modstamp": self.lines_modstamp(record)}},
+        )
+
+    def lines_modstamp(self, record: dict) -> str | None:
+        """The newest SystemModstamp among the Salesforce line items an order's lines were mapped from."""
+        return None
+
+    def netsuite_record(self, ctx: PushContext, record: dict, mapped: dict) -> dict:
+        return {"type": mapped.get("recordType") or self.netsuite_type, "externalId": str(mapped["externalId"]),
+                "fields": {k: v for k, v in mapped.items() if k not in self.routing_fields}}
+
+    def lines(self, ctx: PushContext, record: dict) -> list | None:
+        return None
+
+    def parent(self, record: dict) -> dict | None:
+        return None
+
+    def name_of(self, record: dict) -> str:
+        return str(record.get("Name") or record.get("LastName") or record["Id"])
+
+    def replan_retried(self, ctx: PushContext, salesforce) -> None:
+        """Attempts a person asked to retry after a mapping failure carry no NetSuite record yet: read each record
+        afresh and map it with today's mappings, so a fixed mapping takes effect."""
+        waiting = {a.salesforce_id: a for a in SyncAttempt.objects.filter(
+            job=ctx.job, status=AttemptStatus.PENDING, superseded=False).exclude(request_payload__has_key="record")}
+        if not waiting:
+            return
+        for record in self.read_by_ids(ctx, salesforce, sorted(waiting)):
+            attempt = waiting.pop(record["Id"])
+            try:
+                item = self.plan(ctx, record, {})
+            except MappingError as error:
+                attempt.status = AttemptStatus.RUNNING
+                attempt_fail(attempt, error=PermanentError(error.code, error.message), retry=False)
+                continue
+            if item is None:
+                attempt.request_payload = {"record": None}
+                attempt.status = AttemptStatus.SUCCEEDED
+                attempt.remote_message = "Nothing to send: NetSuite already holds this content."
+                attempt.save()
+                continue
+            attempt.request_payload, attempt.source_hash, attempt.waiting_on = item.payload, item.content_hash, item.waiting_on
+            attempt.netsuite_external_id = item.netsuite_external_id
+            attempt.save(update_fields=["request_payload", "source_hash", "waiting_on", "netsuite_external_id"])
+        for attempt in waiting.values():
+            attempt.status = AttemptStatus.RUNNING
+            attempt_fail(attempt, error=PermanentError("NOT_IN_SCOPE", "The record is gone from Salesforce or no longer "
+                                                       "qualifies for this job (e.g. no longer funded)."), retry=False)
+
+
+class PushAccounts(PushJob):
+    source_object = "Account"
+    netsuite_type = "customer"
+
+
+class PushContacts(PushJob):
+    source_object = "Contact"
+    netsuite_type = "contact"
+    extra_fields = ("FirstName", "LastName", "AccountId")
+
+    def parent(self, record):
+        return {"record_type": "Account", "salesforce_id": record["AccountId"], "field": "company"} if record.get("AccountId") else None
+
+    def name_of(self, record):
+        return " ".join(filter(None, [record.get("FirstName"), record.get("LastName")])) or record["Id"]
+
+
+class FundedApplications(PushJob):
+    """Applications at a stage the `application_stage` value mapping marks for NetSuite (Funded)."""
+
+    source_object = "Opportunity"
+    extra_fields = ("Name", "StageName")
+
+    def where(self, ctx):
+        stages = [stage for stage, action in ctx.value_maps.get("application_stage", {}).items() if action == "push"]
+        return "StageName IN {stages}", {"stages": stages or ["Funded"]}
+
+
+class PushSalesOrders(FundedApplications):
+    netsuite_type = "salesOrder"
+    line_object = "OpportunityLineItem"
+    extra_fields = ("Name", "StageName", "AccountId")
+
+    def child_query(self, ctx):
+        fields = select_list(["Id", "SystemModstamp", *ctx.line_mappings.source_fields])
+        return f"(SELECT {fields} FROM OpportunityLineItems ORDER BY Id)"
+
+    def lines_modstamp(self, record):
+        stamps = [item["SystemModstamp"] for item in record.get("OpportunityLineItems") or [] if item.get("SystemModstamp")]
+        return max(stamps, key=parse_salesforce_datetime) if stamps else None
+
+    def lines(self, ctx, record):
+        # NetSuite refuses an order without lines, so the order is created with its fee lines; the lines job keeps
+        # them in step afterwards.
+        lines = []
+        for item in record.get("OpportunityLineItems") or []:
+            line = map_record(ctx.line_mappings.rows, item, value_maps=ctx.value_maps)
+            line["item"] = {"internalId": line["item"], "type": "serviceSaleItem"}
+            lines.append(line)
+        return lines
+
+    def parent(self, record):
+        return {"record_type": "Account", "salesforce_id": record["AccountId"], "field": "entity"} if record.get("AccountId") else None
+
+
+class PushPurchaseOrders(FundedApplications):
+    netsuite_type = "purchaseOrder"
+    finance_reviews = True
+    extra_fields = ("Name", "StageName", "Broker__c", "Amount", "Commission_Percent__c")
+
+    def where(self, ctx):
+        condition, values = super().where(ctx)
+        return condition + " AND Broker__c != null", values
+
+    def lines(self, ctx, record):
+        line = map_record(ctx.line_mappings.rows, record, value_maps=ctx.value_maps)
+        line["item"] = {"internalId": line["item"], "type": "servicePurchaseItem"}
+        if "rate" in line:
+            line["rate"] = str(line["rate"])
+        return [line]
+
+    def parent(self, record):
+        return {"record_type": "Account", "salesforce_id": record["Broker__c"], "field": "entity"}
+
+
+# --- SOQL ---------------------------------------------------------------------------------------------------------
+
+def select_list(fields: list[str]) -> str:
+    return ", ".join(dict.fromkeys(name for name in fields if name))  # in order, each once
+
+
+def changed_since(job: SyncJob, fields: str, object_name: str, condition: str, values: dict) -> tuple[str, dict]:
+    """SELECT `fields` of the records changed since the job's watermark (less the overlap), in cursor order."""
+    since = watermark_since(job)
+    clauses = [condition] if condition else []
+    values = dict(values)
+    if since is not None:
+        clauses.append("SystemModstamp >= {since}")
+        values["since"] = since
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    return f"SELECT {fields} FROM {object_name}{where} ORDER BY SystemModstamp ASC, Id ASC", values
