@@ -5,7 +5,7 @@ from django.forms.models import BaseInlineFormSet
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import FieldMapping, MasterRule, ValueMapping
-from .services import mapping_history_baseline, mapping_validate
+from .services import mapping_check, mapping_history_baseline
 from .transforms import MappingRow
 
 UNREACHABLE_HINT = " Nothing was saved: try again when it answers."
@@ -29,7 +29,7 @@ class FieldMappingFormSet(BaseInlineFormSet):
             return
         checked = [form for form in self.forms
                    if form.cleaned_data and not form.cleaned_data.get("DELETE") and names_changed(form)]
-        check = mapping_validate(job=self.instance, rows=[mapping_row(form.cleaned_data) for form in checked])
+        check = mapping_check(job=self.instance, rows=[mapping_row(form.cleaned_data) for form in checked])
         for problem in check.problems:
             checked[problem.row].add_error(problem.field, problem.message)
         if check.unreachable:
@@ -45,7 +45,7 @@ class FieldMappingForm(forms.ModelForm):
         cleaned_data = super().clean()
         if self.errors or not names_changed(self) or not cleaned_data.get("job"):
             return cleaned_data
-        check = mapping_validate(job=cleaned_data["job"], rows=[mapping_row(cleaned_data)])
+        check = mapping_check(job=cleaned_data["job"], rows=[mapping_row(cleaned_data)])
         for problem in check.problems:
             self.add_error(problem.field, problem.message)
         if check.unreachable:

@@ -6,7 +6,21 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from syncs.models import RecordType, SyncJob, System
+
+class System(models.TextChoices):
+    SALESFORCE = "salesforce", "Salesforce"
+    NETSUITE = "netsuite", "NetSuite"
+
+
+class RecordType(models.TextChoices):
+    """Business record types, as the master-of-record table in docs/domain.md names them."""
+
+    ACCOUNT = "Account", "Account"
+    CONTACT = "Contact", "Contact"
+    APPLICATION = "Application", "Application"
+    SALES_ORDER = "SalesOrder", "Sales Order"
+    PURCHASE_ORDER = "PurchaseOrder", "Purchase Order"
+    REMITTANCE = "Remittance", "Remittance"
 
 
 class Transform(models.TextChoices):
@@ -28,7 +42,7 @@ class Transform(models.TextChoices):
 
 
 class FieldMapping(models.Model):
-    job = models.ForeignKey(SyncJob, on_delete=models.CASCADE, related_name="field_mappings")
+    job = models.ForeignKey("syncs.SyncJob", on_delete=models.CASCADE, related_name="field_mappings")
     source_field = models.CharField(max_length=120, blank=True, help_text="Empty: the default value is sent.")
     target_field = models.CharField(max_length=120)
     transform = models.CharField(max_length=16, choices=Transform.choices, default=Transform.NONE)

@@ -1,7 +1,10 @@
-"""Reading a job's mappings and enforcing master-of-record rules, for the engine."""
-from dataclasses import dataclass
+"""Reading a job's mappings, checking them against schemas, and enforcing master-of-record rules.
 
-from syncs.models import SyncJob
+Mappings are data and rules: this app reads and writes its own tables and does no remote I/O; the engine (syncs)
+hands it what it needs — a job's row, the schemas' field names — and never the other way round.
+"""
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from . import defaults
 from .models import FieldMapping, MasterRule, ValueMapping
@@ -40,7 +43,7 @@ def mapping_set_for(*, job_name: str) -> MappingSet:
     return MappingSet(rows=rows, value_maps=value_maps)
 
 
-def field_mappings_seed(*, job: SyncJob, rows: list[tuple]) -> int:
+def field_mappings_seed(*, job, rows: list[tuple]) -> int:
     """A job's first mappings: (source, target, transform, argument, required, default) rows, created only for a job
     that has none, so ops' edits and removals are never undone. Returns how many were created."""
     if FieldMapping.objects.filter(job=job).exists():
@@ -63,7 +66,7 @@ def mapping_defaults_apply() -> None:
             "notes": notes})
 
 
-def master_rule_enforce(*, job: SyncJob, target_fields: list[str]) -> None:
+def master_rule_enforce(*, job, target_fields: list[str]) -> None:
     """Refuse, before any remote call, a job that would write into the master's side of its record type."""
     try:
         rule = MasterRule.objects.get(record_type=job.record_type)
@@ -80,12 +83,9 @@ def master_rule_enforce(*, job: SyncJob, target_fields: list[str]) -> None:
         )
 
 
-# --- checking and previewing mappings from the console ----------------------------------------------------------------
+# --- checking mappings against the live schemas ---------------------------------------------------------------------
 
-# The NetSuite record types each job's target (push) or source (pull) may be. An account becomes a customer or a
-# vendor by its type, so its fields must exist on both.
-NETSUITE_RECORD_TYPES = {"customer": ["customer", "vendor"]}
-# Keys of a mapped push record that route it rather than being NetSuite fields (see syncs.pushes.ROUTING_FIELDS).
+# Keys of a mapped push record that route it rather than being NetSuite fields (the pushes' routing fields).
 NETSUITE_ROUTING_FIELDS = {"externalId", "internalId", "recordType"}
 
 
@@ -106,62 +106,60 @@ class MappingCheck:
         return not self.problems and not self.unreachable
 
 
-def mapping_validate(*, job: SyncJob, rows: list[MappingRow]) -> MappingCheck:
-    """Check mapping rows against the real schemas before they are saved: Salesforce's describe of the object and
-    the NetSuite WSDL's record type, so a misspelt field is refused now rather than failing every record at night.
-    A schema that can't be read is reported as unreachable, never taken as a pass."""
-    from syncs.clients.errors import RemoteError
-    from syncs.models import Direction
+@dataclass
+class MappingSchemas:
+    """What a job's mappings are checked against: the field names on each side, as the engine read them. A side
+    whose schema could not be read is None, and `unreachable` says why."""
 
-    check = MappingCheck(problems=[], unreachable=[])
+    push: bool
+    salesforce_object: str
+    salesforce_fields: set[str] | None
+    netsuite_fields: dict[str, set[str]] | None  # each NetSuite record type the job may write or read → its fields
+    unreachable: list[str] = field(default_factory=list)
+
+
+# Reading a schema is I/O, and mappings are data and rules: the engine registers the reader (syncs.mapping_schemas).
+_schemas_reader: Callable[[object], MappingSchemas] | None = None
+
+
+def mapping_schemas_reader_register(reader: Callable[[object], MappingSchemas]) -> None:
+    global _schemas_reader
+    _schemas_reader = reader
+
+
+def mapping_check(*, job, rows: list[MappingRow]) -> MappingCheck:
+    """Check mapping rows against the job's real schemas before they are saved, so a misspelt field is refused now
+    rather than failing every record at night. A schema that can't be read is reported, never taken as a pass."""
     if not rows:
-        return check
-    push = job.direction == Direction.PUSH
-    salesforce_object = job.source_record_type if push else job.target_record_type
-    netsuite_type = job.target_record_type if push else job.source_record_type
-    try:
-        salesforce_fields = _salesforce_field_names(salesforce_object)
-    except (RemoteError, OSError) as error:
-        salesforce_fields = None
-        check.unreachable.append(f"Salesforce's description of {salesforce_object} could not be read ({error}).")
-    try:
-        netsuite_fields = _netsuite_field_names(netsuite_type)
-    except (RemoteError, OSError) as error:
-        netsuite_fields = None
-        check.unreachable.append(f"The NetSuite schema of {netsuite_type} could not be read ({error}).")
+        return MappingCheck(problems=[], unreachable=[])
+    if _schemas_reader is None:
+        return MappingCheck(problems=[], unreachable=["No schema reader is registered, so the mappings can't be checked."])
+    return mapping_validate(schemas=_schemas_reader(job), rows=rows)
+
+
+def mapping_validate(*, schemas: MappingSchemas, rows: list[MappingRow]) -> MappingCheck:
+    """The problems of each row against the given field names: Salesforce's describe of the object and each
+    NetSuite record type's fields."""
+    check = MappingCheck(problems=[], unreachable=list(schemas.unreachable))
+    push, salesforce_object = schemas.push, schemas.salesforce_object
     for index, row in enumerate(rows):
         salesforce_names = [("source_field", row.source_field)] if push else [("target_field", row.target_field)]
         if push and row.transform == "percent_of" and row.argument:
             salesforce_names.append(("transform_argument", row.argument))
         netsuite_names = [("target_field", row.target_field)] if push else [("source_field", row.source_field)]
-        if salesforce_fields is not None:
+        if schemas.salesforce_fields is not None:
             for form_field, name in salesforce_names:
-                if name and name.split(".")[0] not in salesforce_fields:
+                if name and name.split(".")[0] not in schemas.salesforce_fields:
                     check.problems.append(FieldProblem(index, form_field, f"Salesforce {salesforce_object} has no field {name!r}."))
-        if netsuite_fields is not None:
+        if schemas.netsuite_fields is not None:
             for form_field, name in netsuite_names:
                 if not name or name.split(".")[0] in NETSUITE_ROUTING_FIELDS:
                     continue
-                for record_type, names in netsuite_fields.items():
+                for record_type, names in schemas.netsuite_fields.items():
                     if name.split(".")[0] not in names:
                         label = record_type[0].upper() + record_type[1:]   # as SuiteTalk names it: SalesOrderItem
                         check.problems.append(FieldProblem(index, form_field, f"NetSuite {label} has no field {name!r}."))
     return check
-
-
-def _salesforce_field_names(object_name: str) -> set[str]:
-    """Field API names, plus relationship names so that a parent path like Account.Name checks its first step."""
-    from syncs.clients.salesforce import salesforce_client
-
-    fields = salesforce_client().describe_fields(object_name)
-    return set(fields) | {f["relationshipName"] for f in fields.values() if f.get("relationshipName")}
-
-
-def _netsuite_field_names(record_type: str) -> dict[str, set[str]]:
-    from syncs.clients.netsuite import netsuite_client
-
-    netsuite = netsuite_client()
-    return {name: netsuite.describe_record_type(name) for name in NETSUITE_RECORD_TYPES.get(record_type, [record_type])}
 
 
 def mapping_history_baseline(*, model, ids) -> int:

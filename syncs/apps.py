@@ -7,8 +7,12 @@ class SyncsConfig(AppConfig):
     verbose_name = "Syncs"
 
     def ready(self):
-        from . import catalog  # noqa: F401  registers the jobs
+        from mappings.services import mapping_schemas_reader_register
 
+        from . import catalog  # noqa: F401  registers the jobs
+        from .mapping_schemas import mapping_schemas_read
+
+        mapping_schemas_reader_register(mapping_schemas_read)
         post_migrate.connect(_jobs_apply, sender=self)
 
 

@@ -6,24 +6,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from mappings.models import RecordType, System
+
 # A Salesforce record id: 15 characters, or 18 with the case-safe suffix.
 SALESFORCE_ID = re.compile(r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$")
-
-
-class System(models.TextChoices):
-    SALESFORCE = "salesforce", "Salesforce"
-    NETSUITE = "netsuite", "NetSuite"
-
-
-class RecordType(models.TextChoices):
-    """Business record types, as the master-of-record table in docs/domain.md names them."""
-
-    ACCOUNT = "Account", "Account"
-    CONTACT = "Contact", "Contact"
-    APPLICATION = "Application", "Application"
-    SALES_ORDER = "SalesOrder", "Sales Order"
-    PURCHASE_ORDER = "PurchaseOrder", "Purchase Order"
-    REMITTANCE = "Remittance", "Remittance"
 
 
 class Direction(models.TextChoices):

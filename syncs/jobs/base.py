@@ -41,6 +41,11 @@ class JobSpec:
             setattr(self, relation, value)
 
     @property
+    def netsuite_record_types(self) -> tuple[str, ...]:
+        """The NetSuite record types whose fields this job's mappings name."""
+        return (self.target_record_type,) if self.direction == Direction.PUSH else (self.source_record_type,)
+
+    @property
     def source_system(self) -> str:
         return System.SALESFORCE if self.direction == Direction.PUSH else System.NETSUITE
 

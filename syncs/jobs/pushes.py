@@ -267,6 +267,8 @@ class PushJob(JobSpec):
 class PushAccounts(PushJob):
     source_object = "Account"
     netsuite_type = "customer"
+    # An account becomes a customer or a vendor by its type, so its mapped fields must exist on both.
+    netsuite_record_types = ("customer", "vendor")
 
 
 class PushContacts(PushJob):

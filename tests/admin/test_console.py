@@ -204,7 +204,7 @@ def _inline_form(job: SyncJob, **changes_by_target) -> dict:
 
 
 def test_it_refuses_a_mapping_to_a_field_salesforce_does_not_have(client, ops_user, monkeypatch):
-    monkeypatch.setattr("mappings.services._salesforce_field_names", lambda name: {"Id", "Name", "Phone", "Website", "Description", "Type"})
+    monkeypatch.setattr("syncs.mapping_schemas.salesforce_field_names", lambda name: {"Id", "Name", "Phone", "Website", "Description", "Type"})
     job = SyncJob.objects.get(name="push_accounts")
     client.force_login(ops_user)
     page = client.post(reverse("admin:syncs_syncjob_change", args=[job.pk]),
@@ -218,7 +218,7 @@ def test_it_says_so_when_salesforce_cannot_be_reached_to_check_a_mapping(client,
     def unreachable(name):
         raise TransientError("CONNECTION_ERROR", "Connection to Salesforce failed")
 
-    monkeypatch.setattr("mappings.services._salesforce_field_names", unreachable)
+    monkeypatch.setattr("syncs.mapping_schemas.salesforce_field_names", unreachable)
     job = SyncJob.objects.get(name="push_accounts")
     client.force_login(ops_user)
     page = client.post(reverse("admin:syncs_syncjob_change", args=[job.pk]),
@@ -228,7 +228,7 @@ def test_it_says_so_when_salesforce_cannot_be_reached_to_check_a_mapping(client,
 
 
 def test_it_saves_a_checked_mapping_and_shows_the_edit_in_the_history(client, ops_user, monkeypatch):
-    monkeypatch.setattr("mappings.services._salesforce_field_names", lambda name: {"Id", "Name", "MobilePhone", "Website", "Description", "Type"})
+    monkeypatch.setattr("syncs.mapping_schemas.salesforce_field_names", lambda name: {"Id", "Name", "MobilePhone", "Website", "Description", "Type"})
     job = SyncJob.objects.get(name="push_accounts")
     client.force_login(ops_user)
     response = client.post(reverse("admin:syncs_syncjob_change", args=[job.pk]), _inline_form(job, phone={"source_field": "MobilePhone"}))

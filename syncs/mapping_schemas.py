@@ -1,0 +1,33 @@
+"""Reads the schemas a job's mappings are checked against (mappings.services.mapping_check): Salesforce's describe
+of the object and the NetSuite field names of each record type the job writes or reads."""
+from mappings.services import MappingSchemas
+
+from .clients.errors import RemoteError
+from .clients.netsuite import netsuite_client
+from .clients.salesforce import salesforce_client
+from .jobs.registry import job_spec
+from .models import Direction
+
+
+def mapping_schemas_read(job) -> MappingSchemas:
+    push = job.direction == Direction.PUSH
+    salesforce_object = job.source_record_type if push else job.target_record_type
+    spec = job_spec(job.name)
+    netsuite_types = list(spec.netsuite_record_types) if spec else [job.target_record_type if push else job.source_record_type]
+    schemas = MappingSchemas(push=push, salesforce_object=salesforce_object, salesforce_fields=None, netsuite_fields=None)
+    try:
+        schemas.salesforce_fields = salesforce_field_names(salesforce_object)
+    except (RemoteError, OSError) as error:
+        schemas.unreachable.append(f"Salesforce's description of {salesforce_object} could not be read ({error}).")
+    try:
+        netsuite = netsuite_client()
+        schemas.netsuite_fields = {name: netsuite.describe_record_type(name) for name in netsuite_types}
+    except (RemoteError, OSError) as error:
+        schemas.unreachable.append(f"The NetSuite schema of {', '.join(netsuite_types)} could not be read ({error}).")
+    return schemas
+
+
+def salesforce_field_names(object_name: str) -> set[str]:
+    """Field API names, plus relationship names so that a parent path like Account.Name checks its first step."""
+    fields = salesforce_client().describe_fields(object_name)
+    return set(fields) | {f["relationshipName"] for f in fields.values() if f.get("relationshipName")}
