@@ -139,7 +139,7 @@ class Authenticator:
                 raise oauth_error("invalid_grant", "authentication failure")
         session = self.new_session()
         issued_at = str(int(time.time() * 1000))
-        identity = f"{base}/id/{records.ORG_ID}/{records.USER_ID}"
+        identity = oauth.identity_url(base)
         signature = base64.b64encode(hmac.new(self.signing_key, (identity + issued_at).encode(),
                                               hashlib.sha256).digest()).decode()
         return {"access_token": session, "instance_url": base, "id": identity, "token_type": "Bearer",
@@ -155,7 +155,7 @@ class Authenticator:
             self.governor.count("failed_logins")
             raise
         return {"access_token": self.new_session(), "scope": SCOPES, "instance_url": base,
-                "id": f"{base}/id/{records.ORG_ID}/{records.USER_ID}", "token_type": "Bearer"}
+                "id": oauth.identity_url(base), "token_type": "Bearer"}
 
 
     # -- what a session can ask about itself ------------------------------------------------------------------------

@@ -95,6 +95,10 @@ class JwtBearer:
         return claims["sub"]
 
 
+def identity_url(base: str) -> str:
+    return f"{base}/id/{records.ORG_ID}/{records.USER_ID}"
+
+
 def identity_error(status: int, code: str) -> LoginFailed:
     """Identity URL and userinfo failures are a status with a bare code as the body, e.g. 403 Bad_OAuth_Token."""
     return LoginFailed(status, code.encode(), "text/plain;charset=UTF-8")
@@ -129,7 +133,7 @@ def identity(base: str, username: str, version: str = "") -> dict:
     """The identity URL's answer for the integration user."""
     first, _, last = USER_NAME.partition(" ")
     return {
-        "id": f"{base}/id/{records.ORG_ID}/{records.USER_ID}",
+        "id": identity_url(base),
         "asserted_user": True,
         "user_id": records.USER_ID,
         "organization_id": records.ORG_ID,
@@ -162,7 +166,7 @@ def userinfo(base: str, username: str) -> dict:
     """The OpenID Connect userinfo answer: standard claims first, then Salesforce's own."""
     first, _, last = USER_NAME.partition(" ")
     return {
-        "sub": f"{base}/id/{records.ORG_ID}/{records.USER_ID}",
+        "sub": identity_url(base),
         "user_id": records.USER_ID,
         "organization_id": records.ORG_ID,
         "preferred_username": username,

@@ -9,7 +9,7 @@ import traceback
 import urllib.parse
 
 from .. import web
-from . import describe, ids, schema, tls
+from . import describe, ids, oauth, schema, tls
 from .auth import Authenticator, Credentials, LoginFailed
 from .bulk import BulkJobs
 from .errors import ApiError, not_found
@@ -242,7 +242,10 @@ class Handler:
         if not segments:
             self.only("GET")
             base = f"/services/data/v{version}"
-            self.ok(200, {name: f"{base}/{name}" for name in ("sobjects", "query", "queryAll", "limits", "composite")})
+            resources = {name: f"{base}/{name}" for name in ("sobjects", "query", "queryAll", "limits", "composite")}
+            # The caller's identity URL, absolute as on the platform (jsforce's identity() reads it from here).
+            resources["identity"] = oauth.identity_url(self.base_url())
+            self.ok(200, resources)
         elif head == "limits" and len(segments) == 1:
             self.only("GET")
             self.ok(200, {"DailyApiRequests": {"Max": limit, "Remaining": max(limit - usage, 0)},

@@ -152,6 +152,16 @@ def test_it_answers_the_identity_url_a_login_returns(sandbox, private_key):
     assert (bad.status_code, bad.text) == (403, "Bad_OAuth_Token")
 
 
+def test_it_names_the_identity_url_among_the_rest_resources(sandbox):
+    # jsforce's identity() reads the URL from here when a connection was made from a bare access token.
+    sf = sandbox.jwt_client()
+    session = sandbox.session()
+    headers = {"Authorization": "Bearer " + sf.session_id}
+    resources = session.get(sandbox.url + API + "/", headers=headers).json()
+    identity = session.get(resources["identity"], params={"format": "json"}, headers=headers)
+    assert identity.status_code == 200 and identity.json()["username"] == sandbox.username
+
+
 def test_it_answers_userinfo_in_the_openid_connect_shape(sandbox, private_key):
     token = jwt_login(sandbox, private_key).json()
     response = sandbox.session().get(sandbox.url + "/services/oauth2/userinfo",
