@@ -44,7 +44,12 @@ def require_salesforce_credentials(salesforce: dict, *, demo: bool) -> None:
         "client_credentials": ("CONSUMER_KEY", "CONSUMER_SECRET"),
         "user_login": ("USERNAME", "PASSWORD"),
     }
-    if any(all(salesforce[k] for k in keys) for keys in sets.values()):
+    complete = [name for name, keys in sets.items() if all(salesforce[k] for k in keys)]
+    if complete == ["client_credentials"] and (salesforce.get("DOMAIN") or "login") in ("login", "test"):
+        raise ImproperlyConfigured(
+            "SALESFORCE_CONSUMER_KEY and SALESFORCE_CONSUMER_SECRET log in with client credentials, which Salesforce "
+            "serves on a My Domain only: set SALESFORCE_DOMAIN to your My Domain prefix (e.g. acme.my).")
+    if complete:
         return
     missing = [f"SALESFORCE_{k}" for k in dict.fromkeys(k for keys in sets.values() for k in keys) if not salesforce[k]]
     raise ImproperlyConfigured(

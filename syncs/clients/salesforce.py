@@ -213,10 +213,13 @@ class SalesforceClient:
 
 def login_flow(config: dict) -> str | None:
     """Which login the configuration makes: the JWT bearer flow when it names a consumer key, a username and a
-    private key; else client credentials with a consumer key and secret; else the SOAP login."""
+    private key; else client credentials with a consumer key and secret on a My Domain; else the SOAP login."""
     if config.get("CONSUMER_KEY") and config.get("USERNAME") and config.get("PRIVATE_KEY"):
         return "jwt_bearer"
-    if config.get("CONSUMER_KEY") and config.get("CONSUMER_SECRET"):
+    # Salesforce serves the client-credentials flow on a My Domain only (simple-salesforce refuses login and test).
+    # Reference: https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_client_credentials_flow.htm
+    if config.get("CONSUMER_KEY") and config.get("CONSUMER_SECRET") and (config.get("DOMAIN") or "login") not in (
+            "login", "test"):
         return "client_credentials"
     if config.get("USERNAME") and config.get("PASSWORD"):
         return "soap"

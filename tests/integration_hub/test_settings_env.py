@@ -49,8 +49,16 @@ def test_it_names_the_salesforce_credentials_when_none_are_set(tmp_path):
 
 def test_it_accepts_oauth_client_credentials_instead_of_a_password(tmp_path):
     variables = {k: v for k, v in PRODUCTION.items() if not k.startswith("SALESFORCE_")}
-    result = _run(LOAD, tmp_path, SALESFORCE_CONSUMER_KEY="key", SALESFORCE_CONSUMER_SECRET="secret", **variables)
+    result = _run(LOAD, tmp_path, SALESFORCE_CONSUMER_KEY="key", SALESFORCE_CONSUMER_SECRET="secret",
+                  SALESFORCE_DOMAIN="acme.my", **variables)
     assert result.returncode == 0, result.stderr
+
+
+def test_it_asks_for_a_my_domain_for_client_credentials(tmp_path):
+    variables = {k: v for k, v in PRODUCTION.items() if not k.startswith("SALESFORCE_")}
+    result = _run(LOAD, tmp_path, SALESFORCE_CONSUMER_KEY="key", SALESFORCE_CONSUMER_SECRET="secret", **variables)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "SALESFORCE_DOMAIN" in result.stderr
 
 
 def test_it_accepts_the_jwt_bearer_settings_with_the_private_key_in_a_file(tmp_path):

@@ -26,7 +26,9 @@ def sandbox_config(sandbox, **login) -> dict:
 
 @pytest.mark.parametrize("config, flow", [
     ({"CONSUMER_KEY": "k", "USERNAME": "u", "PRIVATE_KEY": "pem", "CONSUMER_SECRET": "s", "PASSWORD": "p"}, "jwt_bearer"),
-    ({"CONSUMER_KEY": "k", "USERNAME": "u", "CONSUMER_SECRET": "s", "PASSWORD": "p"}, "client_credentials"),
+    ({"CONSUMER_KEY": "k", "USERNAME": "u", "CONSUMER_SECRET": "s", "PASSWORD": "p", "DOMAIN": "acme.my"},
+     "client_credentials"),
+    ({"CONSUMER_KEY": "k", "USERNAME": "u", "CONSUMER_SECRET": "s", "PASSWORD": "p", "DOMAIN": "login"}, "soap"),
     ({"CONSUMER_KEY": "k", "USERNAME": "u", "PASSWORD": "p"}, "soap"),
     ({"USERNAME": "u", "PRIVATE_KEY": "pem"}, None),
 ])
