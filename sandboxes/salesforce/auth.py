@@ -157,7 +157,6 @@ class Authenticator:
         return {"access_token": self.new_session(), "scope": SCOPES, "instance_url": base,
                 "id": oauth.identity_url(base), "token_type": "Bearer"}
 
-
     # -- what a session can ask about itself ------------------------------------------------------------------------
     def identity(self, org_id: str, user_id: str, header: str | None, params: dict, base: str) -> dict:
         """GET on the identity URL a login returned (https://host/id/{orgId}/{userId})."""
