@@ -130,7 +130,7 @@ def hub_environment(temp: Path, salesforce, netsuite, args) -> None:
         "LOG_LEVEL": "WARNING",
         "SALESFORCE_LOGIN_URL": salesforce.url, "SALESFORCE_CA_BUNDLE": salesforce.ca_cert,
         "SALESFORCE_DOMAIN": "login", "SALESFORCE_USERNAME": salesforce.username,
-        "SALESFORCE_PASSWORD": salesforce.password, "SALESFORCE_SECURITY_TOKEN": salesforce.security_token,
+        "SALESFORCE_CONSUMER_KEY": salesforce.consumer_key, "SALESFORCE_PRIVATE_KEY_FILE": salesforce.private_key_file,
         "NETSUITE_ENDPOINT": netsuite.endpoint, "NETSUITE_WSDL": netsuite.wsdl, "NETSUITE_ACCOUNT": netsuite.account,
         "NETSUITE_CONSUMER_KEY": netsuite.consumer_key, "NETSUITE_CONSUMER_SECRET": netsuite.consumer_secret,
         "NETSUITE_TOKEN_ID": netsuite.token_id, "NETSUITE_TOKEN_SECRET": netsuite.token_secret,

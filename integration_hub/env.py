@@ -34,17 +34,27 @@ def secret(name: str, *, demo_default: str = "", required: bool = True) -> str:
 
 
 def require_salesforce_credentials(salesforce: dict, *, demo: bool) -> None:
-    """Salesforce is reached either as a user (username, password, security token) or as a connected app
-    (OAuth client credentials). One complete set must be there."""
+    """Salesforce is reached as a connected app: with the OAuth 2.0 JWT bearer flow (consumer key, integration
+    user's username, private key) or client credentials (consumer key and secret); or, until Salesforce retires the
+    SOAP login, as a user (username, password, security token). One complete set must be there."""
     if demo:
         return
-    user_login = ("USERNAME", "PASSWORD")
-    client_credentials = ("CONSUMER_KEY", "CONSUMER_SECRET")
-    if all(salesforce[k] for k in user_login) or all(salesforce[k] for k in client_credentials):
+    sets = {
+        "jwt_bearer": ("CONSUMER_KEY", "USERNAME", "PRIVATE_KEY"),
+        "client_credentials": ("CONSUMER_KEY", "CONSUMER_SECRET"),
+        "user_login": ("USERNAME", "PASSWORD"),
+    }
+    complete = [name for name, keys in sets.items() if all(salesforce[k] for k in keys)]
+    if complete == ["client_credentials"] and (salesforce.get("DOMAIN") or "login") in ("login", "test"):
+        raise ImproperlyConfigured(
+            "SALESFORCE_CONSUMER_KEY and SALESFORCE_CONSUMER_SECRET log in with client credentials, which Salesforce "
+            "serves on a My Domain only: set SALESFORCE_DOMAIN to your My Domain prefix (e.g. acme.my).")
+    if complete:
         return
-    missing = [f"SALESFORCE_{k}" for k in user_login + client_credentials if not salesforce[k]]
+    missing = [f"SALESFORCE_{k}" for k in dict.fromkeys(k for keys in sets.values() for k in keys) if not salesforce[k]]
     raise ImproperlyConfigured(
-        "Salesforce credentials are missing: set SALESFORCE_USERNAME and SALESFORCE_PASSWORD "
-        "(plus SALESFORCE_SECURITY_TOKEN unless the IP is trusted), or SALESFORCE_CONSUMER_KEY and "
-        f"SALESFORCE_CONSUMER_SECRET. Missing now: {', '.join(missing)}."
+        "Salesforce credentials are missing: set SALESFORCE_CONSUMER_KEY, SALESFORCE_USERNAME and "
+        "SALESFORCE_PRIVATE_KEY (or SALESFORCE_PRIVATE_KEY_FILE) for the OAuth 2.0 JWT bearer flow; or "
+        "SALESFORCE_CONSUMER_KEY and SALESFORCE_CONSUMER_SECRET for client credentials. Missing now: "
+        f"{', '.join(missing)}."
     )

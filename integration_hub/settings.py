@@ -162,6 +162,9 @@ SALESFORCE = {
     "SECURITY_TOKEN": secret("SALESFORCE_SECURITY_TOKEN", demo_default="SANDBOXTOKEN", required=False),
     "CONSUMER_KEY": secret("SALESFORCE_CONSUMER_KEY", demo_default="hub-sandbox-consumer-key", required=False),
     "CONSUMER_SECRET": secret("SALESFORCE_CONSUMER_SECRET", demo_default="hub-sandbox-consumer-secret", required=False),
+    # The connected app's private key (PEM) for the OAuth 2.0 JWT bearer flow; SALESFORCE_PRIVATE_KEY_FILE names a
+    # file holding it instead. With the consumer key and username it is the login the hub uses.
+    "PRIVATE_KEY": secret("SALESFORCE_PRIVATE_KEY", required=False),
     # A CA bundle for a private certificate, such as the Salesforce sandbox's self-signed one.
     "CA_BUNDLE": env("SALESFORCE_CA_BUNDLE", default=""),
     # Where logins go instead of https://{domain}.salesforce.com, e.g. the Salesforce sandbox.
@@ -195,7 +198,8 @@ HUB_RUN_LEASE_SECONDS = env.int("HUB_RUN_LEASE_SECONDS", default=300)
 # Jobs pause when fewer than this share of Salesforce's daily API requests is left.
 HUB_SALESFORCE_API_RESERVE_PERCENT = env.float("HUB_SALESFORCE_API_RESERVE_PERCENT", default=10)
 
-# Salesforce needs either a username/password login or OAuth client credentials; see integration_hub/env.py.
+# Salesforce needs the JWT bearer flow, OAuth client credentials or (retiring) a username/password login; see
+# integration_hub/env.py.
 from .env import require_salesforce_credentials  # noqa: E402
 
 require_salesforce_credentials(SALESFORCE, demo=DEMO_MODE or DEBUG)

@@ -14,6 +14,10 @@ os.environ.setdefault("HUB_DEMO_ENV_FILE", "")
 
 from .settings import *  # noqa: E402,F401,F403
 
+# The hub logs in to Salesforce with the OAuth 2.0 JWT bearer flow, as in production: the fixtures that point it at
+# the sandbox give it a key. Without the demo password and secret no test can fall back to another login unseen.
+SALESFORCE = {**SALESFORCE, "PASSWORD": "", "SECURITY_TOKEN": "", "CONSUMER_SECRET": ""}  # noqa: F405
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed: hashing is not under test here
 
 # Worker and beat processes started by the tests must see the test database, so on SQLite it is a file, not memory.

@@ -96,6 +96,11 @@ class Request:
     def host(self) -> str:
         return self.environ.get("HTTP_HOST") or f"{self.environ.get('SERVER_NAME')}:{self.environ.get('SERVER_PORT')}"
 
+    @property
+    def scheme(self) -> str:
+        """`https` behind the TLS adapter, `http` without it (`--no-tls`)."""
+        return self.environ.get("wsgi.url_scheme") or "http"
+
     def drop_connection(self) -> None:
         """Close the client's socket without an answer (a response lost on the way)."""
         sock = self.environ.get("sandbox.socket")

@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--security-token")
     serve.add_argument("--consumer-key")
     serve.add_argument("--consumer-secret")
+    serve.add_argument("--jwt-certificate", default=os.environ.get("SF_SANDBOX_JWT_CERTIFICATE") or None,
+                       help="the connected app's X.509 certificate (PEM or DER) that JWT bearer assertions are "
+                            "verified with; without it the JWT bearer grant is refused")
+    serve.add_argument("--jwt-max-exp-seconds", type=float,
+                       help="refuse a JWT whose exp is further ahead than this (default: no bound, as orgs do)")
     serve.add_argument("--no-tls", action="store_true", help="plain HTTP (simple-salesforce cannot use this)")
     serve.add_argument("--verbose", action="store_true", help="log every request to stderr")
 
@@ -96,6 +101,7 @@ def serve(args) -> int:
     settings = {
         "latency_ms": args.latency_ms, "api_daily_limit": args.api_daily_limit,
         "session_minutes": args.session_minutes, "error_rate": args.error_rate,
+        "jwt_max_exp_seconds": args.jwt_max_exp_seconds,
     }
     if args.error_statuses:
         settings["error_statuses"] = [int(s) for s in args.error_statuses.split(",")]
@@ -104,8 +110,12 @@ def serve(args) -> int:
     credentials = Credentials.from_env(username=args.username, password=args.password,
                                        security_token=args.security_token, consumer_key=args.consumer_key,
                                        consumer_secret=args.consumer_secret)
-    sandbox = Sandbox(args.data_dir, credentials=credentials, settings=settings, random_seed=args.random_seed,
-                      verbose=args.verbose)
+    try:
+        sandbox = Sandbox(args.data_dir, credentials=credentials, settings=settings, random_seed=args.random_seed,
+                          verbose=args.verbose, jwt_certificate=args.jwt_certificate)
+    except (OSError, ValueError) as exc:
+        print(f"Salesforce sandbox: cannot use the JWT certificate: {exc}", file=sys.stderr)
+        return 2
     from .. import web
 
     server = build_server(sandbox, args.host, args.port, use_tls=not args.no_tls)

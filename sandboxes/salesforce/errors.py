@@ -23,3 +23,19 @@ class ApiError(Exception):
 
 def not_found() -> ApiError:
     return ApiError("NOT_FOUND", "The requested resource does not exist", status=404)
+
+
+class LoginFailed(Exception):
+    """A refused login, already rendered: a SOAP fault, or an OAuth error object."""
+
+    def __init__(self, status: int, body: bytes, content_type: str):
+        super().__init__(status)
+        self.status, self.body, self.content_type = status, body, content_type
+
+
+def oauth_error(error: str, description: str, status: int = 400) -> LoginFailed:
+    """OAuth 2.0 endpoints answer `{"error", "error_description"}` (RFC 6749 §5.2), 400 unless said otherwise."""
+    import json
+
+    return LoginFailed(status, json.dumps({"error": error, "error_description": description}).encode(),
+                       "application/json;charset=UTF-8")

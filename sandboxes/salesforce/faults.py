@@ -17,6 +17,7 @@ DEFAULTS = {
     "error_rate": 0.0,              # share of API requests answered with an injected 500/503
     "error_statuses": [500, 503],
     "locked_ids": [],               # writes touching these records fail with UNABLE_TO_LOCK_ROW
+    "jwt_max_exp_seconds": 0.0,     # 0: any future JWT `exp` is accepted, as orgs do; e.g. 180 holds to the guide
 }
 
 INJECTED = {
@@ -51,7 +52,7 @@ class Governor:
             for key, value in changes.items():
                 if key in ("latency_ms", "api_daily_limit"):
                     self.settings[key] = int(value)
-                elif key in ("session_minutes", "error_rate"):
+                elif key in ("session_minutes", "error_rate", "jwt_max_exp_seconds"):
                     self.settings[key] = float(value)
                 elif key == "error_statuses":
                     self.settings[key] = [int(v) for v in _as_list(value)]

@@ -9,7 +9,7 @@ import traceback
 import urllib.parse
 
 from .. import web
-from . import describe, ids, schema, tls
+from . import describe, ids, oauth, schema, tls
 from .auth import Authenticator, Credentials, LoginFailed
 from .bulk import BulkJobs
 from .errors import ApiError, not_found
@@ -30,17 +30,19 @@ JSON_TYPE = "application/json;charset=UTF-8"
 
 _SOAP_LOGIN = re.compile(r"/services/Soap/u/(\d+\.\d+)(?:/.*)?$")
 _REST = re.compile(r"^/services/data/v(\d+\.\d+)(/.*)?$")
+_OAUTH_TOKEN = "/services/oauth2/token"
+_IDENTITY = re.compile(r"/id/(00D\w{12,15})/(005\w{12,15})/?$")
 
 
 class Sandbox:
     """Everything one running org holds; shared by all request threads."""
 
     def __init__(self, data_dir, *, credentials: Credentials | None = None, settings: dict | None = None,
-                 random_seed: int = 0, verbose: bool = False):
+                 random_seed: int = 0, verbose: bool = False, jwt_certificate=None):
         self.data_dir = data_dir
         self.store = Store(data_dir)
         self.governor = Governor(settings, random_seed)
-        self.auth = Authenticator(self.store, self.governor, credentials or Credentials.from_env())
+        self.auth = Authenticator(self.store, self.governor, credentials or Credentials.from_env(), jwt_certificate)
         self.org = Org(self.store, self.governor.locked_ids)
         self.engine = QueryEngine(self.store)
         self.bulk = BulkJobs(self.store, self.org, self.engine)
@@ -119,9 +121,12 @@ class Handler:
             elif _SOAP_LOGIN.search(path) and self.command == "POST":
                 route = "login"
                 self.soap_login(_SOAP_LOGIN.search(path).group(1))
-            elif path.endswith("/services/oauth2/token"):
+            elif path.endswith(_OAUTH_TOKEN):
                 route = "login"
-                self.oauth_token()
+                self.oauth_token(path[:-len(_OAUTH_TOKEN)])
+            elif path.endswith(("/services/oauth2/revoke", "/services/oauth2/userinfo")) or _IDENTITY.search(path):
+                route = "identity"
+                self.identity(path)
             elif path.rstrip("/") == "/services/data":
                 route = "versions"
                 self.send(200, [{"label": label, "url": f"/services/data/v{v}", "version": v} for label, v in VERSIONS])
@@ -153,17 +158,41 @@ class Handler:
         self.send(error.status, error.body(), headers=merged)
 
     # -- logins -----------------------------------------------------------------------------------------------------
+    def base_url(self) -> str:
+        # The scheme the request really came in on: https, or http under --no-tls.
+        return f"{self.request.scheme}://{self.host()}"
+
     def soap_login(self, version: str):
         self.sandbox.governor.latency()
-        body = self.sandbox.auth.soap_login(self.read_body(), self.host(), version)
+        body = self.sandbox.auth.soap_login(self.read_body(), self.base_url(), version)
         self.send(200, raw=body, content_type="text/xml; charset=utf-8")
 
-    def oauth_token(self):
+    def form(self) -> dict:
+        return {k: v[0] for k, v in urllib.parse.parse_qs(self.read_body().decode(), keep_blank_values=True).items()}
+
+    def oauth_token(self, prefix: str):
         self.sandbox.governor.latency()
         if self.command != "POST":
             raise ApiError("METHOD_NOT_ALLOWED", "HTTP Method not allowed", status=405)
-        form = {k: v[0] for k, v in urllib.parse.parse_qs(self.read_body().decode(), keep_blank_values=True).items()}
-        self.send(200, self.sandbox.auth.token(form, self.headers.get("Authorization"), self.host()))
+        self.send(200, self.sandbox.auth.token(self.form(), self.headers.get("Authorization"), self.base_url(),
+                                               self.base_url() + prefix))
+
+    def identity(self, path: str):
+        """The identity URL, userinfo and revoke: OAuth endpoints, not REST API calls (no API allocation spent)."""
+        auth, header = self.sandbox.auth, self.headers.get("Authorization")
+        self.sandbox.governor.latency()
+        if path.endswith("/services/oauth2/revoke"):
+            self.only("GET", "POST")
+            token = (self.query_params.get("token") or [None])[0] if self.command == "GET" else self.form().get("token")
+            auth.revoke_token(token)
+            self.send(200, raw=b"", content_type=None)
+        elif path.endswith("/services/oauth2/userinfo"):
+            self.only("GET", "POST")
+            self.send(200, auth.userinfo(header, self.query_params, self.base_url()))
+        else:
+            self.only("GET")
+            match = _IDENTITY.search(path)
+            self.send(200, auth.identity(match.group(1), match.group(2), header, self.query_params, self.base_url()))
 
     # -- control ----------------------------------------------------------------------------------------------------
     def control(self, path: str):
@@ -213,7 +242,10 @@ class Handler:
         if not segments:
             self.only("GET")
             base = f"/services/data/v{version}"
-            self.ok(200, {name: f"{base}/{name}" for name in ("sobjects", "query", "queryAll", "limits", "composite")})
+            resources = {name: f"{base}/{name}" for name in ("sobjects", "query", "queryAll", "limits", "composite")}
+            # The caller's identity URL, absolute as on the platform (jsforce's identity() reads it from here).
+            resources["identity"] = oauth.identity_url(self.base_url())
+            self.ok(200, resources)
         elif head == "limits" and len(segments) == 1:
             self.only("GET")
             self.ok(200, {"DailyApiRequests": {"Max": limit, "Remaining": max(limit - usage, 0)},

@@ -194,6 +194,10 @@ class Store:
     def session_get(self, token: str):
         return self.conn().execute("SELECT created, revoked FROM _session WHERE token = ?", (token,)).fetchone()
 
+    def session_revoke(self, token: str) -> int:
+        with self.transaction() as conn:
+            return conn.execute("UPDATE _session SET revoked = 1 WHERE token = ? AND revoked = 0", (token,)).rowcount
+
     def sessions_revoke_all(self) -> int:
         with self.transaction() as conn:
             return conn.execute("UPDATE _session SET revoked = 1 WHERE revoked = 0").rowcount

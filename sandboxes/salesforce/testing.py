@@ -16,6 +16,7 @@ from pathlib import Path
 import requests
 
 from ..processes import free_port, process_stop
+from . import signing_keys
 from .auth import Credentials
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -52,7 +53,16 @@ class RunningSalesforceSandbox:
     def __init__(self, data_dir, port: int, options: dict):
         self.data_dir = Path(data_dir)
         self.port = port
-        self.options = options
+        self.options = dict(options)
+        # The connected app's certificate: a key pair made in the data dir unless one is given (False: none, so
+        # the JWT bearer grant is refused). `private_key_file` is what a client signs its assertions with.
+        self.private_key_file = self.certificate_file = None
+        if self.options.get("jwt_certificate") is None:
+            keys = signing_keys.ensure_key_pair(self.data_dir / "jwt")
+            self.options["jwt_certificate"] = str(keys["certificate"])
+            self.private_key_file = str(keys["key"])
+        if self.options["jwt_certificate"]:
+            self.certificate_file = str(self.options["jwt_certificate"])
         self.process = None
         credentials = Credentials.from_env(**{k: options.get(k) for k in Credentials.__dataclass_fields__})
         self.username = credentials.username
@@ -113,6 +123,15 @@ class RunningSalesforceSandbox:
         from simple_salesforce import Salesforce
 
         return Salesforce(username=self.username, password=self.password, security_token=self.security_token,
+                          domain=self.domain, session=kwargs.pop("session", None) or self.session(),
+                          version=kwargs.pop("version", API_VERSION), **kwargs)
+
+    def jwt_client(self, **kwargs):
+        """A simple-salesforce client logged in with the OAuth 2.0 JWT bearer grant (the hub's production login)."""
+        from simple_salesforce import Salesforce
+
+        return Salesforce(username=self.username, consumer_key=self.consumer_key,
+                          privatekey_file=kwargs.pop("privatekey_file", None) or self.private_key_file,
                           domain=self.domain, session=kwargs.pop("session", None) or self.session(),
                           version=kwargs.pop("version", API_VERSION), **kwargs)
 

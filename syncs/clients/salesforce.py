@@ -3,6 +3,10 @@
 Returns plain dicts and raises only TransientError or PermanentError (syncs.clients.errors), each with Salesforce's
 own errorCode and message. Every request has a timeout. simple-salesforce logs in again by itself when a session
 expires (401 INVALID_SESSION_ID) and replays the request.
+
+Logins, first that is configured: the OAuth 2.0 JWT bearer flow (consumer key, username and private key: the
+production path), OAuth client credentials (consumer key and secret), and last the SOAP username-password login,
+which Salesforce retires.
 """
 import logging
 import threading
@@ -27,6 +31,23 @@ from simple_salesforce.format import format_soql
 from .errors import PermanentError, RemoteError, TransientError
 
 logger = logging.getLogger(__name__)
+
+# Salesforce's words for a refused JWT bearer login, and what to check for each.
+# Reference: https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_jwt_flow.htm
+JWT_REFUSAL_HINTS = {
+    "invalid assertion": "the private key does not belong to the certificate uploaded to the connected app, or the "
+                         "assertion is malformed",
+    "expired authorization code": "the assertion had expired when Salesforce read it: check this machine's clock",
+    "audience is invalid": "SALESFORCE_DOMAIN must be login (production), test (a sandbox org) or your My Domain",
+    "user hasn't approved this consumer": "pre-authorize the integration user's profile or permission set on the "
+                                          "connected app (Admin approved users are pre-authorized)",
+    "client identifier invalid": "SALESFORCE_CONSUMER_KEY is not the connected app's consumer key",
+}
+SOAP_LOGIN_RETIREMENT = (
+    "Salesforce is reached with the SOAP login() (username and password). Salesforce retires it in Summer '27 "
+    "(API 65.0) and it is off by default in orgs created from Winter '26: set SALESFORCE_CONSUMER_KEY, "
+    "SALESFORCE_USERNAME and SALESFORCE_PRIVATE_KEY (or SALESFORCE_PRIVATE_KEY_FILE) for the OAuth 2.0 JWT bearer "
+    "flow (docs/production.md).")
 
 # Codes worth a later retry; everything else from Salesforce needs a person.
 TRANSIENT_CODES = {"UNABLE_TO_LOCK_ROW", "REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE", "INVALID_SESSION_ID",
@@ -65,6 +86,7 @@ class SalesforceClient:
         self.config = config or settings.SALESFORCE
         self._sf: Salesforce | None = None
         self._lock = threading.Lock()
+        self._soap_warned = False
 
     # --- connection ---------------------------------------------------------------------------------------------
     @property
@@ -90,14 +112,23 @@ class SalesforceClient:
     def _connect(self) -> Salesforce:
         c = self.config
         common = {"session": self._session(), "version": c.get("API_VERSION", "59.0"), "domain": c.get("DOMAIN") or "login"}
+        flow = login_flow(c)
         try:
-            if c.get("USERNAME") and c.get("PASSWORD"):
+            if flow == "jwt_bearer":
+                # Reference: https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_jwt_flow.htm
+                # simple-salesforce signs iss/sub/aud (https://{domain}.salesforce.com)/exp (3 minutes) with RS256.
+                return Salesforce(username=c["USERNAME"], consumer_key=c["CONSUMER_KEY"],
+                                  privatekey=_private_key_pem(c["PRIVATE_KEY"]), **common)
+            if flow == "client_credentials":
+                return Salesforce(consumer_key=c["CONSUMER_KEY"], consumer_secret=c["CONSUMER_SECRET"], **common)
+            if flow == "soap":
+                if not self._soap_warned:
+                    logger.warning(SOAP_LOGIN_RETIREMENT)
+                    self._soap_warned = True
                 return Salesforce(username=c["USERNAME"], password=c["PASSWORD"],
                                   security_token=c.get("SECURITY_TOKEN") or "", **common)
-            if c.get("CONSUMER_KEY") and c.get("CONSUMER_SECRET"):
-                return Salesforce(consumer_key=c["CONSUMER_KEY"], consumer_secret=c["CONSUMER_SECRET"], **common)
         except SalesforceAuthenticationFailed as exc:
-            raise PermanentError(str(exc.code or "INVALID_LOGIN"), str(exc.message)) from exc
+            raise _login_refused(exc, flow) from None
         except requests.RequestException as exc:
             raise TransientError("CONNECTION_ERROR", f"Salesforce login failed: {exc}", outcome_unknown=False) from exc
         raise PermanentError("NO_CREDENTIALS", "No Salesforce credentials are configured.")
@@ -159,6 +190,11 @@ class SalesforceClient:
             return function()
         except RemoteError:
             raise
+        except SalesforceAuthenticationFailed as exc:
+            # simple-salesforce logged in again after a 401 and was refused: the credentials need a person.
+            with self._lock:
+                self._sf = None
+            raise _login_refused(exc, login_flow(self.config)) from None
         except SalesforceMoreThanOneRecord as exc:
             raise PermanentError("MULTIPLE_RECORDS", _first_message(exc)) from exc
         except SalesforceExpiredSession as exc:
@@ -173,6 +209,48 @@ class SalesforceClient:
             raise TransientError("TIMEOUT", f"Salesforce did not answer in time: {exc}", outcome_unknown=True) from exc
         except requests.ConnectionError as exc:
             raise TransientError("CONNECTION_ERROR", f"Connection to Salesforce failed: {exc}", outcome_unknown=True) from exc
+
+
+def login_flow(config: dict) -> str | None:
+    """Which login the configuration makes: the JWT bearer flow when it names a consumer key, a username and a
+    private key; else client credentials with a consumer key and secret on a My Domain; else the SOAP login."""
+    if config.get("CONSUMER_KEY") and config.get("USERNAME") and config.get("PRIVATE_KEY"):
+        return "jwt_bearer"
+    # Salesforce serves the client-credentials flow on a My Domain only (simple-salesforce refuses login and test).
+    # Reference: https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_client_credentials_flow.htm
+    if config.get("CONSUMER_KEY") and config.get("CONSUMER_SECRET") and (config.get("DOMAIN") or "login") not in (
+            "login", "test"):
+        return "client_credentials"
+    if config.get("USERNAME") and config.get("PASSWORD"):
+        return "soap"
+    return None
+
+
+def _login_refused(exc: SalesforceAuthenticationFailed, flow: str | None) -> PermanentError:
+    """Salesforce's error code and description (e.g. invalid_grant: expired authorization code), with what to
+    check for a JWT bearer refusal. Only Salesforce's answer is kept: never the request, which holds the credentials."""
+    # `auth_message` is Salesforce's own description; `message` is only simple-salesforce's template.
+    code, description = str(exc.code or "INVALID_LOGIN"), str(getattr(exc, "auth_message", "") or "")
+    hint = JWT_REFUSAL_HINTS.get(description) if flow == "jwt_bearer" else None
+    return PermanentError(code, f"{description} ({hint})" if hint else description)
+
+
+def _private_key_pem(text: str) -> str:
+    """The private key as PEM text, checked before anything is signed: an unreadable key is a clear error that
+    never shows the key itself."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    # A key put in an environment variable on one line often arrives with its newlines as "\n".
+    pem = text.replace("\\n", "\n") if "\n" not in text else text
+    try:
+        key = load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError):
+        key = None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise PermanentError("INVALID_PRIVATE_KEY", "SALESFORCE_PRIVATE_KEY is not an unencrypted RSA private key in "
+                             "PEM format (the key whose certificate is uploaded to the connected app).")
+    return pem
 
 
 _clients: dict[tuple, SalesforceClient] = {}

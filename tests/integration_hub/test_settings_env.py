@@ -44,12 +44,33 @@ def test_it_names_the_salesforce_credentials_when_none_are_set(tmp_path):
     result = _run(LOAD, tmp_path, **variables)
     assert result.returncode != 0
     assert "SALESFORCE_USERNAME" in result.stderr and "SALESFORCE_CONSUMER_KEY" in result.stderr
+    assert "SALESFORCE_PRIVATE_KEY" in result.stderr
 
 
 def test_it_accepts_oauth_client_credentials_instead_of_a_password(tmp_path):
     variables = {k: v for k, v in PRODUCTION.items() if not k.startswith("SALESFORCE_")}
-    result = _run(LOAD, tmp_path, SALESFORCE_CONSUMER_KEY="key", SALESFORCE_CONSUMER_SECRET="secret", **variables)
+    result = _run(LOAD, tmp_path, SALESFORCE_CONSUMER_KEY="key", SALESFORCE_CONSUMER_SECRET="secret",
+                  SALESFORCE_DOMAIN="acme.my", **variables)
     assert result.returncode == 0, result.stderr
+
+
+def test_it_asks_for_a_my_domain_for_client_credentials(tmp_path):
+    variables = {k: v for k, v in PRODUCTION.items() if not k.startswith("SALESFORCE_")}
+    result = _run(LOAD, tmp_path, SALESFORCE_CONSUMER_KEY="key", SALESFORCE_CONSUMER_SECRET="secret", **variables)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "SALESFORCE_DOMAIN" in result.stderr
+
+
+def test_it_accepts_the_jwt_bearer_settings_with_the_private_key_in_a_file(tmp_path):
+    key_file = tmp_path / "server.key"
+    key_file.write_text("-----BEGIN RSA PRIVATE KEY-----\nnot checked at start\n-----END RSA PRIVATE KEY-----\n")
+    variables = {k: v for k, v in PRODUCTION.items() if not k.startswith("SALESFORCE_")}
+    show = ("import django; django.setup(); from django.conf import settings; "
+            "from syncs.clients.salesforce import login_flow; print(login_flow(settings.SALESFORCE))")
+    result = _run(show, tmp_path, SALESFORCE_CONSUMER_KEY="3MVG9key", SALESFORCE_USERNAME="integration@example.com",
+                  SALESFORCE_PRIVATE_KEY_FILE=str(key_file), **variables)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "jwt_bearer"
 
 
 def test_it_reads_a_secret_from_a_file(tmp_path):

@@ -1,4 +1,6 @@
 """Both sandboxes as real processes over real HTTP, and the hub pointed at them."""
+from pathlib import Path
+
 import pytest
 
 
@@ -26,8 +28,9 @@ def hub_on_sandboxes(settings, seeded_hub, salesforce_sandbox, netsuite_sandbox,
     settings.SALESFORCE = {
         **settings.SALESFORCE,
         "LOGIN_URL": salesforce_sandbox.url, "CA_BUNDLE": salesforce_sandbox.ca_cert, "DOMAIN": "login",
-        "USERNAME": salesforce_sandbox.username, "PASSWORD": salesforce_sandbox.password,
-        "SECURITY_TOKEN": salesforce_sandbox.security_token, "TIMEOUT": 30,
+        # The production login: OAuth 2.0 JWT bearer with the key whose certificate the sandbox's app holds.
+        "CONSUMER_KEY": salesforce_sandbox.consumer_key, "USERNAME": salesforce_sandbox.username,
+        "PRIVATE_KEY": Path(salesforce_sandbox.private_key_file).read_text(), "TIMEOUT": 30,
     }
     settings.NETSUITE = {
         **settings.NETSUITE,
@@ -60,8 +63,8 @@ def worker_env(hub_process_env, salesforce_sandbox, netsuite_sandbox):
     env = hub_process_env  # the same dict hub_processes starts workers with
     env.update(
         SALESFORCE_LOGIN_URL=salesforce_sandbox.url, SALESFORCE_CA_BUNDLE=salesforce_sandbox.ca_cert,
-        SALESFORCE_USERNAME=salesforce_sandbox.username, SALESFORCE_PASSWORD=salesforce_sandbox.password,
-        SALESFORCE_SECURITY_TOKEN=salesforce_sandbox.security_token,
+        SALESFORCE_CONSUMER_KEY=salesforce_sandbox.consumer_key, SALESFORCE_USERNAME=salesforce_sandbox.username,
+        SALESFORCE_PRIVATE_KEY_FILE=salesforce_sandbox.private_key_file,
         NETSUITE_ENDPOINT=netsuite_sandbox.endpoint, NETSUITE_WSDL=netsuite_sandbox.wsdl,
         NETSUITE_ACCOUNT=netsuite_sandbox.account, NETSUITE_CONSUMER_KEY=netsuite_sandbox.consumer_key,
         NETSUITE_CONSUMER_SECRET=netsuite_sandbox.consumer_secret, NETSUITE_TOKEN_ID=netsuite_sandbox.token_id,

@@ -44,7 +44,9 @@ def test_it_logs_one_json_line_per_attempt_and_stores_no_secret(hub_on_sandboxes
     assert len(outcomes) == SyncAttempt.objects.filter(run=run).count()
     assert all(line["job"] == "push_accounts" and line["run_id"] == run.pk and line["salesforce_id"] for line in outcomes)
 
-    secrets = [settings.SALESFORCE["PASSWORD"], settings.SALESFORCE["SECURITY_TOKEN"], settings.NETSUITE["CONSUMER_SECRET"],
+    # The private key whole, and a line of it: a PEM body is 64-character lines.
+    private_key = settings.SALESFORCE["PRIVATE_KEY"]
+    secrets = [private_key, private_key.splitlines()[1], settings.NETSUITE["CONSUMER_SECRET"],
                settings.NETSUITE["TOKEN_SECRET"], settings.NETSUITE["TOKEN_ID"]]
     stored = json.dumps([[a.request_payload, a.response_payload] for a in SyncAttempt.objects.all()])
     logged = json.dumps(lines)

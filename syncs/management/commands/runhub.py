@@ -120,6 +120,7 @@ class Command(BaseCommand):
         """Both sandboxes on their usual ports, seeded on first start; the hub's processes are pointed at them
         through the same environment variables an operator would set for a real org."""
         from sandboxes.netsuite.testing import RunningSandbox
+        from sandboxes.salesforce import signing_keys
         from sandboxes.salesforce.testing import RunningSalesforceSandbox, seed
 
         base = Path(settings.VAR_DIR) / "sandboxes"
@@ -127,7 +128,11 @@ class Command(BaseCommand):
         if not (salesforce_dir / "org.sqlite3").exists():
             self.stdout.write("Seeding the Salesforce sandbox…")
             seed(salesforce_dir, {"accounts": 60, "contacts_per_account": 2, "remittances_per_funded": 0, "random_seed": 7})
-        salesforce = RunningSalesforceSandbox(salesforce_dir, int(os.environ.get("HUB_SALESFORCE_SANDBOX_PORT", "8101")), {})
+        # The hub logs in with the OAuth 2.0 JWT bearer flow, as in production: its key pair is made on first start
+        # and the sandbox's connected app gets the certificate, as an operator uploads it to a real org's app.
+        jwt_keys = signing_keys.ensure_key_pair(Path(settings.VAR_DIR) / "salesforce-jwt")
+        salesforce = RunningSalesforceSandbox(salesforce_dir, int(os.environ.get("HUB_SALESFORCE_SANDBOX_PORT", "8101")),
+                                              {"jwt_certificate": str(jwt_keys["certificate"])})
         netsuite = RunningSandbox(netsuite_dir, int(os.environ.get("HUB_NETSUITE_SANDBOX_PORT", "8102")),
                                   {"wsdl": self._netsuite_wsdl_source()})
         started = []
@@ -140,6 +145,8 @@ class Command(BaseCommand):
                 sandbox.stop()
             raise
         pointers = {"SALESFORCE_LOGIN_URL": salesforce.url, "SALESFORCE_CA_BUNDLE": salesforce.ca_cert,
+                    "SALESFORCE_CONSUMER_KEY": salesforce.consumer_key, "SALESFORCE_USERNAME": salesforce.username,
+                    "SALESFORCE_PRIVATE_KEY_FILE": str(jwt_keys["key"]),
                     "NETSUITE_ENDPOINT": netsuite.endpoint, "NETSUITE_WSDL": netsuite.wsdl_url}
         env.update(pointers)
         if settings.DEMO_ENV_FILE:
