@@ -1,0 +1,234 @@
+"""Both sandboxes' HTTP/1.1 framing, over real sockets with every byte written by hand.
+
+Clients the hub does not control frame their requests in every way HTTP/1.1 allows: chunked bodies with no
+Content-Length, `Expect: 100-continue` (the client holds its body back until the server says so), and several
+requests on one kept-alive connection, written back to back before any answer is read (pipelining). Each call the
+hub or a client of the platform makes (the SOAP login, both OAuth grants, a REST write and a TBA-signed SuiteTalk
+call) is sent in each framing, and malformed framing must get a 400 without harming the next client.
+"""
+import base64
+import json
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from xml.sax.saxutils import escape
+
+import pytest
+from lxml import etree
+
+from sandboxes.netsuite.testing import SERVICE_PATH, run_netsuite_sandbox
+from sandboxes.salesforce.testing import run_salesforce_sandbox
+
+from .http_wire import Connection, WireResponse, chunked, head
+
+pytestmark = pytest.mark.slow
+
+FRAMINGS = ["chunked", "expect-continue", "pipelined", "pipelined-chunked"]
+API = "/services/data/v59.0"
+SOAP_LOGIN = """<?xml version="1.0" encoding="utf-8"?>
+<se:Envelope xmlns:se="http://schemas.xmlsoap.org/soap/envelope/"><se:Header/><se:Body>
+<login xmlns="urn:partner.soap.sforce.com"><username>{username}</username><password>{password}</password></login>
+</se:Body></se:Envelope>"""
+NS_MESSAGES = "urn:messages_2023_2.platform.webservices.netsuite.com"
+NS_CORE = "urn:core_2023_2.platform.webservices.netsuite.com"
+NS_RELATIONSHIPS = "urn:relationships_2023_2.lists.webservices.netsuite.com"
+SUITETALK = """<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"
+    xmlns:msg="{messages}" xmlns:core="{core}" xmlns:rel="{relationships}"
+    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<soapenv:Header><msg:tokenPassport><core:account>{account}</core:account><core:consumerKey>{consumerKey}</core:consumerKey>
+<core:token>{token}</core:token><core:nonce>{nonce}</core:nonce><core:timestamp>{timestamp}</core:timestamp>
+<core:signature algorithm="HMAC-SHA256">{signature}</core:signature></msg:tokenPassport></soapenv:Header>
+<soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"""
+
+
+@dataclass
+class Call:
+    """A request as its client means it; `send` decides how its body is framed on the wire."""
+    method: str
+    target: str
+    headers: dict = field(default_factory=dict)
+    body: bytes = b""
+
+    def framed(self, host: str, *, chunk: bool) -> bytes:
+        if not self.body:
+            return head(self.method, self.target, host, self.headers)
+        if chunk:
+            return head(self.method, self.target, host, {**self.headers, "Transfer-Encoding": "chunked"}) + \
+                chunked(self.body)
+        return head(self.method, self.target, host, {**self.headers, "Content-Length": len(self.body)}) + self.body
+
+
+def exchange(connection: Connection, calls: list, framing: str) -> list:
+    """Send `calls` on one connection in `framing` and read their answers in order; the connection must stay open."""
+    if framing.startswith("pipelined"):
+        # Everything is written before any answer is read: the server can only find where each request ends by its
+        # framing. In "pipelined-chunked" chunked and Content-Length bodies alternate, so a request also starts
+        # right after a last chunk.
+        connection.send(b"".join(call.framed(connection.host, chunk=framing == "pipelined-chunked" and i % 2 == 0)
+                                 for i, call in enumerate(calls)))
+        responses = [connection.read_response(method=call.method) for call in calls]
+    else:
+        responses = []
+        for call in calls:
+            if framing == "expect-continue" and call.body:
+                connection.send(head(call.method, call.target, connection.host,
+                                     {**call.headers, "Content-Length": len(call.body), "Expect": "100-continue"}))
+                interim = connection.read_response()
+                assert (interim.status, interim.body) == (100, b""), "the body is sent only after 100 Continue"
+                connection.send(call.body)
+            else:
+                connection.send(call.framed(connection.host, chunk=framing == "chunked"))
+            responses.append(connection.read_response(method=call.method))
+    assert all(response.keeps_alive for response in responses), [r.headers for r in responses]
+    return responses
+
+
+# -- the two sandboxes ------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def salesforce(tmp_path_factory):
+    with run_salesforce_sandbox(tmp_path_factory.mktemp("salesforce-framing")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def netsuite(tmp_path_factory):
+    with run_netsuite_sandbox(tmp_path_factory.mktemp("netsuite-framing")) as running:
+        yield running
+
+
+def connect_salesforce(sandbox) -> Connection:
+    return Connection(sandbox.url, ca_file=sandbox.ca_cert)
+
+
+def soap_login(sandbox, password: str) -> Call:
+    body = SOAP_LOGIN.format(username=escape(sandbox.username), password=escape(password)).encode()
+    return Call("POST", "/services/Soap/u/59.0", {"Content-Type": "text/xml", "SOAPAction": '""'}, body)
+
+
+def password_grant(sandbox, password: str, **extra) -> Call:
+    form = urllib.parse.urlencode({"grant_type": "password", "client_id": sandbox.consumer_key,
+                                   "client_secret": sandbox.consumer_secret, "username": sandbox.username,
+                                   "password": password, **extra}).encode()
+    return Call("POST", "/services/oauth2/token", {"Content-Type": "application/x-www-form-urlencoded"}, form)
+
+
+def client_credentials_grant(sandbox, secret: str) -> Call:
+    basic = base64.b64encode(f"{sandbox.consumer_key}:{secret}".encode()).decode()
+    return Call("POST", "/services/oauth2/token", {"Content-Type": "application/x-www-form-urlencoded",
+                                                   "Authorization": "Basic " + basic},
+                b"grant_type=client_credentials")
+
+
+def rest(method: str, path: str, token: str, payload=None) -> Call:
+    # Non-ASCII kept as UTF-8 bytes, so a chunk size or Content-Length counted in characters would be caught.
+    body = json.dumps(payload, ensure_ascii=False).encode() if payload is not None else b""
+    return Call(method, API + path, {"Authorization": "Bearer " + token, "Content-Type": "application/json"}, body)
+
+
+def access_token(sandbox) -> str:
+    with connect_salesforce(sandbox) as connection:
+        [granted] = exchange(connection, [password_grant(sandbox, sandbox.password + sandbox.security_token)], "chunked")
+    return granted.json()["access_token"]
+
+
+def suitetalk(sandbox, operation: str, request_xml: str = "", passport: dict | None = None) -> Call:
+    passport = passport or sandbox.token_passport()
+    envelope = SUITETALK.format(messages=NS_MESSAGES, core=NS_CORE, relationships=NS_RELATIONSHIPS,
+                                signature=passport["signature"]["_value_1"],
+                                body=f"<msg:{operation}>{request_xml}</msg:{operation}>",
+                                **{key: escape(str(value)) for key, value in passport.items() if key != "signature"})
+    return Call("POST", SERVICE_PATH, {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{operation}"'},
+                envelope.encode())
+
+
+def soap_body(response: WireResponse):
+    return etree.fromstring(response.body).find("{http://schemas.xmlsoap.org/soap/envelope/}Body")[0]
+
+
+def get_server_time(sandbox, passport=None) -> Call:
+    return suitetalk(sandbox, "getServerTime", passport=passport)
+
+
+# -- every call in every framing --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_it_answers_salesforce_soap_logins_in_every_framing(salesforce, framing):
+    with connect_salesforce(salesforce) as connection:
+        ok, refused = exchange(connection, [soap_login(salesforce, salesforce.password + salesforce.security_token),
+                                            soap_login(salesforce, "not-the-password")], framing)
+        assert ok.status == 200 and f"<serverUrl>{salesforce.url}/services/Soap/u/59.0/" in ok.text
+        assert refused.status == 500 and "<sf:exceptionCode>INVALID_LOGIN</sf:exceptionCode>" in refused.text
+        session = ok.text.split("<sessionId>")[1].split("</sessionId>")[0]
+        # The session works on the same kept-alive connection.
+        [limits] = exchange(connection, [rest("GET", "/limits", session)], framing)
+    assert limits.status == 200 and "DailyApiRequests" in limits.json()
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_it_grants_salesforce_oauth_password_tokens_in_every_framing(salesforce, framing):
+    with connect_salesforce(salesforce) as connection:
+        granted, refused = exchange(connection, [
+            password_grant(salesforce, salesforce.password + salesforce.security_token),
+            password_grant(salesforce, salesforce.password)], framing)   # without the security token
+    assert granted.status == 200 and granted.json()["instance_url"] == salesforce.url
+    assert granted.json()["token_type"] == "Bearer"
+    assert (refused.status, refused.json()["error"]) == (400, "invalid_grant")
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_it_grants_salesforce_client_credentials_tokens_in_every_framing(salesforce, framing):
+    with connect_salesforce(salesforce) as connection:
+        granted, refused = exchange(connection, [client_credentials_grant(salesforce, salesforce.consumer_secret),
+                                                 client_credentials_grant(salesforce, "not-the-secret")], framing)
+    assert granted.status == 200 and granted.json()["access_token"]
+    assert (refused.status, refused.json()["error"]) == (400, "invalid_client")
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_it_creates_patches_and_reads_back_salesforce_accounts_in_every_framing(salesforce, framing):
+    token = access_token(salesforce)
+    names = [f"Framing {framing} Café Zürich {n}" for n in ("A", "B")]
+    with connect_salesforce(salesforce) as connection:
+        created = exchange(connection, [rest("POST", "/sobjects/Account/", token, {"Name": name}) for name in names],
+                           framing)
+        assert [response.status for response in created] == [201, 201]
+        ids = [response.json()["id"] for response in created]
+        patched = exchange(connection, [rest("PATCH", f"/sobjects/Account/{record_id}", token,
+                                             {"Phone": f"555-{n}", "Description": "株式会社 ☕ " * 40})
+                                        for n, record_id in enumerate(ids)], framing)
+        assert [(response.status, response.body) for response in patched] == [(204, b""), (204, b"")]
+        read = exchange(connection, [rest("GET", f"/sobjects/Account/{record_id}?fields=Name,Phone,Description",
+                                          token) for record_id in ids], framing)
+    assert [(r.json()["Name"], r.json()["Phone"]) for r in read] == [(names[0], "555-0"), (names[1], "555-1")]
+    assert read[0].json()["Description"] == "株式会社 ☕ " * 40
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_it_answers_signed_netsuite_calls_in_every_framing(netsuite, framing):
+    passport = netsuite.token_passport()
+    with Connection(netsuite.url) as connection:
+        # The same passport twice: the first is accepted, the second refused as a replay, which shows the sandbox
+        # read two requests, whole and in order.
+        first, replayed = exchange(connection, [get_server_time(netsuite, passport),
+                                                get_server_time(netsuite, passport)], framing)
+    result = soap_body(first).find(f"{{{NS_CORE}}}getServerTimeResult")
+    assert first.status == 200 and result.find(f"{{{NS_CORE}}}status").get("isSuccess") == "true"
+    assert result.findtext(f"{{{NS_CORE}}}serverTime")
+    assert replayed.status == 500 and b"INVALID_LOGIN_ATTEMPT" in replayed.body
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_it_adds_and_gets_a_netsuite_customer_in_every_framing(netsuite, framing):
+    external_id = f"FRAMING-{framing}-{time.monotonic_ns()}"
+    name = f"Framing {framing} Café Zürich 株式会社"
+    add = suitetalk(netsuite, "add", f"""<msg:record xsi:type="rel:Customer" externalId="{external_id}">
+        <rel:isPerson>false</rel:isPerson><rel:companyName>{escape(name)}</rel:companyName>
+        <rel:subsidiary internalId="1"/></msg:record>""")
+    get = suitetalk(netsuite, "get", f"""<msg:baseRef xsi:type="core:RecordRef" type="customer"
+        externalId="{external_id}"/>""")
+    with Connection(netsuite.url) as connection:
+        added, fetched = exchange(connection, [add, get], framing)
+    assert added.status == 200, added.text
+    status = soap_body(added).find(f".//{{{NS_CORE}}}status")
+    assert status.get("isSuccess") == "true", etree.tostring(status)
+    assert soap_body(fetched).findtext(f".//{{{NS_RELATIONSHIPS}}}companyName") == name
