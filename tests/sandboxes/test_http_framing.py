@@ -232,3 +232,72 @@ def test_it_adds_and_gets_a_netsuite_customer_in_every_framing(netsuite, framing
     status = soap_body(added).find(f".//{{{NS_CORE}}}status")
     assert status.get("isSuccess") == "true", etree.tostring(status)
     assert soap_body(fetched).findtext(f".//{{{NS_RELATIONSHIPS}}}companyName") == name
+
+
+# -- malformed framing ------------------------------------------------------------------------------------------------
+@dataclass
+class Target:
+    """One sandbox as the malformed-framing tests see it."""
+    connect: object     # () -> Connection
+    good_call: object   # () -> a Call answered with 200; a fresh one each time (a NetSuite passport is single-use)
+    unread_call: Call   # a call with a body, refused before the body is read
+
+
+@pytest.fixture(params=["salesforce", "netsuite"])
+def target(request):
+    if request.param == "salesforce":
+        sandbox = request.getfixturevalue("salesforce")
+        # No session: 401 from the session check, which comes before the body.
+        return Target(lambda: connect_salesforce(sandbox),
+                      lambda: password_grant(sandbox, sandbox.password + sandbox.security_token),
+                      Call("POST", API + "/sobjects/Account/", {"Content-Type": "application/json"},
+                           b'{"Name": "never read"}' * 500))
+    sandbox = request.getfixturevalue("netsuite")
+    # The SOAP endpoint takes only POST: 405 before the body.
+    return Target(lambda: Connection(sandbox.url), lambda: get_server_time(sandbox),
+                  Call("PUT", SERVICE_PATH, {"Content-Type": "text/xml"}, b"<never-read/>" * 1000))
+
+
+def assert_served_afresh(target: Target):
+    """A new connection is served as if nothing had happened."""
+    with target.connect() as connection:
+        [answer] = exchange(connection, [target.good_call()], "pipelined")
+    assert answer.status == 200
+
+
+def assert_refused_and_closed(connection: Connection, data: bytes) -> WireResponse:
+    """`data` is answered with 400 and the connection closed: nothing after bytes that cannot be framed can be
+    trusted to be the start of the next request (RFC 9112 §6.3)."""
+    connection.send(data)
+    answer = connection.read_response()
+    assert answer.status == 400, (answer.status, answer.body)
+    assert connection.at_eof(), "the connection is closed after the 400"
+    return answer
+
+
+@pytest.mark.parametrize("request_line", [b"NOT A REQUEST LINE", b"GET /services/data/ HTTP/1.1 extra",
+                                          b"POST HTTP/1.1"])
+def test_it_refuses_a_malformed_request_line_with_400_and_serves_the_next_connection(target, request_line):
+    with target.connect() as connection:
+        assert_refused_and_closed(connection, request_line + b"\r\nHost: x\r\n\r\n")
+    assert_served_afresh(target)
+
+
+def test_it_takes_repeated_identical_content_lengths_as_one_and_keeps_the_connection(target):
+    call, then = target.good_call(), target.good_call()
+    fields = list(call.headers.items()) + [("Content-Length", len(call.body))] * 2
+    with target.connect() as connection:
+        connection.send(head(call.method, call.target, connection.host, fields) + call.body)
+        first = connection.read_response()
+        [second] = exchange(connection, [then], "pipelined")
+    assert (first.status, first.keeps_alive, second.status) == (200, True, 200)
+
+
+@pytest.mark.parametrize("framing", ["chunked", "pipelined", "expect-continue"])
+def test_it_skips_a_body_it_answers_without_reading_and_keeps_the_connection(target, framing):
+    # The body of a request refused before its body is looked at must still be read past, so that the next request
+    # on the connection is found where it starts.
+    with target.connect() as connection:
+        refused, *answers = exchange(connection, [target.unread_call, target.good_call(), target.good_call()],
+                                     framing)
+    assert refused.status in (401, 405) and [answer.status for answer in answers] == [200, 200]
