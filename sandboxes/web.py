@@ -8,11 +8,16 @@ cheroot (CherryPy's server, maintained on its own) is a threaded, pure-Python WS
 - TLS with the standard library's `ssl`, and TCP_NODELAY on every accepted socket (a kept-alive connection would
   otherwise wait for the delayed ACK between the headers and the body).
 
+Where cheroot is lenient about framing, the classes below make it strict (RFC 9112), because a lenient reading is
+how one client's bytes end up parsed as another request: a chunk size must be hex digits and the trailer section
+after the last chunk is read, not left on the connection.
+
 The sandboxes see a `Request` and answer with a `Response`; nothing in them knows about WSGI.
 """
 from __future__ import annotations
 
 import http
+import re
 import signal
 import socket
 import ssl
@@ -21,10 +26,56 @@ import traceback
 from dataclasses import dataclass, field
 from wsgiref.headers import Headers
 
+from cheroot import server as cheroot_server
 from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 DRAIN_LIMIT = 16 * 1024 * 1024   # unread request bytes read past before the connection is closed instead
+MAX_FRAMING_LINE = 8192          # a chunk-size or trailer line longer than this is not a real client's
+MAX_TRAILER_LINES = 100
+# chunk = chunk-size [ chunk-ext ] CRLF (RFC 9112 §7.1); chunk-size = 1*HEXDIG. int(x, 16) alone also takes "-1f",
+# "0x1f" and "1_f", which would end a body early and leave its rest to be read as the next request.
+_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[^\r\n]*)?\r\n")
+
+
+class MalformedBody(ValueError):
+    """The request body's framing is broken: nothing after it on the connection can be trusted."""
+
+
+class _ChunkedBody(cheroot_server.ChunkedRFile):
+    """cheroot's chunked body reader, strict about the chunk-size line, and reading the trailer section."""
+
+    def _fetch(self):
+        if self.closed:
+            return
+        line = self.rfile.readline(MAX_FRAMING_LINE)
+        self.bytes_read += len(line)
+        size = _CHUNK_SIZE.fullmatch(line)
+        if size is None:
+            raise MalformedBody(f"Bad chunked transfer size: {line[:40]!r}")
+        chunk_size = int(size.group(1), 16)
+        if self.maxlen and self.bytes_read + chunk_size > self.maxlen:
+            raise IOError("Request Entity Too Large")   # as cheroot's reader
+        if chunk_size == 0:
+            self._skip_trailer()
+            self.closed = True
+            return
+        chunk = self.rfile.read(chunk_size)
+        self.bytes_read += len(chunk)
+        if len(chunk) != chunk_size or self.rfile.read(2) != b"\r\n":
+            raise MalformedBody("Bad chunked transfer coding: a chunk shorter than its size or not ended by CRLF")
+        self.buffer += chunk
+
+    def _skip_trailer(self):
+        # Trailer fields are allowed after the last chunk (RFC 9112 §7.1.2); the sandboxes use none, but left
+        # unread they would be taken for the next request line.
+        for _ in range(MAX_TRAILER_LINES):
+            line = self.rfile.readline(MAX_FRAMING_LINE)
+            if line == b"\r\n":
+                return
+            if not line.endswith(b"\r\n"):
+                raise MalformedBody("Bad chunked transfer coding: a trailer line not ended by CRLF")
+        raise MalformedBody("Bad chunked transfer coding: too many trailer lines")
 
 
 class Request:
@@ -44,6 +95,7 @@ class Request:
         self.chunked = bool(environ.get("wsgi.input_terminated"))
         self._body: bytes | None = None
         self.close_after = False
+        self.malformed: str | None = None   # why the body could not be read, when its framing is broken
 
     @property
     def declared_length(self) -> int | None:
@@ -63,7 +115,7 @@ class Request:
             if self.chunked:
                 parts, total = [], 0
                 while True:
-                    part = self.input.read(65536)
+                    part = self._read(65536)
                     if not part:
                         break
                     total += len(part)
@@ -74,8 +126,16 @@ class Request:
                 self._body = b"".join(parts)
             else:
                 length = self.declared_length or 0
-                self._body = self.input.read(length) if length else b""
+                self._body = self._read(length) if length else b""
         return self._body
+
+    def _read(self, size: int) -> bytes:
+        try:
+            return self.input.read(size)
+        except MalformedBody as error:
+            self.malformed = str(error)
+            self.close_after = True
+            raise
 
     def stream(self, size: int = 1024 * 1024):
         """The body in pieces of at most `size` bytes, for uploads too large to hold at once."""
@@ -84,7 +144,7 @@ class Request:
             return
         remaining = None if self.chunked else (self.declared_length or 0)
         while remaining is None or remaining > 0:
-            part = self.input.read(size if remaining is None else min(size, remaining))
+            part = self._read(size if remaining is None else min(size, remaining))
             if not part:
                 break
             if remaining is not None:
@@ -145,6 +205,10 @@ def wsgi_app(handle, *, on_error=None):
         except Exception:   # the sandbox's own bug: still an answer, and the connection survives
             traceback.print_exc()
             response = on_error(request) if on_error else Response(500, b"Internal Server Error", "text/plain")
+        if request.malformed:
+            # Whatever the handler made of a body it could not read, the answer is the front end's: the request is
+            # bad, and the connection ends with it.
+            response = Response(400, request.malformed.encode(), "text/plain")
         if response.dropped:
             environ["sandbox.close"]()
             return []
@@ -171,8 +235,11 @@ class _Gateway(wsgi.Gateway_10):
     """Gives the application what WSGI leaves out: closing the connection, and its socket for a dropped answer."""
 
     def get_environ(self):
-        env = super().get_environ()
         req = self.req
+        if req.chunked_read:
+            # Nothing has been read from cheroot's own reader yet: swap in the strict one before WSGI sees it.
+            req.rfile = _ChunkedBody(req.conn.rfile, req.server.max_request_body_size)
+        env = super().get_environ()
         env["sandbox.socket"] = getattr(req.conn, "socket", None)
 
         def close():

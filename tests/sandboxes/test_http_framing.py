@@ -275,6 +275,18 @@ def assert_refused_and_closed(connection: Connection, data: bytes) -> WireRespon
     return answer
 
 
+@pytest.mark.parametrize("size_line", [b"zz", b"-1f", b"0x1f", b"1_f", b"1f 1f"])
+def test_it_refuses_a_malformed_chunk_size_with_400_and_serves_the_next_connection(target, size_line):
+    call = target.good_call()
+    with target.connect() as connection:
+        # The body's first chunk has a size line that is not 1*HEXDIG. Behind it, pipelined, a request that must not
+        # be answered: where it starts is unknown.
+        data = head(call.method, call.target, connection.host, {**call.headers, "Transfer-Encoding": "chunked"})
+        data += size_line + b"\r\n" + call.body[:0x1f] + b"\r\n0\r\n\r\n"
+        assert_refused_and_closed(connection, data + target.good_call().framed(connection.host, chunk=False))
+    assert_served_afresh(target)
+
+
 @pytest.mark.parametrize("request_line", [b"NOT A REQUEST LINE", b"GET /services/data/ HTTP/1.1 extra",
                                           b"POST HTTP/1.1"])
 def test_it_refuses_a_malformed_request_line_with_400_and_serves_the_next_connection(target, request_line):
@@ -291,6 +303,17 @@ def test_it_takes_repeated_identical_content_lengths_as_one_and_keeps_the_connec
         first = connection.read_response()
         [second] = exchange(connection, [then], "pipelined")
     assert (first.status, first.keeps_alive, second.status) == (200, True, 200)
+
+
+def test_it_reads_past_trailer_fields_to_the_next_pipelined_request(target):
+    call, then = target.good_call(), target.good_call()
+    body = chunked(call.body)[:-2] + b"X-Checksum: 1234\r\nX-Other: yes\r\n\r\n"   # a trailer section after the last chunk
+    with target.connect() as connection:
+        connection.send(head(call.method, call.target, connection.host,
+                             {**call.headers, "Transfer-Encoding": "chunked"}) + body
+                        + then.framed(connection.host, chunk=False))
+        answers = [connection.read_response(), connection.read_response()]
+    assert [answer.status for answer in answers] == [200, 200]
 
 
 @pytest.mark.parametrize("framing", ["chunked", "pipelined", "expect-continue"])
