@@ -10,7 +10,10 @@ cheroot (CherryPy's server, maintained on its own) is a threaded, pure-Python WS
 
 Where cheroot is lenient about framing, the classes below make it strict (RFC 9112), because a lenient reading is
 how one client's bytes end up parsed as another request: a chunk size must be hex digits and the trailer section
-after the last chunk is read, not left on the connection.
+after the last chunk is read, not left on the connection; a Content-Length must be digits, and a second one that
+disagrees is refused (cheroot keeps the last); a request with both Transfer-Encoding and Content-Length is read as
+chunked and its connection closed after the answer; a control character in the request target is refused; and
+`Expect: 100-Continue` is honoured whatever its case.
 
 The sandboxes see a `Request` and answer with a `Response`; nothing in them knows about WSGI.
 """
@@ -231,6 +234,59 @@ def wsgi_app(handle, *, on_error=None):
     return application
 
 
+class _FramingFields(dict):
+    """A request's header fields as cheroot's header reader fills them. A Content-Length that is not digits, or that
+    disagrees with an earlier one, is a ValueError, which the reader answers with 400 and a closed connection
+    (RFC 9112 §6.3)."""
+
+    def __setitem__(self, name, value):
+        if name == b"Expect":
+            # The expectation is case-insensitive (RFC 9110 §10.1.1) and some clients write "100-Continue";
+            # cheroot sends 100 Continue only on an exact match, and such a client would wait for it in vain.
+            value = value.lower()
+        if name == b"Content-Length":
+            if not value.isdigit():
+                raise ValueError("Malformed Content-Length Header.")
+            if self.get(name, value) != value:
+                raise ValueError("Conflicting Content-Length Headers.")
+        super().__setitem__(name, value)
+
+
+class _HeaderReader(cheroot_server.HeaderReader):
+    def __call__(self, rfile, hdict=None):
+        fields = _FramingFields()
+        super().__call__(rfile, fields)
+        if hdict is None:
+            return dict(fields)
+        hdict.update(fields)
+        return hdict
+
+
+class _HTTPRequest(cheroot_server.HTTPRequest):
+    header_reader = _HeaderReader()
+
+    def read_request_line(self):
+        if not super().read_request_line():
+            return False
+        if any(byte < 0x21 or byte == 0x7F for byte in self.uri):
+            self.simple_response("400 Bad Request", "Malformed Request-URI")
+            return False
+        return True
+
+    def read_request_headers(self):
+        if not super().read_request_headers():
+            return False
+        if b"Transfer-Encoding" in self.inheaders and b"Content-Length" in self.inheaders:
+            # Two framings: read as chunked, answered, then closed, since something in between could have framed it
+            # the other way (RFC 9112 §6.1).
+            self.close_connection = True
+        return True
+
+
+class _HTTPConnection(cheroot_server.HTTPConnection):
+    RequestHandlerClass = _HTTPRequest
+
+
 class _Gateway(wsgi.Gateway_10):
     """Gives the application what WSGI leaves out: closing the connection, and its socket for a dropped answer."""
 
@@ -259,6 +315,7 @@ def build(application, host: str, port: int, *, threads: int, name: str, tls: Bu
     server = wsgi.Server((host, port), application, numthreads=threads, server_name=name,
                          request_queue_size=256, timeout=idle_timeout, shutdown_timeout=2)
     server.gateway = _Gateway
+    server.ConnectionClass = _HTTPConnection
     # Every client of the hub keeps its connections alive (one per sender thread); cheroot's default keeps 10.
     server.keep_alive_conn_limit = None
     server.nodelay = True

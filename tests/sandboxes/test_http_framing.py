@@ -288,10 +288,21 @@ def test_it_refuses_a_malformed_chunk_size_with_400_and_serves_the_next_connecti
 
 
 @pytest.mark.parametrize("request_line", [b"NOT A REQUEST LINE", b"GET /services/data/ HTTP/1.1 extra",
-                                          b"POST HTTP/1.1"])
+                                          b"GET /services/data/\x00 HTTP/1.1", b"POST HTTP/1.1"])
 def test_it_refuses_a_malformed_request_line_with_400_and_serves_the_next_connection(target, request_line):
     with target.connect() as connection:
         assert_refused_and_closed(connection, request_line + b"\r\nHost: x\r\n\r\n")
+    assert_served_afresh(target)
+
+
+@pytest.mark.parametrize("lengths", [("{n}", "3"), ("3", "{n}"), ("{n}, 3",), ("-1",), ("+{n}",), ("{n}x",)],
+                         ids=["longer-then-shorter", "shorter-then-longer", "a-list", "negative", "signed", "suffixed"])
+def test_it_refuses_conflicting_or_invalid_content_lengths_with_400(target, lengths):
+    call = target.good_call()
+    fields = list(call.headers.items()) + [("Content-Length", value.format(n=len(call.body))) for value in lengths]
+    with target.connect() as connection:
+        # Taken either way, some of the body would be read as the next request: request smuggling's opening.
+        assert_refused_and_closed(connection, head(call.method, call.target, connection.host, fields) + call.body)
     assert_served_afresh(target)
 
 
@@ -303,6 +314,19 @@ def test_it_takes_repeated_identical_content_lengths_as_one_and_keeps_the_connec
         first = connection.read_response()
         [second] = exchange(connection, [then], "pipelined")
     assert (first.status, first.keeps_alive, second.status) == (200, True, 200)
+
+
+def test_it_reads_transfer_encoding_over_content_length_then_closes(target):
+    call = target.good_call()
+    # Both framings at once: chunked wins (RFC 9112 §6.1), and since a front end could have taken the other, the
+    # connection is closed after the answer rather than reused.
+    fields = list(call.headers.items()) + [("Content-Length", 5), ("Transfer-Encoding", "chunked")]
+    with target.connect() as connection:
+        connection.send(head(call.method, call.target, connection.host, fields) + chunked(call.body))
+        answer = connection.read_response()
+        assert answer.status == 200
+        assert not answer.keeps_alive and connection.at_eof()
+    assert_served_afresh(target)
 
 
 def test_it_reads_past_trailer_fields_to_the_next_pipelined_request(target):
@@ -324,3 +348,15 @@ def test_it_skips_a_body_it_answers_without_reading_and_keeps_the_connection(tar
         refused, *answers = exchange(connection, [target.unread_call, target.good_call(), target.good_call()],
                                      framing)
     assert refused.status in (401, 405) and [answer.status for answer in answers] == [200, 200]
+
+
+@pytest.mark.parametrize("expectation", ["100-Continue", "100-CONTINUE"])
+def test_it_sends_100_continue_whatever_the_case_of_the_expectation(target, expectation):
+    call = target.good_call()
+    with target.connect() as connection:
+        connection.send(head(call.method, call.target, connection.host,
+                             {**call.headers, "Content-Length": len(call.body), "Expect": expectation}))
+        interim = connection.read_response()
+        connection.send(call.body)
+        answer = connection.read_response()
+    assert (interim.status, answer.status) == (100, 200)
