@@ -20,6 +20,7 @@ The sandboxes see a `Request` and answer with a `Response`; nothing in them know
 from __future__ import annotations
 
 import http
+import io
 import re
 import signal
 import socket
@@ -29,6 +30,7 @@ import traceback
 from dataclasses import dataclass, field
 from wsgiref.headers import Headers
 
+from cheroot import makefile as cheroot_makefile
 from cheroot import server as cheroot_server
 from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
@@ -283,8 +285,28 @@ class _HTTPRequest(cheroot_server.HTTPRequest):
         return True
 
 
+class _StreamReader(cheroot_makefile.StreamReader):
+    def __init__(self, sock, mode="r", bufsize=io.DEFAULT_BUFFER_SIZE):
+        super().__init__(sock, mode, bufsize)
+        self._tls_pending = getattr(sock, "pending", None)   # only TLS sockets have it
+
+    def has_data(self):
+        # A TLS record can hold more than this buffer takes at once. The rest waits, decrypted, inside the TLS
+        # layer, where the selector that watches idle kept-alive connections cannot see it: a pipelined request
+        # that starts at the buffer's edge would wait there until the idle timeout.
+        return super().has_data() or bool(self._tls_pending and self._tls_pending())
+
+
+def _makefile(sock, mode="r", bufsize=io.DEFAULT_BUFFER_SIZE):
+    return _StreamReader(sock, mode, bufsize) if "r" in mode else cheroot_makefile.StreamWriter(sock, mode, bufsize)
+
+
 class _HTTPConnection(cheroot_server.HTTPConnection):
     RequestHandlerClass = _HTTPRequest
+
+    def __init__(self, server, sock, makefile=None):
+        # cheroot passes its plain or TLS makefile; both make the same reader and writer over the socket.
+        super().__init__(server, sock, _makefile)
 
 
 class _Gateway(wsgi.Gateway_10):

@@ -360,3 +360,23 @@ def test_it_sends_100_continue_whatever_the_case_of_the_expectation(target, expe
         connection.send(call.body)
         answer = connection.read_response()
     assert (interim.status, answer.status) == (100, 200)
+
+
+@pytest.mark.parametrize("first_size", [8191, 8192, 8193, 16384])
+def test_it_answers_a_pipelined_request_that_starts_at_a_tls_read_buffer_boundary(salesforce, first_size):
+    # Two small requests in one TLS record: when the first ends exactly where the server's read buffer does, the
+    # second waits decrypted inside the TLS layer, where the selector watching idle connections cannot see it.
+    first = password_grant(salesforce, salesforce.password + salesforce.security_token)
+    padding = first_size - len(first.framed(salesforce.instance, chunk=False)) - len("&pad=")
+    first = password_grant(salesforce, salesforce.password + salesforce.security_token, pad="p" * padding)
+    # Content-Length grows by digits with the padding: trim until the request is exactly first_size bytes.
+    while len(first.framed(salesforce.instance, chunk=False)) > first_size:
+        padding -= 1
+        first = password_grant(salesforce, salesforce.password + salesforce.security_token, pad="p" * padding)
+    assert len(first.framed(salesforce.instance, chunk=False)) == first_size
+    second = password_grant(salesforce, salesforce.password + salesforce.security_token)
+    with Connection(salesforce.url, ca_file=salesforce.ca_cert, timeout=10) as connection:
+        started = time.monotonic()
+        answers = exchange(connection, [first, second], "pipelined")
+    assert [answer.status for answer in answers] == [200, 200]
+    assert time.monotonic() - started < 5
