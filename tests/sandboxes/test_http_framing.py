@@ -44,7 +44,7 @@ SUITETALK = """<?xml version="1.0" encoding="UTF-8"?>
 
 @dataclass
 class Call:
-    """A request as its client means it; `send` decides how its body is framed on the wire."""
+    """A request as its client means it; `exchange` decides how its body is framed on the wire."""
     method: str
     target: str
     headers: dict = field(default_factory=dict)
