@@ -35,8 +35,10 @@ INSTALLED_APPS = [
     "simple_history",
     "mappings",
     "syncs",
-    "sandboxes",
 ]
+if DEMO_MODE:
+    # `runhub`, the `sandbox` command and the story: the sandboxes are no part of a production hub.
+    INSTALLED_APPS.append("demo")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

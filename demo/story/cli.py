@@ -5,7 +5,7 @@ underwriting, some are funded (with fees, and a broker's commission on some), fe
 remit payments in NetSuite, and now and then someone types a record the hub cannot map, so the console has a
 failure to show. It talks to the sandboxes over HTTP like any user would; it never touches the hub.
 
-    python -m sandboxes.story --salesforce https://127.0.0.1:8101 --ca-cert var/sandboxes/salesforce/tls/ca.pem \
+    python -m demo.story --salesforce https://127.0.0.1:8101 --ca-cert var/sandboxes/salesforce/tls/ca.pem \
         --netsuite http://127.0.0.1:8102 --every 15
 """
 import argparse

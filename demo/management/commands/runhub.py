@@ -65,7 +65,7 @@ class Command(BaseCommand):
             commands[f"worker{number}"] = [python, "-m", "celery", "-A", "integration_hub", "worker", "--loglevel", "INFO",
                                            "--concurrency", "1", "--hostname", f"worker{number}@%h"]
         if sandboxes:
-            commands["story"] = [python, "-m", "sandboxes.story", "--salesforce", remote[0].url, "--ca-cert", remote[0].ca_cert,
+            commands["story"] = [python, "-m", "demo.story", "--salesforce", remote[0].url, "--ca-cert", remote[0].ca_cert,
                                  "--netsuite", remote[1].url, "--every", str(story_every)]
         processes = {}
         try:
