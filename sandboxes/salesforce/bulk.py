@@ -20,6 +20,7 @@ LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
 INGEST_OPERATIONS = {"insert", "update", "upsert", "delete", "hardDelete"}
 QUERY_OPERATIONS = {"query", "queryAll"}
 CHUNK = 200
+INGEST_BATCH_RECORDS = 10000
 JOB_PREFIX = "750"
 NULL_MARKER = "#N/A"    # an empty cell leaves a field alone; this sets it to null
 
@@ -256,6 +257,25 @@ class BulkJobs:
         return self._csv(info, lines), next_locator, len(records)
 
     # -- shared -----------------------------------------------------------------------------------------------------
+    def usage_today(self) -> tuple:
+        """(query jobs created, ingest batches processed) since UTC midnight, for `/limits`.
+
+        Bulk API 2.0 splits an ingest job's data into batches of 10,000 records, and each counts against
+        DailyBulkApiBatches (https://developer.salesforce.com/docs/atlas.en-us.salesforce_app_limits_cheatsheet.meta/
+        salesforce_app_limits_cheatsheet/salesforce_app_limits_platform_bulkapi.htm). Deleted jobs no longer count.
+        """
+        today = now_stamp()[:10]
+        query_jobs, batches = 0, 0
+        for kind, info in self.store.conn().execute("SELECT kind, info FROM _bulk_job"):
+            info = json.loads(info)
+            if info["createdDate"][:10] != today:
+                continue
+            if kind == "query":
+                query_jobs += 1
+            elif info.get("numberRecordsProcessed"):
+                batches += -(-info["numberRecordsProcessed"] // INGEST_BATCH_RECORDS)
+        return query_jobs, batches
+
     def get(self, kind: str, job_id: str) -> dict:
         return self._load(kind, job_id)[0]
 

@@ -9,7 +9,7 @@ import traceback
 import urllib.parse
 
 from .. import web
-from . import describe, ids, schema, tls
+from . import composite, describe, ids, limits, retrieve, schema, tls
 from .auth import Authenticator, Credentials, LoginFailed
 from .bulk import BulkJobs
 from .errors import ApiError, not_found
@@ -209,6 +209,21 @@ class Handler:
             code, message = INJECTED.get(injected, INJECTED[500])
             raise ApiError(code, message, status=injected)
         self.version = version
+        self.resource(segments)
+
+    def subrequest(self, version: str, segments: list) -> web.Response:
+        """A composite subrequest: routed like a top-level REST call, but the composite call is the one API call
+        and the one login check."""
+        self.version = version
+        self.limit_headers = {}
+        try:
+            self.resource(segments)
+        except ApiError as error:
+            self.send_error_list(error)
+        return self.response
+
+    def resource(self, segments: list):
+        version = self.version
         head = segments[0] if segments else ""
         if not segments:
             self.only("GET")
@@ -216,8 +231,7 @@ class Handler:
             self.ok(200, {name: f"{base}/{name}" for name in ("sobjects", "query", "queryAll", "limits", "composite")})
         elif head == "limits" and len(segments) == 1:
             self.only("GET")
-            self.ok(200, {"DailyApiRequests": {"Max": limit, "Remaining": max(limit - usage, 0)},
-                          "DataStorageMB": {"Max": 1024, "Remaining": 1000}})
+            self.ok(200, limits.org_limits(self.sandbox))
         elif head in ("query", "queryAll"):
             self.only("GET")
             self.query(head == "queryAll", segments[1:])
@@ -225,6 +239,9 @@ class Handler:
             self.sobjects(segments[1:])
         elif head == "composite" and len(segments) >= 2 and segments[1] == "sobjects":
             self.collection(segments[2:])
+        elif head == "composite" and len(segments) == 1:
+            self.only("POST")
+            self.ok(200, composite.run(self, self.json_body()))
         elif head == "jobs" and len(segments) >= 2 and segments[1] in ("ingest", "query"):
             self.bulk_jobs(segments[1], segments[2:])
         else:
@@ -466,6 +483,9 @@ class Handler:
     def collection(self, rest: list):
         sandbox = self.sandbox
         org = sandbox.org
+        if len(rest) == 1 and self.command in ("GET", "POST"):
+            self.ok(200, retrieve.collection_retrieve(self, self.object_named(rest[0])))
+            return
         if self.command == "DELETE" and not rest:
             record_ids = [i for i in (self.param("ids") or "").split(",") if i]
             all_or_none = (self.param("allOrNone") or "false").lower() == "true"
