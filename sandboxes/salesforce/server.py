@@ -9,7 +9,7 @@ import traceback
 import urllib.parse
 
 from .. import web
-from . import composite, describe, ids, limits, retrieve, schema, tls
+from . import composite, describe, ids, limits, retrieve, schema, tls, users
 from .auth import Authenticator, Credentials, LoginFailed
 from .bulk import BulkJobs
 from .errors import ApiError, not_found
@@ -41,6 +41,7 @@ class Sandbox:
         self.store = Store(data_dir)
         self.governor = Governor(settings, random_seed)
         self.auth = Authenticator(self.store, self.governor, credentials or Credentials.from_env())
+        users.ensure_integration_user(self.store, self.auth.credentials.username)
         self.org = Org(self.store, self.governor.locked_ids)
         self.engine = QueryEngine(self.store)
         self.bulk = BulkJobs(self.store, self.org, self.engine)
