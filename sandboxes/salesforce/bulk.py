@@ -226,7 +226,7 @@ class BulkJobs:
         if not text:
             raise invalid_job("A query is required")
         compiled = compile_soql(text, include_deleted=operation == "queryAll")
-        if compiled.subqueries or compiled.query.count:
+        if compiled.subqueries or compiled.query.count or compiled.aggregate is not None:
             raise ApiError("FeatureNotEnabled", "Cannot serialize relationship subqueries or COUNT() in CSV format")
         record_ids = self.engine.matching_ids(compiled)
         with self.store.transaction() as conn:

@@ -50,7 +50,7 @@ def describe_field(f: schema.Field) -> dict:
         "dependentPicklist": False, "deprecatedAndHidden": False, "digits": 0, "displayLocationInDecimal": False,
         "encrypted": False, "externalId": f.external_id, "extraTypeInfo": None, "filterable": filterable,
         "filteredLookupInfo": None, "formulaTreatNullNumberAsZero": False,
-        "groupable": filterable and not is_number, "highScaleNumber": False, "htmlFormatted": False,
+        "groupable": f.groupable, "highScaleNumber": False, "htmlFormatted": False,
         "idLookup": f.name in ("Id", "Username") or f.external_id, "inlineHelpText": None, "label": f.label,
         "length": f.length if f.is_text else 0, "mask": None, "maskType": None, "name": f.name,
         "nameField": f.name == "Name", "namePointing": False, "nillable": f.nillable,

@@ -49,6 +49,11 @@ class Field:
     def is_text(self) -> bool:
         return self.type in TEXT_TYPES
 
+    @property
+    def groupable(self) -> bool:
+        # Numbers, date-times and text areas cannot be grouped by (describe's `groupable`).
+        return self.type not in NUMBER_TYPES and self.type not in (DATETIME, TEXTAREA)
+
 
 @dataclass
 class ChildRelationship:
