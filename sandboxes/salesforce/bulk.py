@@ -9,7 +9,7 @@ import csv
 import io
 import json
 
-from . import ids, schema
+from . import bulk_upload, ids, schema
 from .errors import ApiError
 from .query import QueryEngine, Selected, compile_soql
 from .records import USER_ID, Org
@@ -40,8 +40,11 @@ class BulkJobs:
 
     # -- storage ----------------------------------------------------------------------------------------------------
     def _load(self, kind: str, job_id: str) -> tuple:
-        row = self.store.conn().execute("SELECT info, upload, results FROM _bulk_job WHERE id = ? AND kind = ?",
-                                        (ids.normalize_id(job_id) or job_id, kind)).fetchone()
+        """(info, rowid of the job when it holds an upload or None, results). The upload itself stays in the
+        database: it is read piece by piece when the job runs."""
+        row = self.store.conn().execute(
+            "SELECT info, CASE WHEN length(upload) > 0 THEN rowid END, results FROM _bulk_job WHERE id = ? AND kind = ?",
+            (ids.normalize_id(job_id) or job_id, kind)).fetchone()
         if row is None:
             raise ApiError("NOT_FOUND", "The requested resource does not exist", status=404)
         return json.loads(row[0]), row[1], json.loads(row[2]) if row[2] else None
@@ -95,14 +98,19 @@ class BulkJobs:
             self._save(conn, "ingest", info, insert=True)
         return info
 
-    def upload(self, job_id: str, data: bytes):
+    def upload(self, job_id: str, pieces, declared_length: int | None):
+        """Store the job's CSV from the request body's pieces (see bulk_upload)."""
         info, upload, _ = self._load("ingest", job_id)
         if info["state"] != "Open":
             raise invalid_job(f"Job {info['id']} is not open for data upload; its state is {info['state']}")
-        if not data:
+        if upload is not None:
+            # A job takes one upload; more data goes in another job.
+            raise invalid_job(f"Found multiple contents for job: <{info['id']}>, please 'Close' / 'Abort' / 'Delete' "
+                              "the current Job then create a new Job and make sure you only do 'PUT' once on a given "
+                              "Job.")
+        rowid = self.store.conn().execute("SELECT rowid FROM _bulk_job WHERE id = ?", (info["id"],)).fetchone()[0]
+        if not bulk_upload.store_upload(self.store, rowid, pieces, declared_length):
             raise invalid_job("No data was uploaded")
-        with self.store.transaction() as conn:
-            self._save(conn, "ingest", info, upload=(upload or b"") + data)
 
     def set_state(self, kind: str, job_id: str, body) -> dict:
         info, upload, _ = self._load(kind, job_id)
@@ -116,7 +124,7 @@ class BulkJobs:
                 raise invalid_job(f"Job {info['id']} is not open; its state is {info['state']}")
             info["state"] = "UploadComplete"
             answer = dict(info)
-            self._run_ingest(info, upload or b"")
+            self._run_ingest(info, upload)
             return answer
         else:
             raise invalid_job(f"Invalid state change: {state}")
@@ -125,15 +133,17 @@ class BulkJobs:
             self._save(conn, kind, info)
         return info
 
-    def _read_rows(self, info: dict, upload: bytes) -> tuple:
-        text = upload.decode("utf-8-sig")
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=DELIMITERS[info["columnDelimiter"]])
-        rows = [row for row in reader if row]
+    def _read_rows(self, info: dict, upload: int | None) -> tuple:
+        if upload is None:
+            raise invalid_job("InvalidBatch : Empty CSV file")
+        with bulk_upload.open_upload(self.store.conn(), upload) as text:
+            reader = csv.reader(text, delimiter=DELIMITERS[info["columnDelimiter"]])
+            rows = [row for row in reader if row]
         if not rows:
             raise invalid_job("InvalidBatch : Empty CSV file")
         return rows[0], rows[1:]
 
-    def _run_ingest(self, info: dict, upload: bytes):
+    def _run_ingest(self, info: dict, upload: int | None):
         obj = schema.BY_NAME[info["object"]]
         operation = info["operation"]
         successes, failures = [], []
@@ -205,8 +215,9 @@ class BulkJobs:
     def ingest_results(self, job_id: str, which: str) -> str:
         info, upload, results = self._load("ingest", job_id)
         if which == "unprocessedrecords":
-            if results is None and upload:
-                return upload.decode("utf-8-sig")
+            if results is None and upload is not None:
+                with bulk_upload.open_upload(self.store.conn(), upload) as text:
+                    return text.read()
             header = results["header"] if results else []
             return self._csv(info, [header]) if header else ""
         if info["state"] != "JobComplete" or results is None:

@@ -9,7 +9,7 @@ import traceback
 import urllib.parse
 
 from .. import web
-from . import composite, describe, ids, limits, retrieve, schema, tls, users
+from . import bulk_upload, composite, describe, ids, limits, retrieve, schema, tls, users
 from .auth import Authenticator, Credentials, LoginFailed
 from .bulk import BulkJobs
 from .errors import ApiError, not_found
@@ -460,7 +460,7 @@ class Handler:
             raise not_found()
         if kind == "ingest" and rest[1] == "batches":
             self.only("PUT")
-            bulk.upload(job_id, self.read_body())
+            bulk.upload(job_id, self.request.stream(bulk_upload.PIECE), self.request.declared_length)
             self.ok(201)
         elif kind == "ingest" and rest[1].lower() in RESULT_KINDS:
             self.only("GET")
