@@ -4,7 +4,9 @@ Reference: SOQL and SOSL Reference, "Date Formats and Date Literals"
 (https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_dateformats.htm).
 - A literal is a range: `= THIS_WEEK` means inside it, `< THIS_WEEK` before its start, `> THIS_WEEK` after its end.
 - Ranges start at 00:00:00 in the time zone of the user running the query; a dateTime field is compared with the
-  range's bounds converted to UTC, a date field with the dates themselves.
+  range's bounds converted to UTC, a date field with the dates themselves. (The guide's table words the bounds as
+  "00:00:00 UTC", while the same page says the range depends on the querying user's settings; orgs read them in
+  the user's time zone, so the sandbox's New York integration user sees TODAY begin at 05:00 UTC in winter.)
 - Weeks start on Sunday (the en_US locale); the org keeps the default fiscal year, which starts in January, so the
   FISCAL_ literals equal the calendar ones.
 - LAST_N_DAYS:n and LAST_90_DAYS include today ("starts 00:00:00 of the current day and continues for the past n
