@@ -3,7 +3,8 @@
 Reference: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections_retrieve.htm
 `GET composite/sobjects/{Type}?ids=...&fields=...` (as many ids as the URI's length allows) or
 `POST composite/sobjects/{Type}` with `{"ids": [...], "fields": [...]}` (up to 2,000 ids). The answer is a list in
-the order of the ids, with `null` where an id matches no live record of that object.
+the order of the ids, with `null` where an id is invalid or matches no live record of that object; an unknown field
+is a 400 for the whole request.
 """
 from . import ids, schema
 from .errors import ApiError
@@ -49,13 +50,9 @@ def collection_retrieve(handler, obj: schema.SObject) -> list:
             raise no_such_column(obj, name)
         if f not in fields:
             fields.append(f)
-    normalized = []
-    for record_id in record_ids:
-        value = ids.normalize_id(record_id)
-        if value is None:
-            raise ApiError("MALFORMED_ID", f"malformed id {record_id}")
-        normalized.append(value)
-    rows = _rows(handler.sandbox.store, obj, fields, [i for i in normalized if i[:3] == obj.key_prefix])
+    # "If you don't have access to an object, or if a passed ID is invalid, the array returns null for that object."
+    normalized = [ids.normalize_id(record_id) for record_id in record_ids]
+    rows = _rows(handler.sandbox.store, obj, fields, [i for i in normalized if i and i[:3] == obj.key_prefix])
     return [handler.shape_record(obj, rows[i], fields) if i in rows else None for i in normalized]
 
 

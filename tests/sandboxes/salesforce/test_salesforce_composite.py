@@ -16,12 +16,12 @@ def test_it_retrieves_records_by_id_in_order_with_null_for_the_missing(sf, api):
     found = sf.query("SELECT Id, Name FROM Account ORDER BY Name LIMIT 2")["records"]
     deleted = sf.Account.create({"Name": "Retrieve Then Delete"})["id"]
     sf.Account.delete(deleted)
-    wanted = [found[1]["Id"], "001000000000000AAA", found[0]["Id"][:15], deleted]
+    wanted = [found[1]["Id"], "001000000000000AAA", found[0]["Id"][:15], deleted, "not-an-id"]
     response = api.get(api.base + "/composite/sobjects/Account", params={"ids": ",".join(wanted),
                                                                         "fields": "Id,Name,Type"})
     assert response.status_code == 200
     records = response.json()
-    assert [r and r["Id"] for r in records] == [found[1]["Id"], None, found[0]["Id"], None]
+    assert [r and r["Id"] for r in records] == [found[1]["Id"], None, found[0]["Id"], None, None]
     assert records[0]["Name"] == found[1]["Name"] and set(records[0]) == {"attributes", "Id", "Name", "Type"}
     assert records[0]["attributes"] == {"type": "Account",
                                         "url": f"/services/data/v59.0/sobjects/Account/{found[1]['Id']}"}
