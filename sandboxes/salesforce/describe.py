@@ -14,7 +14,8 @@ MASTER_RECORD_TYPE_ID = "012000000000000AAA"   # the id every org gives the Mast
 def _urls(obj: schema.SObject, version: str) -> dict:
     base = f"/services/data/v{version}/sobjects/{obj.name}"
     return {"compactLayouts": f"{base}/describe/compactLayouts", "rowTemplate": f"{base}/{{ID}}",
-            "approvalLayouts": f"{base}/describe/approvalLayouts", "defaultValues": f"{base}/defaultValues?recordTypeId&fields",
+            "approvalLayouts": f"{base}/describe/approvalLayouts",
+            "defaultValues": f"{base}/defaultValues?recordTypeId&fields",
             "describe": f"{base}/describe", "quickActions": f"{base}/quickActions",
             "layouts": f"{base}/describe/layouts", "sobject": base}
 
