@@ -26,7 +26,9 @@ METHODS = {"GET", "POST", "PATCH", "PUT", "DELETE"}
 ROLLED_BACK = "The transaction was rolled back since another operation in the same transaction failed."
 _REFERENCE = re.compile(r"@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}")
 _STEP = re.compile(r"\.([A-Za-z0-9_]+)|\[(\d+)\]")
-_REFERENCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]*$")
+_REFERENCE_ID = re.compile(r"^[A-Za-z0-9_]+$")   # "must not contain anything besides letters, numbers, and underscores"
+# Subrequests inherit these from the top-level request; naming them fails the whole request with a 400.
+INHERITED_HEADERS = {"accept", "authorization", "content-type"}
 _URL = re.compile(r"^/services/data/v(\d+\.\d+)(/[^?]*)?(?:\?(.*))?$")
 
 
@@ -116,11 +118,18 @@ def _validate(body) -> list:
             raise ApiError("INVALID_API_INPUT", f"Invalid HTTP method: {sub['method']}")
         reference_id = sub["referenceId"]
         if not _REFERENCE_ID.match(reference_id):
-            raise ApiError("INVALID_API_INPUT", f"Invalid referenceId: {reference_id}. A referenceId must start "
-                           "with a letter or number and contain only letters, numbers and underscores")
+            raise ApiError("INVALID_API_INPUT", f"Invalid referenceId: {reference_id}. A referenceId may contain only "
+                           "letters, numbers and underscores")
         if reference_id.lower() in seen:
             raise ApiError("INVALID_API_INPUT", f"Duplicate referenceId provided in the request: {reference_id}")
         seen.add(reference_id.lower())
+        headers = sub.get("httpHeaders") or {}
+        if not isinstance(headers, dict):
+            raise ApiError("JSON_PARSER_ERROR", "httpHeaders must be a JSON object")
+        inherited = sorted(name for name in headers if str(name).lower() in INHERITED_HEADERS)
+        if inherited:
+            raise ApiError("INVALID_API_INPUT", f"The header {inherited[0]} can't be set on a subrequest: subrequests "
+                           "inherit Accept, Authorization and Content-Type from the composite request")
         match = _URL.match(sub["url"])
         head = (match.group(2) or "/").split("/")[1] if match else ""
         if head in ("query", "queryAll") or (head == "composite" and "/composite/sobjects" in sub["url"]):

@@ -121,3 +121,10 @@ def test_it_refuses_more_than_25_subrequests_and_duplicate_reference_ids(api):
     twice = [{"method": "GET", "url": "/services/data/v59.0/sobjects", "referenceId": "same"}] * 2
     response = api.post(api.base + "/composite", json={"compositeRequest": twice})
     assert response.status_code == 400 and "Duplicate referenceId" in response.json()[0]["message"]
+
+
+def test_it_refuses_subrequest_headers_that_are_inherited_from_the_composite_request(api):
+    response = api.post(api.base + "/composite", json={"compositeRequest": [
+        {"method": "GET", "url": "/services/data/v59.0/sobjects", "referenceId": "listing",
+         "httpHeaders": {"Authorization": "Bearer someone-else"}}]})
+    assert response.status_code == 400 and "Authorization" in response.json()[0]["message"]
