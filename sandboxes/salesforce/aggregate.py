@@ -70,6 +70,8 @@ def having_comparison(compiler, node: soql.Comparison) -> str:
     literal = node.value
     if literal.kind == "null":
         raise q.malformed(compiler.query, literal.pos, f"invalid operator for null value: {node.op}")
+    if literal.kind == "dateliteral" and f is not None and f.type in (schema.DATE, schema.DATETIME):
+        return compiler.date_range_comparison(f, sql, node.op, literal)     # HAVING MAX(CloseDate) < THIS_MONTH
     if kind in ("count", "number"):
         if literal.kind != "number":
             raise q.malformed(compiler.query, literal.pos, f"value of filter criterion for field "

@@ -98,3 +98,10 @@ def test_it_names_unaliased_aggregates_expr0_expr1_in_order():
 ])
 def test_it_refuses_malformed_aggregate_queries_with_salesforce_messages(text, code, message):
     assert failure(text) == (code, message)
+
+
+def test_it_compares_aggregated_dates_with_date_literals_in_having():
+    now = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.timezone.utc)
+    compiled = compile_soql("SELECT AccountId, MAX(CloseDate) FROM Opportunity GROUP BY AccountId "
+                            "HAVING MAX(CloseDate) < THIS_MONTH", now=now)
+    assert compiled.params == ["2026-12-01"] and 'MAX(t0."CloseDate") < ?' in compiled.aggregate.sql
