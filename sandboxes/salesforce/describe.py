@@ -26,7 +26,7 @@ def object_summary(obj: schema.SObject, version: str) -> dict:
         "activateable": False, "associateEntityType": None, "associateParentEntity": None,
         "createable": writable, "custom": obj.custom, "customSetting": False, "deepCloneable": False,
         "deletable": writable, "deprecatedAndHidden": False, "feedEnabled": False, "hasSubtypes": False,
-        "isInterface": False, "isSubtype": False, "keyPrefix": obj.key_prefix, "label": obj.label,
+        "idEnabled": True, "isInterface": False, "isSubtype": False, "keyPrefix": obj.key_prefix, "label": obj.label,
         "labelPlural": obj.label_plural, "layoutable": True, "mergeable": obj.name in ("Account", "Contact"),
         "mruEnabled": True, "name": obj.name, "queryable": True, "replicateable": True, "retrieveable": True,
         "searchable": True, "triggerable": True, "undeletable": writable, "updateable": writable,

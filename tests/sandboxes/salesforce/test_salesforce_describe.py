@@ -72,3 +72,34 @@ def test_it_reports_the_api_requests_left_as_the_limit_header_counts_them(api):
     response = api.get(api.base + "/limits")
     used, total = map(int, response.headers["Sforce-Limit-Info"].split("=")[1].split("/"))
     assert response.json()["DailyApiRequests"] == {"Max": total, "Remaining": total - used}
+
+
+# Members of DescribeGlobalSObjectResult and Field in the SOAP/REST API reference, which typed clients
+# (jsforce's and the CLI's types) declare as always present.
+GLOBAL_MEMBERS = {
+    "activateable", "createable", "custom", "customSetting", "deepCloneable", "deletable", "deprecatedAndHidden",
+    "feedEnabled", "hasSubtypes", "idEnabled", "isInterface", "isSubtype", "keyPrefix", "label", "labelPlural",
+    "layoutable", "mergeable", "mruEnabled", "name", "queryable", "replicateable", "retrieveable", "searchable",
+    "triggerable", "undeletable", "updateable", "urls"}
+FIELD_MEMBERS = {
+    "aggregatable", "autoNumber", "byteLength", "calculated", "calculatedFormula", "cascadeDelete", "caseSensitive",
+    "compoundFieldName", "controllerName", "createable", "custom", "defaultValue", "defaultValueFormula",
+    "defaultedOnCreate", "dependentPicklist", "deprecatedAndHidden", "digits", "displayLocationInDecimal",
+    "encrypted", "externalId", "extraTypeInfo", "filterable", "filteredLookupInfo", "groupable", "highScaleNumber",
+    "htmlFormatted", "idLookup", "inlineHelpText", "label", "length", "mask", "maskType", "name", "nameField",
+    "namePointing", "nillable", "permissionable", "picklistValues", "precision", "queryByDistance",
+    "referenceTargetField", "referenceTo", "relationshipName", "relationshipOrder", "restrictedDelete",
+    "restrictedPicklist", "scale", "soapType", "sortable", "type", "unique", "updateable", "writeRequiresMasterRead"}
+
+
+def test_it_gives_every_describe_member_typed_clients_read(sf):
+    for summary in sf.describe()["sobjects"]:
+        assert GLOBAL_MEMBERS <= set(summary), GLOBAL_MEMBERS - set(summary)
+    described = sf.Opportunity.describe()
+    assert {"actionOverrides", "childRelationships", "compactLayoutable", "fields", "listviewable",
+            "lookupLayoutable", "namedLayoutInfos", "networkScopeFieldName", "recordTypeInfos",
+            "searchLayoutable", "supportedScopes"} <= set(described)
+    for f in described["fields"]:
+        assert FIELD_MEMBERS <= set(f), FIELD_MEMBERS - set(f)
+    groupable = {f["name"]: f["groupable"] for f in described["fields"]}
+    assert groupable["StageName"] and not groupable["Amount"] and not groupable["CreatedDate"]
