@@ -99,6 +99,7 @@ class Request:
         self.input = environ["wsgi.input"]
         self.chunked = bool(environ.get("wsgi.input_terminated"))
         self._body: bytes | None = None
+        self._streamed = 0     # bytes handed out by `stream` so far
         self.close_after = False
         self.malformed: str | None = None   # why the body could not be read, when its framing is broken
 
@@ -154,6 +155,7 @@ class Request:
                 break
             if remaining is not None:
                 remaining -= len(part)
+            self._streamed += len(part)
             yield part
         self._body = b""
 
@@ -179,6 +181,11 @@ class Request:
     def drain(self) -> None:
         """Read what the handler left of the body, so the next pipelined request starts where it should."""
         if self._body is not None:
+            return
+        declared = self.declared_length
+        if declared is not None and declared - self._streamed > DRAIN_LIMIT:
+            # A refused upload of hundreds of megabytes is not worth reading past: close instead.
+            self.close_after = True
             return
         read = 0
         while read <= DRAIN_LIMIT:

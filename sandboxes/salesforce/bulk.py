@@ -9,7 +9,7 @@ import csv
 import io
 import json
 
-from . import ids, schema
+from . import bulk_upload, ids, schema
 from .errors import ApiError
 from .query import QueryEngine, Selected, compile_soql
 from .records import USER_ID, Org
@@ -20,6 +20,7 @@ LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
 INGEST_OPERATIONS = {"insert", "update", "upsert", "delete", "hardDelete"}
 QUERY_OPERATIONS = {"query", "queryAll"}
 CHUNK = 200
+INGEST_BATCH_RECORDS = 10000
 JOB_PREFIX = "750"
 NULL_MARKER = "#N/A"    # an empty cell leaves a field alone; this sets it to null
 
@@ -39,8 +40,11 @@ class BulkJobs:
 
     # -- storage ----------------------------------------------------------------------------------------------------
     def _load(self, kind: str, job_id: str) -> tuple:
-        row = self.store.conn().execute("SELECT info, upload, results FROM _bulk_job WHERE id = ? AND kind = ?",
-                                        (ids.normalize_id(job_id) or job_id, kind)).fetchone()
+        """(info, rowid of the job when it holds an upload or None, results). The upload itself stays in the
+        database: it is read piece by piece when the job runs."""
+        row = self.store.conn().execute(
+            "SELECT info, CASE WHEN length(upload) > 0 THEN rowid END, results FROM _bulk_job WHERE id = ? AND kind = ?",
+            (ids.normalize_id(job_id) or job_id, kind)).fetchone()
         if row is None:
             raise ApiError("NOT_FOUND", "The requested resource does not exist", status=404)
         return json.loads(row[0]), row[1], json.loads(row[2]) if row[2] else None
@@ -94,14 +98,19 @@ class BulkJobs:
             self._save(conn, "ingest", info, insert=True)
         return info
 
-    def upload(self, job_id: str, data: bytes):
+    def upload(self, job_id: str, pieces, declared_length: int | None):
+        """Store the job's CSV from the request body's pieces (see bulk_upload)."""
         info, upload, _ = self._load("ingest", job_id)
         if info["state"] != "Open":
             raise invalid_job(f"Job {info['id']} is not open for data upload; its state is {info['state']}")
-        if not data:
+        if upload is not None:
+            # A job takes one upload; more data goes in another job.
+            raise invalid_job(f"Found multiple contents for job: <{info['id']}>, please 'Close' / 'Abort' / 'Delete' "
+                              "the current Job then create a new Job and make sure you only do 'PUT' once on a given "
+                              "Job.")
+        rowid = self.store.conn().execute("SELECT rowid FROM _bulk_job WHERE id = ?", (info["id"],)).fetchone()[0]
+        if not bulk_upload.store_upload(self.store, rowid, pieces, declared_length):
             raise invalid_job("No data was uploaded")
-        with self.store.transaction() as conn:
-            self._save(conn, "ingest", info, upload=(upload or b"") + data)
 
     def set_state(self, kind: str, job_id: str, body) -> dict:
         info, upload, _ = self._load(kind, job_id)
@@ -115,7 +124,7 @@ class BulkJobs:
                 raise invalid_job(f"Job {info['id']} is not open; its state is {info['state']}")
             info["state"] = "UploadComplete"
             answer = dict(info)
-            self._run_ingest(info, upload or b"")
+            self._run_ingest(info, upload)
             return answer
         else:
             raise invalid_job(f"Invalid state change: {state}")
@@ -124,15 +133,17 @@ class BulkJobs:
             self._save(conn, kind, info)
         return info
 
-    def _read_rows(self, info: dict, upload: bytes) -> tuple:
-        text = upload.decode("utf-8-sig")
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=DELIMITERS[info["columnDelimiter"]])
-        rows = [row for row in reader if row]
+    def _read_rows(self, info: dict, upload: int | None) -> tuple:
+        if upload is None:
+            raise invalid_job("InvalidBatch : Empty CSV file")
+        with bulk_upload.open_upload(self.store.conn(), upload) as text:
+            reader = csv.reader(text, delimiter=DELIMITERS[info["columnDelimiter"]])
+            rows = [row for row in reader if row]
         if not rows:
             raise invalid_job("InvalidBatch : Empty CSV file")
         return rows[0], rows[1:]
 
-    def _run_ingest(self, info: dict, upload: bytes):
+    def _run_ingest(self, info: dict, upload: int | None):
         obj = schema.BY_NAME[info["object"]]
         operation = info["operation"]
         successes, failures = [], []
@@ -204,8 +215,9 @@ class BulkJobs:
     def ingest_results(self, job_id: str, which: str) -> str:
         info, upload, results = self._load("ingest", job_id)
         if which == "unprocessedrecords":
-            if results is None and upload:
-                return upload.decode("utf-8-sig")
+            if results is None and upload is not None:
+                with bulk_upload.open_upload(self.store.conn(), upload) as text:
+                    return text.read()
             header = results["header"] if results else []
             return self._csv(info, [header]) if header else ""
         if info["state"] != "JobComplete" or results is None:
@@ -225,7 +237,7 @@ class BulkJobs:
         if not text:
             raise invalid_job("A query is required")
         compiled = compile_soql(text, include_deleted=operation == "queryAll")
-        if compiled.subqueries or compiled.query.count:
+        if compiled.subqueries or compiled.query.count or compiled.aggregate is not None:
             raise ApiError("FeatureNotEnabled", "Cannot serialize relationship subqueries or COUNT() in CSV format")
         record_ids = self.engine.matching_ids(compiled)
         with self.store.transaction() as conn:
@@ -256,6 +268,25 @@ class BulkJobs:
         return self._csv(info, lines), next_locator, len(records)
 
     # -- shared -----------------------------------------------------------------------------------------------------
+    def usage_today(self) -> tuple:
+        """(query jobs created, ingest batches processed) since UTC midnight, for `/limits`.
+
+        Bulk API 2.0 splits an ingest job's data into batches of 10,000 records, and each counts against
+        DailyBulkApiBatches (https://developer.salesforce.com/docs/atlas.en-us.salesforce_app_limits_cheatsheet.meta/
+        salesforce_app_limits_cheatsheet/salesforce_app_limits_platform_bulkapi.htm). Deleted jobs no longer count.
+        """
+        today = now_stamp()[:10]
+        query_jobs, batches = 0, 0
+        for kind, info in self.store.conn().execute("SELECT kind, info FROM _bulk_job"):
+            info = json.loads(info)
+            if info["createdDate"][:10] != today:
+                continue
+            if kind == "query":
+                query_jobs += 1
+            elif info.get("numberRecordsProcessed"):
+                batches += -(-info["numberRecordsProcessed"] // INGEST_BATCH_RECORDS)
+        return query_jobs, batches
+
     def get(self, kind: str, job_id: str) -> dict:
         return self._load(kind, job_id)[0]
 

@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from . import ids, schema, soql
+from . import aggregate, date_literals, ids, schema, soql, users
 from .errors import ApiError
 from .store import Store, quote, now_stamp
 
@@ -71,13 +71,16 @@ class Compiled:
     params: list = field(default_factory=list)
     order_sql: str = ""
     subqueries: list = field(default_factory=list)  # (ChildRelationship, Compiled)
+    aggregate: "aggregate.Plan | None" = None       # set for GROUP BY and aggregate functions
 
 
 class Compiler:
-    def __init__(self, query: soql.Query, obj: schema.SObject, alias_counter=None):
+    def __init__(self, query: soql.Query, obj: schema.SObject, alias_counter=None, now: dt.datetime | None = None):
         self.query = query
         self.compiled = Compiled(obj, query)
         self.aliases = alias_counter or itertools.count(1)
+        self.now = now                  # the moment date literals are read at (None: the current time)
+        self.grouped = None             # in HAVING: the keys of the grouped fields, the only ones it may name
 
     def resolve(self, ref: soql.FieldRef) -> Selected:
         obj = self.compiled.obj
@@ -121,13 +124,20 @@ class Compiler:
         return self.comparison(node)
 
     def comparison(self, node: soql.Comparison) -> str:
+        if isinstance(node.field, soql.AggregateCall):
+            return aggregate.having_comparison(self, node)
         target = self.resolve(node.field)
+        if self.grouped is not None and aggregate.key(target) not in self.grouped:
+            raise malformed(self.query, node.field.pos, f"Field must be grouped or aggregated: {node.field.dotted}")
         f = target.field
         if not filterable(f):
             raise invalid_field(self.query, node.field.pos, f"field '{f.name}' can not be filtered in a query call")
         col = target.sql
         params = self.compiled.params
         if node.op in ("IN", "NOT IN"):
+            for v in node.value:
+                if v.kind == "dateliteral":
+                    raise malformed(self.query, v.pos, f"unexpected token: '{v.text}'")
             values = [v for v in node.value if v.kind != "null"]
             has_null = len(values) != len(node.value)
             marks = ", ".join("?" for _ in values)
@@ -152,11 +162,28 @@ class Compiler:
             raise malformed(self.query, literal.pos, f"invalid operator for null value: {node.op}")
         if f.type == schema.BOOLEAN and node.op not in ("=", "!="):
             raise invalid_field(self.query, node.field.pos, f"invalid operator on boolean field: {node.op}")
+        if literal.kind == "dateliteral" and f.type in (schema.DATE, schema.DATETIME):
+            return self.date_range_comparison(f, col, node.op, literal)
         params.append(self.value(f, literal, node.op))
         if node.op == "!=":
             # SOQL's inequality includes rows where the field is null; SQL's does not.
             return f"({col} IS NULL OR {col} != ?)"
         return f"({col} {node.op} ?)"
+
+    def date_range_comparison(self, f: schema.Field, col: str, op: str, literal: soql.Literal) -> str:
+        """A date literal is a range: equal means inside it, less than before its start, greater after its end."""
+        name, n = literal.value
+        first, after = date_literals.bounds(name, n, datetime_field=f.type == schema.DATETIME,
+                                            zone=users.TIME_ZONE, now=self.now)
+        params = self.compiled.params
+        if op == "=":
+            params.extend([first, after])
+            return f"({col} >= ? AND {col} < ?)"
+        if op == "!=":
+            params.extend([first, after])
+            return f"({col} IS NULL OR {col} < ? OR {col} >= ?)"
+        params.append(first if op in ("<", ">=") else after)
+        return f"({col} {'<' if op in ('<', '<=') else '>='} ?)"
 
     def value(self, f: schema.Field, literal: soql.Literal, op: str):
         name = f.name
@@ -207,9 +234,13 @@ class Compiler:
     def compile(self, include_deleted: bool) -> Compiled:
         compiled = self.compiled
         query = self.query
+        if aggregate.is_aggregate(query):
+            return aggregate.compile_aggregate(self, include_deleted)
         seen = set()
         for item in query.select_order:
             if isinstance(item, soql.FieldRef):
+                if item.alias:
+                    raise malformed(query, item.pos, "Only aggregate expressions use field aliasing")
                 selected = self.resolve(item)
                 key = (tuple(r.name for r in selected.relationships), selected.field.name)
                 if key in seen:
@@ -224,7 +255,7 @@ class Compiler:
                         "attempting to use a custom relationship, be sure to append the '__r' after the custom "
                         "relationship name. Please reference your WSDL or the describe call for the appropriate "
                         "names."))
-                child = Compiler(query_with_text(item, query.text), schema.BY_NAME[rel.child], self.aliases)
+                child = Compiler(query_with_text(item, query.text), schema.BY_NAME[rel.child], self.aliases, self.now)
                 compiled.subqueries.append((rel, child.compile(include_deleted)))
                 compiled.selected.append(rel)
         conditions = [] if include_deleted else ['t0."IsDeleted" = 0']
@@ -233,6 +264,9 @@ class Compiler:
         compiled.where_sql = " AND ".join(conditions) or "1"
         order = []
         for item in query.order_by:
+            if isinstance(item.field, soql.AggregateCall):
+                raise malformed(query, item.field.pos, "Ordered field must be grouped or aggregated: "
+                                f"{item.field.text}")
             target = self.resolve(item.field)
             if not filterable(target.field):
                 raise invalid_field(query, item.field.pos, f"field '{target.field.name}' can not be sorted in a query "
@@ -257,7 +291,7 @@ def from_sql(compiled: Compiled) -> str:
     return f"{quote(compiled.obj.name)} t0 {joins}"
 
 
-def compile_soql(text: str, include_deleted: bool = False) -> Compiled:
+def compile_soql(text: str, include_deleted: bool = False, now: dt.datetime | None = None) -> Compiled:
     query = soql.parse(text)
     obj = schema.lookup(query.object_name)
     if obj is None:
@@ -265,7 +299,7 @@ def compile_soql(text: str, include_deleted: bool = False) -> Compiled:
             f"sObject type '{query.object_name}' is not supported. If you are attempting to use a custom object, "
             "be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call "
             "for the appropriate names.")))
-    return Compiler(query, obj).compile(include_deleted)
+    return Compiler(query, obj, now=now).compile(include_deleted)
 
 
 @dataclass
@@ -293,6 +327,8 @@ class QueryEngine:
         conn = self.store.conn()
         limit = query.limit if query.limit is not None else -1
         offset = query.offset or 0
+        if compiled.aggregate is not None:
+            return aggregate.run(compiled, conn, limit, offset)
         if query.count:
             sql = f"SELECT COUNT(*) FROM (SELECT 1 FROM {from_sql(compiled)} WHERE {compiled.where_sql} LIMIT ? OFFSET ?)"
             total = conn.execute(sql, compiled.params + [limit, offset]).fetchone()[0]

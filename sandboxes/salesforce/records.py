@@ -194,7 +194,13 @@ class Org:
             values["TotalPrice"] = round(unit * quantity, 2)
 
     # -- operations -------------------------------------------------------------------------------------------------
+    def check_writable(self, obj: schema.SObject):
+        if not obj.writable:
+            # What the platform answers a user whose profile lacks the object permission (here: Manage Users).
+            raise ApiError("INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id")
+
     def create(self, conn, obj: schema.SObject, body: dict, now: str) -> str:
+        self.check_writable(obj)
         if isinstance(body, dict) and any(key.lower() == "id" for key in body):
             raise id_in_body()
         values = self.coerce(conn, obj, body, creating=True)
@@ -226,6 +232,7 @@ class Org:
         return row
 
     def update(self, conn, obj: schema.SObject, record_id: str, body: dict, now: str, *, row=None) -> str:
+        self.check_writable(obj)
         row = row or self.existing(conn, obj, record_id)
         if isinstance(body, dict):
             body_id = next((v for k, v in body.items() if k.lower() == "id"), None)
@@ -267,6 +274,7 @@ class Org:
         return f
 
     def delete(self, conn, obj: schema.SObject, record_id: str, now: str, *, row=None):
+        self.check_writable(obj)
         row = row or self.existing(conn, obj, record_id)
         self.check_locks(row["Id"])
         self.soft_delete(conn, obj, row["Id"], now)

@@ -49,6 +49,11 @@ class Field:
     def is_text(self) -> bool:
         return self.type in TEXT_TYPES
 
+    @property
+    def groupable(self) -> bool:
+        # Numbers, date-times and text areas cannot be grouped by (describe's `groupable`).
+        return self.type not in NUMBER_TYPES and self.type not in (DATETIME, TEXTAREA)
+
 
 @dataclass
 class ChildRelationship:
@@ -67,6 +72,7 @@ class SObject:
     custom: bool
     fields: list
     child_relationships: list = dc_field(default_factory=list)
+    writable: bool = True       # False: the integration user can read it but not create, update or delete it
 
     def __post_init__(self):
         self.by_lower = {f.name.lower(): f for f in self.fields}
@@ -257,6 +263,24 @@ OBJECTS = [
         string("NetSuite_Payment_Number__c", 40),
     ]),
 ]
+
+# The org's only user: the integration user every session runs as (see users.py). Its profile cannot manage users.
+OBJECTS.append(SObject("User", "User", "Users", "005", False, system_fields() + [
+    string("Username", 80, unique=True, indexed=True, **_read_only),
+    string("Name", 121, label="Full Name", **_read_only),
+    string("FirstName", 40, **_read_only),
+    string("LastName", 80, **_read_only),
+    Field("Email", EMAIL, length=128, **_read_only),
+    string("Alias", 8, **_read_only),
+    Field("IsActive", BOOLEAN, **_read_only),
+    picklist("TimeZoneSidKey", ("America/New_York", "America/Los_Angeles", "Europe/London", "GMT"),
+             label="Time Zone", **_read_only),
+    picklist("LocaleSidKey", ("en_US", "en_GB"), label="Locale", **_read_only),
+    picklist("LanguageLocaleKey", ("en_US",), label="Language", **_read_only),
+    picklist("EmailEncodingKey", ("UTF-8", "ISO-8859-1"), label="Email Encoding", **_read_only),
+    picklist("UserType", ("Standard",), **_read_only),
+    Field("ProfileId", REFERENCE, length=18, reference_to="Profile", label="Profile ID", **_read_only),
+], writable=False))
 
 REMITTANCE_NAME_FORMAT = "R-{:06d}"
 

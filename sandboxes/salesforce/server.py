@@ -9,7 +9,7 @@ import traceback
 import urllib.parse
 
 from .. import web
-from . import describe, ids, oauth, schema, tls
+from . import bulk_upload, composite, describe, ids, limits, oauth, retrieve, schema, tls, users
 from .auth import Authenticator, Credentials, LoginFailed
 from .bulk import BulkJobs
 from .errors import ApiError, not_found
@@ -43,6 +43,7 @@ class Sandbox:
         self.store = Store(data_dir)
         self.governor = Governor(settings, random_seed)
         self.auth = Authenticator(self.store, self.governor, credentials or Credentials.from_env(), jwt_certificate)
+        users.ensure_integration_user(self.store, self.auth.credentials.username)
         self.org = Org(self.store, self.governor.locked_ids)
         self.engine = QueryEngine(self.store)
         self.bulk = BulkJobs(self.store, self.org, self.engine)
@@ -238,6 +239,21 @@ class Handler:
             code, message = INJECTED.get(injected, INJECTED[500])
             raise ApiError(code, message, status=injected)
         self.version = version
+        self.resource(segments)
+
+    def subrequest(self, version: str, segments: list) -> web.Response:
+        """A composite subrequest: routed like a top-level REST call, but the composite call is the one API call
+        and the one login check."""
+        self.version = version
+        self.limit_headers = {}
+        try:
+            self.resource(segments)
+        except ApiError as error:
+            self.send_error_list(error)
+        return self.response
+
+    def resource(self, segments: list):
+        version = self.version
         head = segments[0] if segments else ""
         if not segments:
             self.only("GET")
@@ -248,8 +264,7 @@ class Handler:
             self.ok(200, resources)
         elif head == "limits" and len(segments) == 1:
             self.only("GET")
-            self.ok(200, {"DailyApiRequests": {"Max": limit, "Remaining": max(limit - usage, 0)},
-                          "DataStorageMB": {"Max": 1024, "Remaining": 1000}})
+            self.ok(200, limits.org_limits(self.sandbox))
         elif head in ("query", "queryAll"):
             self.only("GET")
             self.query(head == "queryAll", segments[1:])
@@ -257,6 +272,9 @@ class Handler:
             self.sobjects(segments[1:])
         elif head == "composite" and len(segments) >= 2 and segments[1] == "sobjects":
             self.collection(segments[2:])
+        elif head == "composite" and len(segments) == 1:
+            self.only("POST")
+            self.ok(200, composite.run(self, self.json_body()))
         elif head == "jobs" and len(segments) >= 2 and segments[1] in ("ingest", "query"):
             self.bulk_jobs(segments[1], segments[2:])
         else:
@@ -474,7 +492,7 @@ class Handler:
             raise not_found()
         if kind == "ingest" and rest[1] == "batches":
             self.only("PUT")
-            bulk.upload(job_id, self.read_body())
+            bulk.upload(job_id, self.request.stream(bulk_upload.PIECE), self.request.declared_length)
             self.ok(201)
         elif kind == "ingest" and rest[1].lower() in RESULT_KINDS:
             self.only("GET")
@@ -498,6 +516,9 @@ class Handler:
     def collection(self, rest: list):
         sandbox = self.sandbox
         org = sandbox.org
+        if len(rest) == 1 and self.command in ("GET", "POST"):
+            self.ok(200, retrieve.collection_retrieve(self, self.object_named(rest[0])))
+            return
         if self.command == "DELETE" and not rest:
             record_ids = [i for i in (self.param("ids") or "").split(",") if i]
             all_or_none = (self.param("allOrNone") or "false").lower() == "true"

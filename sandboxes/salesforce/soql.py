@@ -10,9 +10,9 @@ from .errors import ApiError
 
 KEYWORDS = {
     "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "LIKE", "ORDER", "BY", "ASC", "DESC", "NULLS", "FIRST",
-    "LAST", "LIMIT", "OFFSET", "NULL", "TRUE", "FALSE", "COUNT",
+    "LAST", "LIMIT", "OFFSET", "NULL", "TRUE", "FALSE", "COUNT", "GROUP", "HAVING",
     # Reserved by SOQL but outside the subset: recognising them gives a precise "unexpected token".
-    "GROUP", "HAVING", "WITH", "FOR", "TYPEOF", "USING", "INCLUDES", "EXCLUDES", "ROLLUP", "CUBE", "UPDATE", "VIEW",
+    "WITH", "FOR", "TYPEOF", "USING", "INCLUDES", "EXCLUDES", "ROLLUP", "CUBE", "UPDATE", "VIEW",
     "REFERENCE", "FIELDS", "FORMAT", "ALL", "ROWS",
 }
 
@@ -22,6 +22,7 @@ _TOKEN_RE = re.compile(r"""
   | (?P<date>\d{4}-\d{2}-\d{2}(?![\d:T]))
   | (?P<number>[+-]?(?:\d+\.\d*|\.\d+|\d+)(?![\w]))
   | (?P<string>'(?:[^'\\]|\\.)*')
+  | (?P<ndate>[A-Za-z_]+:\d+)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
   | (?P<op><=|>=|!=|<>|=|<|>)
   | (?P<punct>[(),])
@@ -32,6 +33,19 @@ _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "'"
 # `like_pattern()` turn the mark into what equality or SQL LIKE need.
 LITERAL_WILDCARD = "\ue000"
 _LIKE_ESCAPES = {"%": LITERAL_WILDCARD + "%", "_": LITERAL_WILDCARD + "_"}
+
+
+# Aggregate functions. COUNT is a keyword (it also makes `COUNT()`); the others are names followed by "(".
+AGGREGATE_FUNCTIONS = {"COUNT", "COUNT_DISTINCT", "SUM", "AVG", "MIN", "MAX"}
+
+# Relative date literals. Reference: SOQL and SOSL Reference, "Date Formats and Date Literals"
+# (https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_dateformats.htm).
+_UNITS = ("DAY", "WEEK", "MONTH", "QUARTER", "YEAR", "FISCAL_QUARTER", "FISCAL_YEAR")
+DATE_LITERALS = {"YESTERDAY", "TODAY", "TOMORROW", "LAST_90_DAYS", "NEXT_90_DAYS"} | {
+    f"{when}_{unit}" for when in ("LAST", "THIS", "NEXT") for unit in _UNITS if unit != "DAY"}
+N_DATE_LITERALS = {f"{pattern}" for unit in ("DAYS", "WEEKS", "MONTHS", "QUARTERS", "YEARS", "FISCAL_QUARTERS",
+                                             "FISCAL_YEARS")
+                   for pattern in (f"LAST_N_{unit}", f"NEXT_N_{unit}", f"N_{unit}_AGO")}
 
 
 @dataclass
@@ -46,6 +60,7 @@ class Token:
 class FieldRef:
     path: list      # ["Account", "Name"]: relationships then the field
     pos: int
+    alias: str | None = None
 
     @property
     def dotted(self) -> str:
@@ -53,8 +68,20 @@ class FieldRef:
 
 
 @dataclass
+class AggregateCall:
+    function: str               # COUNT, COUNT_DISTINCT, SUM, AVG, MIN, MAX
+    field: FieldRef | None      # None only for COUNT() in HAVING or ORDER BY
+    pos: int
+    alias: str | None = None
+
+    @property
+    def text(self) -> str:
+        return f"{self.function}({self.field.dotted if self.field else ''})"
+
+
+@dataclass
 class Literal:
-    kind: str       # string, number, date, datetime, null, boolean
+    kind: str       # string, number, date, datetime, dateliteral ((name, n)), null, boolean
     value: object
     pos: int
     text: str
@@ -80,7 +107,7 @@ class Not:
 
 @dataclass
 class OrderItem:
-    field: FieldRef
+    field: object   # FieldRef, or AggregateCall in an aggregate query
     descending: bool = False
     nulls_last: bool | None = None   # None: the SOQL default (NULLS FIRST ascending, NULLS LAST descending)
 
@@ -91,9 +118,12 @@ class Query:
     object_pos: int
     fields: list = field(default_factory=list)        # FieldRef
     subqueries: list = field(default_factory=list)    # Query (object_name is a child relationship name)
-    select_order: list = field(default_factory=list)  # FieldRef or Query, as written
+    select_order: list = field(default_factory=list)  # FieldRef, AggregateCall or Query, as written
+    aggregates: list = field(default_factory=list)    # AggregateCall in the SELECT list
     count: bool = False
     where: object = None
+    group_by: list = field(default_factory=list)      # FieldRef
+    having: object = None
     order_by: list = field(default_factory=list)
     limit: int | None = None
     offset: int | None = None
@@ -150,6 +180,13 @@ def tokenize(text: str) -> list:
             tokens.append(Token("keyword", raw.upper(), raw, pos))
         elif kind == "string":
             tokens.append(Token("string", _unescape(raw[1:-1], pos, text), raw, pos))
+        elif kind == "ndate":
+            name, _, number = raw.partition(":")
+            if name.upper() not in N_DATE_LITERALS:
+                raise ApiError("MALFORMED_QUERY", _located(text, pos, f"unexpected token: '{raw}'"))
+            tokens.append(Token("dateliteral", (name.upper(), int(number)), raw, pos))
+        elif kind == "name" and raw.upper() in DATE_LITERALS:
+            tokens.append(Token("dateliteral", (raw.upper(), None), raw, pos))
         elif kind == "number":
             tokens.append(Token("number", float(raw) if any(c in raw for c in ".") else int(raw), raw, pos))
         else:
@@ -164,6 +201,7 @@ class Parser:
         self.text = text
         self.tokens = tokenize(text)
         self.i = 0
+        self.in_having = False
 
     # -- token helpers ----------------------------------------------------------------------------------------------
     @property
@@ -218,6 +256,19 @@ class Parser:
         if self.at_keyword("WHERE"):
             self.advance()
             query.where = self.condition()
+        if self.at_keyword("GROUP"):
+            if nested:
+                self.fail()
+            self.advance()
+            self.expect_keyword("BY")
+            query.group_by = self.group_list()
+        if self.at_keyword("HAVING"):
+            if not query.group_by and not query.aggregates:
+                self.fail()
+            self.advance()
+            self.in_having = True
+            query.having = self.condition()
+            self.in_having = False
         if self.at_keyword("ORDER"):
             self.advance()
             self.expect_keyword("BY")
@@ -238,15 +289,50 @@ class Parser:
             self.fail()
         return self.advance().value
 
+    def at_aggregate(self) -> bool:
+        """An aggregate function call starts here (`COUNT(`, `SUM(` ...)."""
+        token = self.tok
+        name = token.value if token.kind == "keyword" else token.value.upper() if token.kind == "name" else None
+        return name in AGGREGATE_FUNCTIONS and self.peek().kind == "punct" and self.peek().value == "("
+
+    def aggregate(self) -> AggregateCall:
+        token = self.advance()
+        function = token.value if token.kind == "keyword" else token.value.upper()
+        self.expect_punct("(")
+        if self.at_punct(")"):
+            if function != "COUNT":
+                self.fail()
+            self.advance()
+            return AggregateCall(function, None, token.pos)
+        if self.tok.kind != "name":
+            self.fail()
+        field_token = self.advance()
+        self.expect_punct(")")
+        return AggregateCall(function, FieldRef(field_token.value.split("."), field_token.pos), token.pos)
+
+    def alias(self) -> str | None:
+        # An alias is a plain name right after the item; keywords (FROM, ...) end the item instead.
+        if self.tok.kind == "name" and "." not in self.tok.value:
+            return self.advance().value
+        return None
+
     def select_list(self, query: Query, nested: bool):
         while True:
-            if self.at_keyword("COUNT"):
+            if self.at_keyword("COUNT") and self.peek().kind == "punct" and self.peek().value == "(" \
+                    and self.peek(2).kind == "punct" and self.peek(2).value == ")":
                 if nested or query.select_order:
                     self.fail()
                 self.advance()
                 self.expect_punct("(")
                 self.expect_punct(")")
                 query.count = True
+            elif self.at_aggregate():
+                if nested or query.count:
+                    self.fail()
+                call = self.aggregate()
+                call.alias = self.alias()
+                query.aggregates.append(call)
+                query.select_order.append(call)
             elif self.at_punct("("):
                 if nested or query.count:
                     self.fail()
@@ -260,6 +346,7 @@ class Parser:
                     self.fail()
                 token = self.advance()
                 ref = FieldRef(token.value.split("."), token.pos)
+                ref.alias = self.alias()
                 query.fields.append(ref)
                 query.select_order.append(ref)
             else:
@@ -268,6 +355,17 @@ class Parser:
                 self.advance()
                 continue
             return
+
+    def group_list(self) -> list:
+        items = []
+        while True:
+            if self.tok.kind != "name":
+                self.fail()     # GROUP BY ROLLUP / CUBE and date functions are outside the subset
+            token = self.advance()
+            items.append(FieldRef(token.value.split("."), token.pos))
+            if not self.at_punct(","):
+                return items
+            self.advance()
 
     def condition(self):
         """A chain of one operator; mixing AND and OR without parentheses is an error, as in SOQL."""
@@ -295,10 +393,13 @@ class Parser:
         return self.comparison()
 
     def comparison(self) -> Comparison:
-        if self.tok.kind != "name":
+        if self.in_having and self.at_aggregate():
+            ref = self.aggregate()
+        elif self.tok.kind != "name":
             self.fail()
-        token = self.advance()
-        ref = FieldRef(token.value.split("."), token.pos)
+        else:
+            token = self.advance()
+            ref = FieldRef(token.value.split("."), token.pos)
         if self.tok.kind == "op":
             op = self.advance().value
             return Comparison(ref, "!=" if op == "<>" else op, self.literal())
@@ -326,7 +427,7 @@ class Parser:
 
     def literal(self) -> Literal:
         token = self.tok
-        if token.kind in ("string", "number", "date", "datetime"):
+        if token.kind in ("string", "number", "date", "datetime", "dateliteral"):
             self.advance()
             return Literal(token.kind, token.value, token.pos, token.text)
         if self.at_keyword("NULL"):
@@ -340,10 +441,13 @@ class Parser:
     def order_list(self) -> list:
         items = []
         while True:
-            if self.tok.kind != "name":
+            if self.at_aggregate():
+                item = OrderItem(self.aggregate())
+            elif self.tok.kind != "name":
                 self.fail()
-            token = self.advance()
-            item = OrderItem(FieldRef(token.value.split("."), token.pos))
+            else:
+                token = self.advance()
+                item = OrderItem(FieldRef(token.value.split("."), token.pos))
             if self.at_keyword("ASC", "DESC"):
                 item.descending = self.advance().value == "DESC"
             if self.at_keyword("NULLS"):

@@ -69,9 +69,21 @@ class Store:
 
     @contextlib.contextmanager
     def transaction(self):
+        """One write transaction; inside another on this thread it is a savepoint of the outer one, so that a
+        composite request with allOrNone can run each subrequest's own transaction and still roll them all back."""
         with self.write_lock:
             conn = self.conn()
+            depth = getattr(self._local, "depth", 0)
+            if depth:
+                self._local.depth = depth + 1
+                try:
+                    with self.savepoint(conn, f"nested{depth}"):
+                        yield conn
+                finally:
+                    self._local.depth = depth
+                return
             conn.execute("BEGIN IMMEDIATE")
+            self._local.depth = 1
             try:
                 yield conn
             except BaseException:
@@ -79,6 +91,8 @@ class Store:
                 raise
             else:
                 conn.execute("COMMIT")
+            finally:
+                self._local.depth = 0
 
     @contextlib.contextmanager
     def savepoint(self, conn, name="record"):

@@ -16,3 +16,12 @@ def sandbox(tmp_path_factory):
 @pytest.fixture(scope="module")
 def sf(sandbox):
     return sandbox.client()
+
+
+@pytest.fixture(scope="module")
+def api(sandbox, sf):
+    """A plain requests session on the REST base (`api.base`), for the wire shapes simple-salesforce hides."""
+    session = sandbox.session()
+    session.headers["Authorization"] = "Bearer " + sf.session_id
+    session.base = sandbox.url + "/services/data/v59.0"
+    return session

@@ -58,7 +58,9 @@ def test_it_parses_count():
 @pytest.mark.parametrize("text", [
     "SELECT Id FROM Account GROUP BY Name",
     "SELECT Id FROM Account WHERE Name INCLUDES ('a')",
-    "SELECT Id FROM Account WHERE CreatedDate = LAST_N_DAYS:3",
+    "SELECT Type, COUNT(Id) FROM Account GROUP BY ROLLUP(Type)",
+    "SELECT CALENDAR_YEAR(CreatedDate) FROM Account",
+    "SELECT Id FROM Account WHERE CreatedDate = LAST_N_FORTNIGHTS:3",
     "SELECT Id FROM Account WHERE Name = 'unterminated",
     "SELECT Id, FROM Account",
     "SELECT Id FROM Account LIMIT -1",
@@ -66,7 +68,7 @@ def test_it_parses_count():
     "SELECT FIELDS(ALL) FROM Account",
     "SELECT Id FROM Account FOR UPDATE",
     "SELECT Id FROM Account WHERE Name = 'a' ; DELETE",
-    "SELECT COUNT(Id) FROM Account",
+    "SELECT COUNT(Id), (SELECT Id FROM Contacts) FROM Account",
     "SELECT Id FROM Account WITH SECURITY_ENFORCED",
     "",
 ])
