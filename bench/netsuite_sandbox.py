@@ -25,7 +25,7 @@ from zeep.transports import Transport  # noqa: E402
 
 from sandboxes.netsuite import records, seeding  # noqa: E402
 from sandboxes.netsuite.store import Store  # noqa: E402
-from sandboxes.netsuite.testing import BINDING, default_wsdl, run_netsuite_sandbox  # noqa: E402
+from sandboxes.netsuite.process import BINDING, default_wsdl, run_netsuite_sandbox  # noqa: E402
 from machine import cpu_model  # noqa: E402  (bench/ is on sys.path when a bench runs)
 
 CORE = "urn:core_2023_2.platform.webservices.netsuite.com"

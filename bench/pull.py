@@ -46,11 +46,11 @@ from sandboxes.netsuite import records as ns_records  # noqa: E402
 from sandboxes.netsuite import seeding as ns_seeding  # noqa: E402
 from sandboxes.netsuite.store import DB_NAME as NS_DB_NAME  # noqa: E402
 from sandboxes.netsuite.store import Store as NetSuiteStore  # noqa: E402
-from sandboxes.netsuite.testing import default_wsdl, run_netsuite_sandbox  # noqa: E402
+from sandboxes.netsuite.process import default_wsdl, run_netsuite_sandbox  # noqa: E402
 from sandboxes.salesforce import schema as sf_schema  # noqa: E402
 from sandboxes.salesforce.seed import SeedPlan, Seeder  # noqa: E402
 from sandboxes.salesforce.store import Store as SalesforceStore  # noqa: E402
-from sandboxes.salesforce.testing import run_salesforce_sandbox  # noqa: E402
+from sandboxes.salesforce.process import run_salesforce_sandbox  # noqa: E402
 
 COLLECTION = 200  # sObject Collection maximum
 JOB = "pull_remittances"

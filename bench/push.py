@@ -37,11 +37,11 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from sandboxes.netsuite.testing import default_wsdl, run_netsuite_sandbox  # noqa: E402
+from sandboxes.netsuite.process import default_wsdl, run_netsuite_sandbox  # noqa: E402
 from sandboxes.salesforce import schema as sf_schema  # noqa: E402
 from sandboxes.salesforce.seed import SeedPlan, Seeder  # noqa: E402
 from sandboxes.salesforce.store import Store  # noqa: E402
-from sandboxes.salesforce.testing import run_salesforce_sandbox  # noqa: E402
+from sandboxes.salesforce.process import run_salesforce_sandbox  # noqa: E402
 from machine import cpu_model  # noqa: E402  (bench/ is on sys.path when a bench runs)
 
 STAGES = [

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sandboxes.salesforce.testing import run_salesforce_sandbox, seed  # noqa: E402
+from sandboxes.salesforce.process import run_salesforce_sandbox, seed  # noqa: E402
 from machine import cpu_model  # noqa: E402  (bench/ is on sys.path when a bench runs)
 
 QUERY = ("SELECT Id, Name, StageName, Amount, CloseDate, Factor_Rate__c, Broker__c, Account.Name "

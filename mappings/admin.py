@@ -6,7 +6,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from .models import FieldMapping, MasterRule, ValueMapping
 from .services import mapping_check, mapping_history_baseline
-from .transforms import MappingRow
+from .transforms import TRANSFORMS, MappingRow
 
 UNREACHABLE_HINT = " Nothing was saved: try again when it answers."
 
@@ -18,7 +18,8 @@ def mapping_row(cleaned_data: dict) -> MappingRow:
 
 def names_changed(form) -> bool:
     changed = set(form.changed_data)
-    argument_is_a_field = form.cleaned_data.get("transform") == "percent_of" and {"transform", "transform_argument"} & changed
+    transform = TRANSFORMS.get(form.cleaned_data.get("transform") or "")
+    argument_is_a_field = transform and transform.argument_is_field and {"transform", "transform_argument"} & changed
     return not form.instance.pk or bool({"source_field", "target_field"} & changed) or bool(argument_is_a_field)
 
 

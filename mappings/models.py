@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from .transforms import TRANSFORM_CHOICES, TRANSFORMS
+
 
 class System(models.TextChoices):
     SALESFORCE = "salesforce", "Salesforce"
@@ -23,29 +25,11 @@ class RecordType(models.TextChoices):
     REMITTANCE = "Remittance", "Remittance"
 
 
-class Transform(models.TextChoices):
-    NONE = "none", "Copy as is"
-    STRIP = "strip", "Trim white space"
-    UPPER = "upper", "Upper case"
-    LOWER = "lower", "Lower case"
-    TRUNCATE = "truncate", "Cut to N characters (argument: N)"
-    DATE = "date", "Date (YYYY-MM-DD)"
-    DATETIME = "datetime", "Date and time"
-    DECIMAL = "decimal", "Number (argument: decimal places)"
-    STRING = "string", "Text of a number"
-    BOOLEAN = "boolean", "True/false"
-    VALUE_MAP = "value_map", "Translate by a value mapping (argument: category)"
-    RECORD_REF = "record_ref", "Reference by external id (argument: target record type)"
-    PERCENT_OF = "percent_of", "Percentage of another field (argument: that field)"
-    TEMPLATE = "template", "Text template (argument: e.g. 'Application {value}')"
-    REMOVE_SUFFIX = "remove_suffix", "Remove a suffix (argument: the suffix, e.g. '-COMMISSION')"
-
-
 class FieldMapping(models.Model):
     job = models.ForeignKey("syncs.SyncJob", on_delete=models.CASCADE, related_name="field_mappings")
     source_field = models.CharField(max_length=120, blank=True, help_text="Empty: the default value is sent.")
     target_field = models.CharField(max_length=120)
-    transform = models.CharField(max_length=16, choices=Transform.choices, default=Transform.NONE)
+    transform = models.CharField(max_length=16, choices=TRANSFORM_CHOICES, default="none")
     transform_argument = models.CharField(max_length=120, blank=True)
     required = models.BooleanField(default=False, help_text="A record without a value here fails, naming the field.")
     default = models.CharField(max_length=255, blank=True, help_text="Used as the source value when the source is empty (then transformed like any value).")
@@ -61,12 +45,11 @@ class FieldMapping(models.Model):
         return f"{self.job.name}: {self.source_field or '(default)'} → {self.target_field}"
 
     def clean(self):
-        needs_argument = {Transform.TRUNCATE, Transform.VALUE_MAP, Transform.RECORD_REF, Transform.PERCENT_OF, Transform.TEMPLATE,
-                          Transform.REMOVE_SUFFIX}
-        if self.transform in needs_argument and not self.transform_argument:
-            raise ValidationError({"transform_argument": f"The {self.get_transform_display()!r} transform needs an argument."})
-        if self.transform == Transform.TRUNCATE and not self.transform_argument.isdigit():
-            raise ValidationError({"transform_argument": "Give the number of characters to keep."})
+        transform = TRANSFORMS.get(self.transform)
+        if transform and transform.argument and not self.transform_argument:
+            raise ValidationError({"transform_argument": f"The {transform.label!r} transform needs an argument: {transform.argument}."})
+        if transform and transform.argument_is_number and not self.transform_argument.isdigit():
+            raise ValidationError({"transform_argument": f"Give {transform.argument}."})
         if not self.source_field and not self.default:
             raise ValidationError("A mapping needs a source field or a default value.")
 

@@ -144,7 +144,7 @@ def mapping_validate(*, schemas: MappingSchemas, rows: list[MappingRow]) -> Mapp
     push, salesforce_object = schemas.push, schemas.salesforce_object
     for index, row in enumerate(rows):
         salesforce_names = [("source_field", row.source_field)] if push else [("target_field", row.target_field)]
-        if push and row.transform == "percent_of" and row.argument:
+        if push and row.reads_argument_field and row.argument:
             salesforce_names.append(("transform_argument", row.argument))
         netsuite_names = [("target_field", row.target_field)] if push else [("source_field", row.source_field)]
         if schemas.salesforce_fields is not None:

@@ -11,7 +11,6 @@ which Salesforce retires.
 import logging
 import threading
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -304,6 +303,3 @@ def result_errors(result: dict) -> tuple[str, str]:
     errors = result.get("errors") or [{}]
     return str(errors[0].get("statusCode") or errors[0].get("errorCode") or "UNKNOWN"), str(errors[0].get("message", ""))
 
-
-def instance_host(url: str) -> str:
-    return urlsplit(url).netloc

@@ -16,8 +16,8 @@ from xml.sax.saxutils import escape
 import pytest
 from lxml import etree
 
-from sandboxes.netsuite.testing import SERVICE_PATH, run_netsuite_sandbox
-from sandboxes.salesforce.testing import run_salesforce_sandbox
+from sandboxes.netsuite.process import SERVICE_PATH, run_netsuite_sandbox
+from sandboxes.salesforce.process import run_salesforce_sandbox
 
 from .http_wire import Connection, WireResponse, chunked, head
 

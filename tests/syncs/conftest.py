@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 
 
-from sandboxes.netsuite.testing import BINDING, run_netsuite_sandbox
-from sandboxes.salesforce.testing import run_salesforce_sandbox
+from sandboxes.netsuite.process import BINDING, run_netsuite_sandbox
+from sandboxes.salesforce.process import run_salesforce_sandbox
 
 
 @pytest.fixture(scope="module")

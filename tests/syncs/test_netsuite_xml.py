@@ -101,7 +101,7 @@ def test_a_field_the_type_lacks_fails_that_record_only(client):
 
 
 def test_upsert_list_sends_the_good_records_and_fails_the_bad_one_unsent(client, settings, tmp_path):
-    from sandboxes.netsuite.testing import run_netsuite_sandbox
+    from sandboxes.netsuite.process import run_netsuite_sandbox
 
     with run_netsuite_sandbox(tmp_path / "netsuite", latency_ms=0) as netsuite:
         settings.NETSUITE = {**settings.NETSUITE, "ENDPOINT": netsuite.endpoint, "ACCOUNT": netsuite.account,
@@ -128,7 +128,7 @@ def _without_none(value):
 
 
 def test_search_records_read_as_zeep_reads_them(client, settings, tmp_path):
-    from sandboxes.netsuite.testing import run_netsuite_sandbox
+    from sandboxes.netsuite.process import run_netsuite_sandbox
     from syncs.clients.netsuite.soap import plain
 
     with run_netsuite_sandbox(tmp_path / "netsuite", latency_ms=0) as netsuite:

@@ -119,9 +119,9 @@ class Command(BaseCommand):
     def _start_sandboxes(self, env: dict) -> list:
         """Both sandboxes on their usual ports, seeded on first start; the hub's processes are pointed at them
         through the same environment variables an operator would set for a real org."""
-        from sandboxes.netsuite.testing import RunningSandbox
+        from sandboxes.netsuite.process import RunningSandbox
         from sandboxes.salesforce import signing_keys
-        from sandboxes.salesforce.testing import RunningSalesforceSandbox, seed
+        from sandboxes.salesforce.process import RunningSalesforceSandbox, seed
 
         base = Path(settings.VAR_DIR) / "sandboxes"
         salesforce_dir, netsuite_dir = base / "salesforce", base / "netsuite"

@@ -8,7 +8,7 @@ from lxml import etree
 from zeep.plugins import Plugin
 from zeep.transports import Transport
 
-from sandboxes.netsuite.testing import BINDING, default_wsdl, run_netsuite_sandbox
+from sandboxes.netsuite.process import BINDING, default_wsdl, run_netsuite_sandbox
 from sandboxes.netsuite.wsdl import WsdlSet
 
 CORE = "urn:core_2023_2.platform.webservices.netsuite.com"

@@ -7,7 +7,7 @@ import zeep
 from lxml import etree
 from zeep.exceptions import Fault
 
-from sandboxes.netsuite.testing import BINDING, run_netsuite_sandbox
+from sandboxes.netsuite.process import BINDING, run_netsuite_sandbox
 
 from .conftest import FAULTS
 

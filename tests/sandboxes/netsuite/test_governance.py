@@ -5,7 +5,7 @@ import pytest
 import requests
 from zeep.exceptions import Fault, TransportError
 
-from sandboxes.netsuite.testing import run_netsuite_sandbox
+from sandboxes.netsuite.process import run_netsuite_sandbox
 
 from .conftest import FAULTS, NetSuite
 

@@ -97,7 +97,7 @@ def test_it_stops_paying_an_order_once_payments_cover_it(netsuite):
 
 def test_it_seeds_payments_applied_to_seeded_orders_that_a_search_returns(tmp_path, zeep_client):
     from .conftest import NetSuite
-    from sandboxes.netsuite.testing import run_netsuite_sandbox
+    from sandboxes.netsuite.process import run_netsuite_sandbox
 
     store = Store(tmp_path / "seeded")
     records.seed_items(store)

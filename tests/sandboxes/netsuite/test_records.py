@@ -1,7 +1,7 @@
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from sandboxes.netsuite.testing import run_netsuite_sandbox
+from sandboxes.netsuite.process import run_netsuite_sandbox
 
 from .conftest import NetSuite
 

@@ -1,6 +1,6 @@
 import pytest
 
-from sandboxes.salesforce.testing import run_salesforce_sandbox
+from sandboxes.salesforce.process import run_salesforce_sandbox
 
 # Enough contacts (2 per account) that a full read needs more than one 2,000-row page.
 SEED = {"accounts": 1250, "contacts_per_account": 2, "random_seed": 7}

@@ -9,7 +9,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (SalesforceExpiredSession, SalesforceGeneralError,
                                           SalesforceMalformedRequest, SalesforceRefusedRequest)
 
-from sandboxes.salesforce.testing import PROJECT_ROOT
+from sandboxes.salesforce.process import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
 

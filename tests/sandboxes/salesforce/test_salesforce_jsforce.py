@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from sandboxes.salesforce.testing import PROJECT_ROOT, run_salesforce_sandbox
+from sandboxes.salesforce.process import PROJECT_ROOT, run_salesforce_sandbox
 
 pytestmark = pytest.mark.slow
 

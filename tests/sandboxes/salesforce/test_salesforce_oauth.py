@@ -10,7 +10,7 @@ import requests
 
 from sandboxes.processes import free_port, process_stop
 from sandboxes.salesforce import signing_keys
-from sandboxes.salesforce.testing import PROJECT_ROOT, run_salesforce_sandbox
+from sandboxes.salesforce.process import PROJECT_ROOT, run_salesforce_sandbox
 
 pytestmark = pytest.mark.slow
 

@@ -1,0 +1,81 @@
+"""The life of an attempt: backoff, and what each kind of failure makes of a try (state machine). Database only."""
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from syncs.attempts import attempt_fail, attempts_retry, backoff_delay
+from syncs.clients.errors import PermanentError, TransientError
+from syncs.models import AttemptStatus, SyncAttempt, SyncJob, SyncRun
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def job():
+    return SyncJob.objects.get(name="push_accounts")
+
+
+def running(job, number=1, salesforce_id="001000000000001AAA"):
+    run = SyncRun.objects.create(job=job, started_at=timezone.now())
+    return SyncAttempt.objects.create(job=job, run=run, record_type="Account", salesforce_id=salesforce_id,
+                                      operation="upsert", attempt_number=number, status=AttemptStatus.RUNNING,
+                                      started_at=timezone.now(), request_payload={"record": {"type": "customer"}})
+
+
+def test_backoff_grows_exponentially_with_full_jitter_and_a_cap(settings):
+    settings.HUB_RETRY_BASE_SECONDS, settings.HUB_RETRY_MAX_SECONDS = 10, 300
+    first = [backoff_delay(1) for _ in range(200)]
+    fourth = [backoff_delay(4) for _ in range(200)]
+    late = [backoff_delay(20) for _ in range(200)]
+    assert all(timedelta(seconds=5) <= d <= timedelta(seconds=10) for d in first)
+    assert all(timedelta(seconds=5) <= d <= timedelta(seconds=80) for d in fourth)
+    assert max(fourth) > timedelta(seconds=40)   # spread, not one instant
+    assert all(d <= timedelta(seconds=300) for d in late)
+
+
+def test_a_transient_failure_schedules_the_next_try_with_the_same_payload(job):
+    attempt = running(job)
+    successor = attempt_fail(attempt, error=TransientError("WS_REQUEST_BLOCKED", "busy"))
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.superseded, attempt.error_kind, attempt.remote_code) == ("failed", True, "transient", "WS_REQUEST_BLOCKED")
+    assert (successor.status, successor.attempt_number, successor.request_payload) == ("pending", 2, attempt.request_payload)
+    assert successor.next_attempt_at > timezone.now() and not successor.verify_before_write
+
+
+def test_an_unknown_outcome_makes_the_next_try_look_the_record_up_first(job):
+    successor = attempt_fail(running(job), error=TransientError("TIMEOUT", "no answer", outcome_unknown=True))
+    assert successor.verify_before_write
+
+
+def test_the_last_transient_try_is_dead(job):
+    attempt = running(job, number=job.max_attempts)
+    assert attempt_fail(attempt, error=TransientError("HTTP_503", "down")) is None
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.superseded) == ("dead", False)
+
+
+def test_a_permanent_failure_waits_for_a_person(job):
+    attempt = running(job)
+    assert attempt_fail(attempt, error=PermanentError("INVALID_KEY_OR_REF", "Invalid entity reference key 9.")) is None
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.superseded, attempt.error_kind) == ("failed", False, "permanent")
+
+
+def test_a_failure_superseded_by_a_newer_change_schedules_nothing(job):
+    attempt = running(job)
+    SyncAttempt.objects.create(job=job, run=attempt.run, record_type="Account", salesforce_id=attempt.salesforce_id,
+                               operation="upsert", status=AttemptStatus.PENDING)
+    assert attempt_fail(attempt, error=TransientError("HTTP_503", "down")) is None
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.superseded) == ("failed", True)
+
+
+def test_a_persons_retry_makes_a_new_due_try_and_keeps_the_old_one(job):
+    attempt = running(job)
+    attempt_fail(attempt, error=PermanentError("USER_ERROR", "bad"))
+    [retry] = attempts_retry(attempt_ids=[attempt.pk])
+    attempt.refresh_from_db()
+    assert attempt.superseded and (attempt.status, attempt.remote_code) == ("failed", "USER_ERROR")
+    assert (retry.status, retry.attempt_number) == ("pending", 2) and retry.next_attempt_at <= timezone.now()
+    assert attempts_retry(attempt_ids=[attempt.pk]) == []   # the same failure is not retried twice
