@@ -85,10 +85,6 @@ def master_rule_enforce(*, job, target_fields: list[str]) -> None:
 
 # --- checking mappings against the live schemas ---------------------------------------------------------------------
 
-# Keys of a mapped push record that route it rather than being NetSuite fields (the pushes' routing fields).
-NETSUITE_ROUTING_FIELDS = {"externalId", "internalId", "recordType"}
-
-
 @dataclass(frozen=True)
 class FieldProblem:
     row: int
@@ -116,6 +112,8 @@ class MappingSchemas:
     salesforce_fields: set[str] | None
     netsuite_fields: dict[str, set[str]] | None  # each NetSuite record type the job may write or read → its fields
     unreachable: list[str] = field(default_factory=list)
+    # Target keys that route a record rather than name a field (a push's externalId and recordType).
+    routing_fields: tuple[str, ...] = ()
 
 
 # Reading a schema is I/O, and mappings are data and rules: the engine registers the reader (syncs.mapping_schemas).
@@ -153,7 +151,7 @@ def mapping_validate(*, schemas: MappingSchemas, rows: list[MappingRow]) -> Mapp
                     check.problems.append(FieldProblem(index, form_field, f"Salesforce {salesforce_object} has no field {name!r}."))
         if schemas.netsuite_fields is not None:
             for form_field, name in netsuite_names:
-                if not name or name.split(".")[0] in NETSUITE_ROUTING_FIELDS:
+                if not name or name.split(".")[0] in schemas.routing_fields:
                     continue
                 for record_type, names in schemas.netsuite_fields.items():
                     if name.split(".")[0] not in names:

@@ -186,7 +186,7 @@ class SyncAttemptAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry selected records", permissions=["retry"])
     def retry_selected(self, request, queryset):
-        console.commission_retry(request, list(queryset.values_list("id", flat=True)[:1000]))
+        console.retry_attempts(request, list(queryset.values_list("id", flat=True)[:1000]))
 
     @admin.action(description="Mark selected as resolved…", permissions=["resolve"])
     def resolve_selected(self, request, queryset):
@@ -220,7 +220,7 @@ class SyncAttemptAdmin(admin.ModelAdmin):
             request.user.has_perm("syncs.retry_commission_attempt") and attempt.job.name in selectors.commission_job_names())
         if request.method != "POST" or not allowed:
             return redirect(reverse("admin:syncs_syncattempt_change", args=[attempt.pk]))
-        console.commission_retry(request, [attempt.pk])
+        console.retry_attempts(request, [attempt.pk])
         newest = SyncAttempt.objects.filter(job=attempt.job, salesforce_id=attempt.salesforce_id,
                                             netsuite_internal_id=attempt.netsuite_internal_id).order_by("-id").first()
         return redirect(reverse("admin:syncs_syncattempt_change", args=[newest.pk]))

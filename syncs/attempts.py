@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .clients.errors import RemoteError
-from .models import AttemptStatus, ErrorKind, SyncAttempt, SyncJob, SyncRun
+from .models import NEEDS_PERSON_STATUSES, AttemptStatus, ErrorKind, SyncAttempt, SyncJob, SyncRun
 from .redaction import redact
 
 outcome_logger = logging.getLogger("hub.attempts")
@@ -243,15 +243,9 @@ def attempt_fail(attempt: SyncAttempt, *, error: RemoteError, response: dict | N
     elif error.transient and retry and attempt.attempt_number < job.max_attempts:
         attempt.status = AttemptStatus.FAILED
         attempt.superseded = True
-        successor = SyncAttempt(
-            job=job, run=attempt.run, record_type=attempt.record_type, record_name=attempt.record_name,
-            salesforce_id=attempt.salesforce_id, netsuite_internal_id=attempt.netsuite_internal_id,
-            netsuite_external_id=attempt.netsuite_external_id, operation=attempt.operation,
-            attempt_number=attempt.attempt_number + 1, status=AttemptStatus.PENDING,
-            request_payload=attempt.request_payload, source_hash=attempt.source_hash, waiting_on=attempt.waiting_on,
-            verify_before_write=attempt.verify_before_write or error.outcome_unknown,
-            next_attempt_at=now + backoff_delay(attempt.attempt_number),
-        )
+        successor = _next_try(attempt, run=attempt.run, due=now + backoff_delay(attempt.attempt_number),
+                              source_hash=attempt.source_hash,
+                              verify_before_write=attempt.verify_before_write or error.outcome_unknown)
     elif error.transient and retry:
         attempt.status = AttemptStatus.DEAD
     else:
@@ -278,18 +272,14 @@ def attempts_retry(*, attempt_ids: list[int], run: SyncRun | None = None) -> lis
     created = []
     with transaction.atomic():
         for attempt in SyncAttempt.objects.select_for_update().filter(
-            id__in=attempt_ids, status__in=[AttemptStatus.FAILED, AttemptStatus.DEAD], superseded=False
+            id__in=attempt_ids, status__in=NEEDS_PERSON_STATUSES, superseded=False
         ).select_related("job"):
             attempt.superseded = True
             attempt.save(update_fields=["superseded"])
-            created.append(SyncAttempt.objects.create(
-                job=attempt.job, run=run, record_type=attempt.record_type, record_name=attempt.record_name,
-                salesforce_id=attempt.salesforce_id, netsuite_internal_id=attempt.netsuite_internal_id,
-                netsuite_external_id=attempt.netsuite_external_id, operation=attempt.operation,
-                attempt_number=attempt.attempt_number + 1, status=AttemptStatus.PENDING,
-                request_payload=attempt.request_payload, source_hash="", waiting_on=attempt.waiting_on,
-                verify_before_write=attempt.verify_before_write, next_attempt_at=now,
-            ))
+            successor = _next_try(attempt, run=run, due=now, source_hash="",
+                                  verify_before_write=attempt.verify_before_write)
+            successor.save()
+            created.append(successor)
     return created
 
 
@@ -315,6 +305,19 @@ def attempts_reclaim_expired(*, job: SyncJob) -> int:
         attempt_fail(attempt, error=TransientError("WORKER_LOST", "The worker stopped before finishing this try.", outcome_unknown=True))
         reclaimed += 1
     return reclaimed
+
+
+def _next_try(attempt: SyncAttempt, *, run: SyncRun | None, due, source_hash: str,
+              verify_before_write: bool) -> SyncAttempt:
+    """The record's next try (unsaved): the same record and payload, the next number, pending until `due`."""
+    return SyncAttempt(
+        job=attempt.job, run=run, record_type=attempt.record_type, record_name=attempt.record_name,
+        salesforce_id=attempt.salesforce_id, netsuite_internal_id=attempt.netsuite_internal_id,
+        netsuite_external_id=attempt.netsuite_external_id, operation=attempt.operation,
+        attempt_number=attempt.attempt_number + 1, status=AttemptStatus.PENDING,
+        request_payload=attempt.request_payload, source_hash=source_hash, waiting_on=attempt.waiting_on,
+        verify_before_write=verify_before_write, next_attempt_at=due,
+    )
 
 
 def _duration_ms(attempt: SyncAttempt, now) -> int | None:

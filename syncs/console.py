@@ -219,7 +219,7 @@ def commission_queue_view(model_admin, request):
             raise PermissionDenied
         if "retry" in request.POST:
             ids = [int(i) for i in request.POST.getlist("attempt") if i.isdigit()]
-            commission_retry(request, ids)
+            retry_attempts(request, ids)
         elif "note" in request.POST:
             form = CommissionNoteForm(request.POST)
             if form.is_valid():
@@ -235,7 +235,7 @@ def commission_queue_view(model_admin, request):
     })
 
 
-def commission_retry(request, attempt_ids: list[int]) -> int:
+def retry_attempts(request, attempt_ids: list[int]) -> int:
     """Retry from the queue or from the attempts list: only commission records unless the user may retry any."""
     attempts = SyncAttempt.objects.filter(id__in=attempt_ids)
     if not request.user.has_perm("syncs.change_syncattempt"):

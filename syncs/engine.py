@@ -25,13 +25,16 @@ def content_hash(value) -> str:
 
 # --- one run per job ------------------------------------------------------------------------------------------------
 
+def job_idle(now) -> Q:
+    """Jobs no live run holds (no lease, or one that expired with its worker)."""
+    return Q(run_lease_expires_at__isnull=True) | Q(run_lease_expires_at__lt=now)
+
+
 def job_lease_acquire(job: SyncJob, run: SyncRun) -> bool:
     """Claim the job for this run with a conditional UPDATE; False if another live run holds it."""
     now = timezone.now()
     until = now + timedelta(seconds=settings.HUB_RUN_LEASE_SECONDS)
-    taken = SyncJob.objects.filter(pk=job.pk).filter(
-        Q(run_lease_expires_at__isnull=True) | Q(run_lease_expires_at__lt=now)
-    ).update(run_lease_expires_at=until) == 1
+    taken = SyncJob.objects.filter(job_idle(now), pk=job.pk).update(run_lease_expires_at=until) == 1
     if taken:
         # A run still marked running now is one whose worker died without closing it.
         SyncRun.objects.filter(job=job, outcome=RunOutcome.RUNNING, started_at__lt=now).exclude(pk=run.pk).update(

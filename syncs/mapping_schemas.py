@@ -14,7 +14,8 @@ def mapping_schemas_read(job) -> MappingSchemas:
     salesforce_object = job.source_record_type if push else job.target_record_type
     spec = job_spec(job.name)
     netsuite_types = list(spec.netsuite_record_types) if spec else [job.target_record_type if push else job.source_record_type]
-    schemas = MappingSchemas(push=push, salesforce_object=salesforce_object, salesforce_fields=None, netsuite_fields=None)
+    schemas = MappingSchemas(push=push, salesforce_object=salesforce_object, salesforce_fields=None, netsuite_fields=None,
+                             routing_fields=tuple(spec.routing_fields) if spec and push else ())
     try:
         schemas.salesforce_fields = salesforce_field_names(salesforce_object)
     except (RemoteError, OSError) as error:

@@ -102,6 +102,10 @@ class AttemptStatus(models.TextChoices):
     DEAD = "dead", "Dead (retries exhausted)"
 
 
+# The statuses of a try that waits for a person (unless a later try replaced it, or a person resolved it).
+NEEDS_PERSON_STATUSES = (AttemptStatus.FAILED, AttemptStatus.DEAD)
+
+
 class ErrorKind(models.TextChoices):
     TRANSIENT = "transient", "Transient (retried)"
     PERMANENT = "permanent", "Permanent (needs a person)"

@@ -10,12 +10,13 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from .models import AttemptStatus, RecordLink, RunOutcome, SyncAttempt, SyncJob, SyncRun
+from .models import NEEDS_PERSON_STATUSES, AttemptStatus, RecordLink, RunOutcome, SyncAttempt, SyncJob, SyncRun
 from .jobs.registry import job_spec, job_specs
 from .schedules import schedule_display
 
 # Failed or dead, not taken over by a later try and not resolved by a person: what waits for someone.
-NEEDS_PERSON = Q(status__in=[AttemptStatus.FAILED, AttemptStatus.DEAD], superseded=False, resolved_at__isnull=True)
+# A try waiting for a person, as a filter.
+NEEDS_PERSON = Q(status__in=NEEDS_PERSON_STATUSES, superseded=False, resolved_at__isnull=True)
 OPEN = Q(status__in=[AttemptStatus.PENDING, AttemptStatus.RUNNING], superseded=False)
 
 

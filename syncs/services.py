@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from django.db.models import Q
 
+from .engine import job_idle
 from .jobs.registry import job_spec
-from .models import AttemptStatus, Heartbeat, RecordLink, RunOutcome, SyncAttempt, SyncJob, SyncRun
+from .models import NEEDS_PERSON_STATUSES, AttemptStatus, Heartbeat, RecordLink, RunOutcome, SyncAttempt, SyncJob, SyncRun
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +66,8 @@ def sync_sweep() -> list[str]:
         Q(status=AttemptStatus.PENDING, superseded=False, next_attempt_at__lte=now)
         | Q(status=AttemptStatus.RUNNING, lease_expires_at__lt=now)
     )
-    idle = Q(run_lease_expires_at__isnull=True) | Q(run_lease_expires_at__lt=now)  # a live run will send them itself
-    job_names = sorted(set(SyncJob.objects.filter(idle, enabled=True, attempts__in=due).values_list("name", flat=True)))
+    # A live run will send them itself.
+    job_names = sorted(set(SyncJob.objects.filter(job_idle(now), enabled=True, attempts__in=due).values_list("name", flat=True)))
     for job_name in job_names:
         transaction.on_commit(lambda name=job_name: run_sync_job.delay(name, trigger=SyncRun.Trigger.RETRY))
     return job_names
@@ -106,9 +107,6 @@ def _finish(run: SyncRun, outcome: str, message: str) -> SyncRun:
 
 # --- what people do from the console ----------------------------------------------------------------------------------
 
-NEEDS_PERSON = [AttemptStatus.FAILED, AttemptStatus.DEAD]
-
-
 class WatermarkBusy(Exception):
     """A run holds the job: moving its cursor now would be overwritten by the run's own advance."""
 
@@ -129,7 +127,7 @@ def attempts_resolve(*, attempt_ids: list[int], user, note: str) -> int:
     """Settle failures a person has dealt with some other way (fixed in NetSuite by hand, record no longer wanted).
     The attempt stays as history but no longer counts as waiting. Returns how many were resolved."""
     return SyncAttempt.objects.filter(
-        id__in=attempt_ids, status__in=NEEDS_PERSON, superseded=False, resolved_at__isnull=True
+        id__in=attempt_ids, status__in=NEEDS_PERSON_STATUSES, superseded=False, resolved_at__isnull=True
     ).update(resolved_at=timezone.now(), resolved_by=user, resolution_note=note)
 
 
@@ -160,8 +158,7 @@ def watermark_reset(*, job_name: str, timestamp: datetime | None) -> tuple[datet
     before = (job.watermark_timestamp, job.watermark_record_id)
     now = timezone.now()
     # A running run advances the cursor from its own copy and would undo the reset: only an idle job is moved.
-    idle = Q(run_lease_expires_at__isnull=True) | Q(run_lease_expires_at__lt=now)
-    moved = SyncJob.objects.filter(idle, pk=job.pk).update(watermark_timestamp=timestamp, watermark_record_id="")
+    moved = SyncJob.objects.filter(job_idle(now), pk=job.pk).update(watermark_timestamp=timestamp, watermark_record_id="")
     if not moved:
         raise WatermarkBusy(f"{job_name} is running; reset its watermark once the run has finished.")
     return before

@@ -4,6 +4,7 @@ Writes arrive as decoded bodies (see schema.Codec). This module merges them into
 resolves references, applies line semantics (replaceAll and line numbers), fills what NetSuite
 computes (internal ids, tranId, totals, statuses, dates) and refuses what NetSuite refuses, with a
 per-record code: INVALID_KEY_OR_REF, USER_ERROR, DUP_RCRD, RCRD_DSNT_EXIST.
+Each record family's rules sit beside the others' so they can be compared: longer than most modules.
 """
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """SOQL against the store: resolve names with the schema, compile to parameterised SQL, shape records, page.
 
 Values never reach the SQL text: every literal becomes a `?` parameter. Names do, but only after they have been
-resolved to a schema field, so the SQL only ever contains quoted API names the schema defines.
+resolved to a schema field, so the SQL only ever contains quoted API names the schema defines. One compiler for
+the whole SOQL subset, so it stays one module, longer than most.
 """
 import collections
 import datetime as dt

@@ -1,5 +1,8 @@
 """The sandbox's HTTPS server: routes Salesforce's login and REST paths to the store, the query engine and the
 governor, in the shapes simple-salesforce (and any faithful REST client) expects.
+
+Long because it is the org's one routing table: every resource's method checks and answer shapes sit together so
+a route can be compared with the REST guide at a glance; the logic behind a route lives in its own module.
 """
 import datetime as dt
 import json

@@ -2,6 +2,7 @@
 
 Anything outside the subset is a `MALFORMED_QUERY`, never a partial parse: a sandbox that silently dropped a WHERE
 clause would let a broken sync pass its tests. Names are resolved against the schema later (see `query.py`).
+It is one grammar, so it stays one module, longer than most.
 """
 import re
 from dataclasses import dataclass, field

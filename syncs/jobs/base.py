@@ -12,7 +12,7 @@ from django.conf import settings
 from mappings.services import MappingSet, MasterRuleViolation, mapping_set_for, master_rule_enforce
 
 from ..engine import JobLeaseKeeper, job_lease_acquire, job_lease_release
-from ..models import AttemptStatus, Direction, RunOutcome, SyncAttempt, SyncJob, SyncRun, System
+from ..models import NEEDS_PERSON_STATUSES, AttemptStatus, Direction, RunOutcome, SyncAttempt, SyncJob, SyncRun, System
 
 
 class JobSpec:
@@ -117,7 +117,7 @@ def run_outcome(run: SyncRun, planned: int, skipped: int, reclaimed: int, *, not
     counted as records written."""
     attempts = SyncAttempt.objects.filter(run=run)
     written = attempts.filter(status=AttemptStatus.SUCCEEDED).exclude(operation__in=list(not_written)).count()
-    failed = attempts.filter(status__in=[AttemptStatus.FAILED, AttemptStatus.DEAD], superseded=False).count()
+    failed = attempts.filter(status__in=NEEDS_PERSON_STATUSES, superseded=False).count()
     waiting = SyncAttempt.objects.filter(job=run.job, status=AttemptStatus.PENDING, superseded=False).count()
     SyncRun.objects.filter(pk=run.pk).update(records_written=written, records_failed=failed, records_skipped=skipped)
     run.refresh_from_db()  # the counters and the run's watermark were written by UPDATEs; the run is saved after this
