@@ -6,6 +6,7 @@
 from datetime import timedelta
 
 from django.db import connection
+from django.db.models import Count, Q
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -13,7 +14,7 @@ from django.views.decorators.http import require_GET
 from django_celery_beat.models import PeriodicTask
 
 from integration_hub.celery import app as celery_app
-from syncs.models import Heartbeat, SyncJob
+from syncs.models import NEEDS_PERSON_STATUSES, AttemptStatus, Heartbeat, SyncAttempt, SyncJob
 from syncs.schedules import SWEEP_EVERY_MINUTES
 
 # The beat sends the sweeper every minute and a worker runs it, leaving a heartbeat; three missed beats mean the beat
@@ -49,6 +50,11 @@ def healthz(request):
     checks["beat"] = {"ok": beat_ok, "last_tick": last_tick, "age_seconds": _age(now, last_tick)}
     healthy &= beat_ok
 
+    # Records not through yet, per job: waiting for another try, and waiting for a person.
+    open_tries = SyncAttempt.objects.filter(superseded=False, resolved_at__isnull=True).values("job_id").annotate(
+        waiting=Count("id", filter=Q(status=AttemptStatus.PENDING)),
+        needs_person=Count("id", filter=Q(status__in=NEEDS_PERSON_STATUSES)))
+    counts = {row["job_id"]: row for row in open_tries}
     jobs = {}
     for job in SyncJob.objects.filter(enabled=True):
         task = tasks.get(job.name)
@@ -57,7 +63,9 @@ def healthz(request):
         # A job is stale when two of its intervals (plus slack for a long run) passed without a finished run.
         stale = bool(interval and finished and now - finished > 2 * interval + timedelta(minutes=5))
         jobs[job.name] = {"ok": not stale, "last_outcome": job.last_outcome or None,
-                          "last_finished": finished, "age_seconds": _age(now, finished)}
+                          "last_finished": finished, "age_seconds": _age(now, finished),
+                          "waiting_to_retry": counts.get(job.pk, {}).get("waiting", 0),
+                          "needs_person": counts.get(job.pk, {}).get("needs_person", 0)}
         healthy &= not stale
     checks["jobs"] = jobs
     return JsonResponse({"status": "healthy" if healthy else "unhealthy", "checks": checks}, status=200 if healthy else 503)

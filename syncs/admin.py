@@ -48,7 +48,8 @@ class RemoteCodeFilter(admin.SimpleListFilter):
         return queryset.filter(remote_code=self.value()) if self.value() else queryset
 
 
-STATUS_COLOURS = {"succeeded": "#1e7e34", "failed": "#b02a37", "dead": "#6f1d1b", "pending": "#996b00", "running": "#0b5394"}
+STATUS_COLOURS = {"succeeded": "#1e7e34", "failed": "#b02a37", "dead": "#6f1d1b", "pending": "#996b00", "running": "#0b5394",
+                  "retrying": "#c05a00"}
 
 
 def status_badge(status: str, label: str):
@@ -117,7 +118,8 @@ class SyncRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="outcome", ordering="outcome")
     def outcome_badge(self, run):
-        colour = {"partial": "failed", "failed": "dead", "not_implemented": "pending", "skipped": "pending", "paused": "pending"}
+        colour = {"partial": "failed", "failed": "dead", "retrying": "retrying", "not_implemented": "pending", "skipped": "pending",
+                  "paused": "pending"}
         return status_badge(colour.get(run.outcome, run.outcome), run.get_outcome_display())
 
     def get_readonly_fields(self, request, obj=None):

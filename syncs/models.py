@@ -21,6 +21,8 @@ class RunOutcome(models.TextChoices):
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     PARTIAL = "partial", "Partly failed"
+    # Nothing failed for good, but records wait for another try: not a success until they are through.
+    RETRYING = "retrying", "Records waiting to retry"
     FAILED = "failed", "Failed"
     PAUSED = "paused", "Paused"
     SKIPPED = "skipped", "Skipped (job disabled or already running)"

@@ -98,7 +98,7 @@ def job_health_list(*, now: datetime | None = None) -> list[JobHealth]:
         in_flight[row["job_id"]] = row["n"]
         oldest[row["job_id"]] = min(row["first"], oldest.get(row["job_id"], row["first"]))
     last_runs = _last_runs(jobs)
-    completed = _last_runs(jobs, outcomes=[RunOutcome.SUCCEEDED, RunOutcome.PARTIAL])
+    completed = _last_runs(jobs, outcomes=[RunOutcome.SUCCEEDED, RunOutcome.PARTIAL, RunOutcome.RETRYING])
     tasks = _periodic_tasks()
     health = []
     for job in jobs:

@@ -124,4 +124,16 @@ def run_outcome(run: SyncRun, planned: int, skipped: int, reclaimed: int, *, not
     message = f"{planned} changed, {skipped} unchanged, {written} written, {failed} failed, {waiting} waiting to retry."
     if reclaimed:
         message += f" {reclaimed} tries of a stopped worker reclaimed."
-    return (RunOutcome.PARTIAL if failed else RunOutcome.SUCCEEDED), message
+    return outcome_of(written=written, failed=failed, waiting=waiting), message
+
+
+def outcome_of(*, written: int, failed: int, waiting: int) -> str:
+    """A run is a success only when nothing it touched failed or still waits: records that failed with nothing
+    written make it failed, some failures partly failed, and records waiting for another try say so."""
+    if failed and not written:
+        return RunOutcome.FAILED
+    if failed:
+        return RunOutcome.PARTIAL
+    if waiting:
+        return RunOutcome.RETRYING
+    return RunOutcome.SUCCEEDED

@@ -36,10 +36,9 @@ class NetSuiteBatchWriter:
                     attempt_fail(attempt, error=error)
 
     def _send(self, attempts: list[SyncAttempt]) -> None:
-        ready = self._hold_back_orphans(attempts)
+        ready = self._verify_unknown_outcomes(self._hold_back_orphans(attempts))
         if not ready:
             return
-        self._verify_unknown_outcomes(ready)
         known_accounts = account_links([attempt.request_payload["record"] for attempt in ready])
         records = [references_resolved(attempt.request_payload["record"], known_accounts) for attempt in ready]
         started = time.monotonic()
@@ -50,27 +49,34 @@ class NetSuiteBatchWriter:
                 attempt_fail(attempt, error=error)
             return
         elapsed_ms = int((time.monotonic() - started) * 1000)
-        succeeded, links, failed = [], [], []
+        succeeded, failed = [], []
         for attempt, result in zip(ready, results):
             response = {"isSuccess": result.success, "internalId": result.internal_id, "externalId": result.external_id,
                         "code": result.code, "message": result.message, "batchMs": elapsed_ms, "batchSize": len(ready)}
-            if not result.success:
+            if result.success:
+                succeeded.append((attempt, result.internal_id, response))
+            else:
                 failed.append((attempt, result, response))
-                continue
-            succeeded.append((attempt, result.internal_id, response))
+        self._record_successes(succeeded)
+        for attempt, result, response in failed:
+            attempt_fail(attempt, error=self._write_error(attempt, result), response=response)
+
+    def _record_successes(self, succeeded: list[tuple[SyncAttempt, str, dict]]) -> None:
+        """Close the tries, link each record to its NetSuite twin and let the children waiting for them go."""
+        links = []
+        for attempt, internal_id, _ in succeeded:
             link = attempt.request_payload.get("link") or {}
             if link:
+                record = attempt.request_payload["record"]
                 links.append({"record_type": link["record_type"], "salesforce_id": attempt.salesforce_id,
-                              "netsuite_record_type": attempt.request_payload["record"]["type"],
-                              "netsuite_internal_id": result.internal_id, "netsuite_external_id": result.external_id,
+                              "netsuite_record_type": record["type"], "netsuite_internal_id": internal_id,
+                              "netsuite_external_id": record["externalId"],
                               "content_hash": link.get("content_hash"), "detail_hash": link.get("detail_hash"),
                               "lines_modstamp": parse_salesforce_datetime(link["lines_modstamp"]) if link.get("lines_modstamp") else None})
         # The batch's successes in one transaction: one per record cost the hub more time than the upsert itself.
         with transaction.atomic():
             attempts_succeed(succeeded)
             links_upsert(links)
-        for attempt, result, response in failed:
-            attempt_fail(attempt, error=self._write_error(attempt, result), response=response)
         attempts_release_children(parent_ids=[attempt.salesforce_id for attempt, _, _ in succeeded])
 
     def _write_error(self, attempt: SyncAttempt, result) -> RemoteError:
@@ -115,21 +121,45 @@ class NetSuiteBatchWriter:
                 attempt_release(attempt, delay_seconds=settings.HUB_PARENT_WAIT_SECONDS)
         return ready
 
-    def _verify_unknown_outcomes(self, attempts: list[SyncAttempt]) -> None:
+    def _verify_unknown_outcomes(self, attempts: list[SyncAttempt]) -> list[SyncAttempt]:
         """After a timeout or a lost answer the earlier write may have landed: look each record up by external id
-        and note what NetSuite already holds before writing again (the upsert by external id then cannot duplicate)."""
+        before writing again. A record NetSuite did not hold before the hub's write (no link) and holds now was
+        created by that write: its try is complete, with the id found, and nothing is written again. A record
+        that existed before may still hold its old content, so it is written again (the upsert by external id
+        cannot duplicate it). Returns the attempts still to write."""
         unsure = [a for a in attempts if a.verify_before_write]
+        if not unsure:
+            return attempts
         by_type: dict[str, list[SyncAttempt]] = {}
         for attempt in unsure:
             by_type.setdefault(attempt.request_payload["record"]["type"], []).append(attempt)
+        landed = []
         for record_type, group in by_type.items():
             with netsuite_budget().slot():
                 found = self.netsuite.get_by_external_ids(record_type, [a.request_payload["record"]["externalId"] for a in group])
+            linked = self._linked_before(group)
             for attempt in group:
                 internal_id = found.get(attempt.request_payload["record"]["externalId"])
                 attempt.netsuite_internal_id = internal_id or ""
-                attempt.operation = "lookup+upsert"
+                if internal_id and (attempt.salesforce_id not in linked) and attempt.request_payload.get("link"):
+                    attempt.operation = "lookup"
+                    landed.append((attempt, internal_id, {"found": True, "internalId": internal_id,
+                                                          "note": "The earlier try's write had landed; nothing was written again."}))
+                else:
+                    attempt.operation = "lookup+upsert"
                 attempt.save(update_fields=["netsuite_internal_id", "operation"])
+        self._record_successes(landed)
+        done = {attempt.pk for attempt, _, _ in landed}
+        return [attempt for attempt in attempts if attempt.pk not in done]
+
+    @staticmethod
+    def _linked_before(attempts: list[SyncAttempt]) -> set[str]:
+        """The Salesforce ids among these whose record the hub had already linked to NetSuite."""
+        linked = set()
+        for record_type in {(a.request_payload.get("link") or {}).get("record_type") for a in attempts} - {None}:
+            ids = [a.salesforce_id for a in attempts if (a.request_payload.get("link") or {}).get("record_type") == record_type]
+            linked |= {sid for sid, link in links_for(record_type, ids).items() if link.netsuite_internal_id}
+        return linked
 
 
 def account_links(records: list[dict]) -> dict[str, RecordLink]:

@@ -39,3 +39,15 @@ def test_it_needs_no_login_and_shows_no_record_data(client):
     response = client.get("/healthz")
     assert response.status_code in (200, 503)
     assert "password" not in response.content.decode().lower()
+
+
+def test_it_counts_the_records_waiting_to_retry_and_for_a_person(client):
+    from syncs.models import SyncAttempt
+
+    job = SyncJob.objects.get(name="push_contacts")
+    for status, superseded in (("pending", False), ("pending", False), ("failed", False), ("failed", True), ("dead", False)):
+        SyncAttempt.objects.create(job=job, record_type="Contact", operation="upsert", status=status, superseded=superseded)
+    body = json.loads(client.get("/healthz").content)
+    assert body["checks"]["jobs"]["push_contacts"]["waiting_to_retry"] == 2
+    assert body["checks"]["jobs"]["push_contacts"]["needs_person"] == 2
+    assert body["checks"]["jobs"]["push_accounts"]["waiting_to_retry"] == 0

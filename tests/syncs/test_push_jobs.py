@@ -1,5 +1,6 @@
 """The six pushes end to end: both sandboxes as processes over real HTTP, seeded with the awkward values."""
 import pytest
+from django.utils import timezone
 from django.db.models import Count
 
 from mappings.models import MasterRule, ValueMapping
@@ -127,7 +128,31 @@ def test_it_leaves_no_duplicate_when_netsuite_loses_the_answer(hub_on_sandboxes)
     assert counts["customer"] + counts["vendor"] == len(accounts)
     retried = SyncAttempt.objects.filter(job__name="push_accounts", verify_before_write=True)
     assert retried.count() == lost.count()
-    assert all(a.status == "succeeded" and a.operation == "lookup+upsert" for a in retried)
+    # The lost answer's write had landed: each retry found its record by external id and wrote nothing again.
+    assert all(a.status == "succeeded" and a.operation == "lookup" for a in retried)
+    assert all(a.netsuite_internal_id for a in retried)
+    assert RecordLink.objects.filter(record_type="Account", salesforce_id__in=[a.salesforce_id for a in retried],
+                                     netsuite_internal_id__gt="").count() == retried.count()
+
+
+def test_it_writes_again_after_a_lost_answer_when_the_record_was_in_netsuite_before(hub_on_sandboxes):
+    salesforce, netsuite = hub_on_sandboxes
+    assert sync_run(job_name="push_accounts").outcome == "succeeded"
+    sf = salesforce.client()
+    account = sf.query_all("SELECT Id FROM Account WHERE Type = 'Merchant' LIMIT 1")["records"][0]
+    sf.Account.update(account["Id"], {"Phone": "555-0199"})
+    writes_before = netsuite.stats()["requests"].get("upsertList", 0)
+    netsuite.control(lost_response_next=1, fault_operations="upsertList")
+    sync_run(job_name="push_accounts")
+    # The retry may already have happened inside that run; if not, let it come due.
+    SyncAttempt.objects.filter(job__name="push_accounts", status="pending").update(next_attempt_at=timezone.now())
+    retry = sync_run(job_name="push_accounts")
+    assert retry.outcome == "succeeded", retry.message
+    # NetSuite held the record before the lost write, so what it holds may be the old content: written again.
+    again = SyncAttempt.objects.get(job__name="push_accounts", salesforce_id=account["Id"], status="succeeded",
+                                    verify_before_write=True)
+    assert again.operation == "lookup+upsert"
+    assert netsuite.stats()["requests"].get("upsertList", 0) == writes_before + 2   # the lost write and the new one
 
 
 def test_it_syncs_every_record_sharing_one_timestamp_across_a_crash_between_pages(hub_on_sandboxes, settings, monkeypatch):

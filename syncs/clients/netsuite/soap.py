@@ -65,6 +65,8 @@ TRANSIENT_CODES = {"RCRD_HAS_BEEN_CHANGED", "UNEXPECTED_ERROR", "CONCURRENCY_LIM
                    "WS_REQUEST_BLOCKED", "WS_CONCUR_SESSION_DISALLWD", "RCRD_LOCKED_BY_WF", "SSS_REQUEST_LIMIT_EXCEEDED"}
 TRANSIENT_FAULTS = {"exceededConcurrentRequestLimitFault", "exceededRequestLimitFault", "unexpectedErrorFault",
                     "invalidSessionFault"}
+# HTTP statuses that mean the request was refused before any work: retry, but nothing can have been written.
+NOT_TAKEN_ON = {429, 503}
 # A further page of a search that can't be had any more.
 PAGE_GONE_CODES = {"INVALID_SEARCH_MORE", "INVALID_SEARCH_PAGE_INDEX"}
 # "Invalid entity reference key 123." (and without the key): the field whose reference NetSuite could not resolve.
@@ -356,8 +358,11 @@ class SoapNetSuiteClient:
         except TransportError as exc:
             transient = exc.status_code >= 500 or exc.status_code == 429
             kind = TransientError if transient else PermanentError
+            # 503 and 429 say the request was not taken on (RFC 9110 §15.6.4, RFC 6585 §4; NetSuite answers 503 while
+            # the account is unavailable, e.g. in maintenance): nothing was written. A 500, 502 or 504 may come after
+            # NetSuite did the work, so the next try looks the records up first.
             raise kind(f"HTTP_{exc.status_code}", f"NetSuite answered HTTP {exc.status_code}",
-                       outcome_unknown=transient) from exc
+                       outcome_unknown=transient and exc.status_code not in NOT_TAKEN_ON) from exc
         except requests.Timeout as exc:
             raise TransientError("TIMEOUT", f"NetSuite did not answer in time: {exc}", outcome_unknown=True) from exc
         except requests.ConnectionError as exc:
