@@ -204,6 +204,10 @@ class SalesforceClient:
             code, message = _first_error(exc)
             kind = TransientError if code in TRANSIENT_CODES or getattr(exc, "status", 0) >= 500 else PermanentError
             raise kind(code, message) from exc
+        except requests.exceptions.JSONDecodeError as exc:
+            # A gateway's HTML page, or an empty body, where Salesforce answers JSON: the request may have been
+            # carried out, so a write's next try is treated as unsure.
+            raise TransientError("UNREADABLE_RESPONSE", f"Salesforce's answer was not JSON: {exc}", outcome_unknown=True) from exc
         except requests.Timeout as exc:
             raise TransientError("TIMEOUT", f"Salesforce did not answer in time: {exc}", outcome_unknown=True) from exc
         except requests.ConnectionError as exc:

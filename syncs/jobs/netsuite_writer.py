@@ -53,6 +53,8 @@ class NetSuiteBatchWriter:
         for attempt, result in zip(ready, results):
             response = {"isSuccess": result.success, "internalId": result.internal_id, "externalId": result.external_id,
                         "code": result.code, "message": result.message, "batchMs": elapsed_ms, "batchSize": len(ready)}
+            if result.note:
+                response["hubNote"] = result.note   # what was changed to send it, shown with the attempt
             if result.success:
                 succeeded.append((attempt, result.internal_id, response))
             else:

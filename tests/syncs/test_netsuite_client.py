@@ -56,3 +56,43 @@ def test_it_refuses_to_describe_a_type_it_cannot_use(client):
     with pytest.raises(UnknownRecordType) as raised:
         client.describe_record_type("spaceship")
     assert raised.value.code == "UNKNOWN_RECORD_TYPE"
+
+
+class Reply:
+    def __init__(self, content: bytes, content_type="text/xml; charset=utf-8", status=200):
+        self.content, self.status_code, self.headers = content, status, {"Content-Type": content_type}
+
+
+ENVELOPE = b'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>%s</soapenv:Body></soapenv:Envelope>'
+
+
+@pytest.mark.parametrize("reply, code", [
+    (Reply(b""), "EMPTY_RESPONSE"),
+    (Reply(b"<!DOCTYPE html><html><body>Maintenance</body></html>", "text/html"), "UNEXPECTED_CONTENT"),
+    (Reply(ENVELOPE % b""), "EMPTY_SOAP_BODY"),
+    (Reply(b'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body/></soapenv:Envelope>'),
+     "EMPTY_SOAP_BODY"),
+])
+def test_it_names_an_answer_it_cannot_read_for_what_it_is(reply, code):
+    from syncs.clients.netsuite.soap import _check_reply
+
+    with pytest.raises(TransientError) as raised:
+        _check_reply(reply)
+    assert raised.value.code == code and raised.value.outcome_unknown
+
+
+def test_it_lets_a_soap_answer_and_a_fault_through():
+    from syncs.clients.netsuite.soap import _check_reply
+
+    _check_reply(Reply(ENVELOPE % b"<getServerTimeResponse/>"))
+    _check_reply(Reply(b"<html>500</html>", "text/html", status=500))   # zeep raises the HTTP error itself
+
+
+def test_it_refuses_to_read_an_answer_that_declares_entities(client):
+    from zeep.exceptions import EntitiesForbidden
+
+    def hostile():
+        raise EntitiesForbidden("xxe", None)
+    with pytest.raises(TransientError) as raised:
+        client._call(hostile)
+    assert raised.value.code == "UNSAFE_RESPONSE" and "refuses to read" in raised.value.message

@@ -93,8 +93,6 @@ def test_a_field_the_type_lacks_fails_that_record_only(client):
     client.record_element(request, RECORDS[0])
     with pytest.raises(ValueError, match="Customer has no field 'favouriteColour'"):
         client.record_element(request, {"type": "customer", "externalId": "X", "fields": {"favouriteColour": "red"}})
-    with pytest.raises(ValueError, match="control character"):
-        client.record_element(request, {"type": "customer", "externalId": "Y", "fields": {"companyName": "Bell\x07"}})
     with pytest.raises(ValueError, match="Unknown NetSuite record type 'invoice'"):
         client.record_element(request, {"type": "invoice", "externalId": "Z", "fields": {}})
     assert len(request) == 1  # nothing half-rendered is left in the request
@@ -109,13 +107,15 @@ def test_upsert_list_sends_the_good_records_and_fails_the_bad_one_unsent(client,
                              "TOKEN_ID": netsuite.token_id, "TOKEN_SECRET": netsuite.token_secret}
         results = NetSuiteClient().upsert_list([
             RECORDS[0],
-            {"type": "customer", "externalId": "BAD", "fields": {"companyName": "Nul\x00Byte"}},
-            {"type": "customer", "externalId": "003", "fields": {"companyName": "Third"}},
+            {"type": "customer", "externalId": "BAD", "fields": {"companyName": "Two", "favouriteColour": "red"}},
+            {"type": "customer", "externalId": "003", "fields": {"companyName": "Nul\x00Bell\x07Third"}},
         ])
         stats = netsuite.stats()
     assert [r.success for r in results] == [True, False, True]
-    assert results[1].code == "HUB_INVALID_RECORD" and "control character" in results[1].message
+    assert results[1].code == "HUB_INVALID_RECORD" and "has no field 'favouriteColour'" in results[1].message
     assert results[0].external_id == "001A" and results[2].external_id == "003" and results[2].internal_id
+    # What XML cannot carry is removed, and the result says so rather than refusing the record.
+    assert "companyName: removed 2 character(s) XML cannot carry" in results[2].note and not results[0].note
     assert stats["requests"]["upsertList"] == 1 and stats["records"]["customer"] == 2
 
 

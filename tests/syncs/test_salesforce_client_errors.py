@@ -61,3 +61,8 @@ def test_it_reads_a_failed_collection_results_first_error():
     assert result_errors({"success": False, "errors": [{"statusCode": "REQUIRED_FIELD_MISSING", "message": "Name"}]}) == (
         "REQUIRED_FIELD_MISSING", "Name")
     assert result_errors({"success": False, "errors": []}) == ("UNKNOWN", "")
+
+
+def test_it_says_an_answer_that_is_not_json_is_unreadable():
+    error = called(requests.exceptions.JSONDecodeError("Expecting value", "<html>Bad Gateway</html>", 0))
+    assert (type(error), error.code, error.outcome_unknown) == (TransientError, "UNREADABLE_RESPONSE", True)

@@ -38,6 +38,8 @@ class WriteResult:
     # The field whose reference NetSuite could not resolve (INVALID_KEY_OR_REF), e.g. "entity": the engine holds a
     # child back until the parent that field names is in NetSuite.
     missing_reference: str = ""
+    # What the transport changed to send the record (e.g. characters its format cannot carry, removed).
+    note: str = ""
 
 
 @dataclass

@@ -21,7 +21,7 @@ import requests
 import zeep
 from django.conf import settings
 from lxml import etree
-from zeep.exceptions import Fault, TransportError, XMLSyntaxError
+from zeep.exceptions import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden, Fault, TransportError, XMLSyntaxError
 from zeep.helpers import serialize_object
 from zeep.loader import parse_xml
 from zeep.transports import Transport
@@ -84,7 +84,7 @@ def zeep_client() -> zeep.Client:
             config = settings.NETSUITE
             session = requests.Session()
             session.trust_env = False
-            transport = Transport(session=session, timeout=60, operation_timeout=config["TIMEOUT"])
+            transport = _CheckingTransport(session=session, timeout=60, operation_timeout=config["TIMEOUT"])
             try:
                 _zeep_client = zeep.Client(config["WSDL"], transport=transport)
             except (requests.RequestException, OSError, zeep.exceptions.Error, etree.XMLSyntaxError) as error:
@@ -132,15 +132,20 @@ class SoapNetSuiteClient:
             raise ValueError(f"upsertList takes at most {UPSERT_LIST_LIMIT} records")
         request = etree.Element(f"{{{NS['messages']}}}upsertList", nsmap=NSMAP)
         results: list[WriteResult | None] = []
+        notes: list[str] = []
         for record in records:
             try:
                 self.record_element(request, record)
                 results.append(None)
+                notes.append("; ".join(self._renderer.notes))
             except RecordRenderError as error:
                 results.append(WriteResult(success=False, code="HUB_INVALID_RECORD", message=str(error)))
+                notes.append("")
         if len(request):
             written = iter(self._write_list(request, hold))
             results = [result if result is not None else next(written) for result in results]
+        for result, note in zip(results, notes):
+            result.note = note
         return results
 
     def record_element(self, request, record: dict):
@@ -369,6 +374,40 @@ class SoapNetSuiteClient:
             raise TransientError("CONNECTION_ERROR", f"The connection to NetSuite failed: {exc}", outcome_unknown=True) from exc
         except XMLSyntaxError as exc:
             raise TransientError("BAD_RESPONSE", f"NetSuite's answer was not readable XML: {exc}", outcome_unknown=True) from exc
+        except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden) as exc:
+            # NetSuite's answers never declare a DTD or entities; one that does was changed on the way (or is not
+            # NetSuite's), so it is not read. The request may have been carried out: the next try looks first.
+            raise TransientError("UNSAFE_RESPONSE", f"NetSuite's answer declared {type(exc).__name__.removesuffix('Forbidden')} "
+                                 "content, which the hub refuses to read", outcome_unknown=True) from exc
+        except (IndexError, KeyError, AttributeError) as exc:
+            # zeep reading an answer of the wrong shape (an empty SOAP Body, a missing element): the answer, not the
+            # hub, is at fault. Logged with its traceback so a bug of the hub's own would still show.
+            logger.warning("NetSuite answer zeep could not read", exc_info=True)
+            raise TransientError("UNREADABLE_RESPONSE", f"NetSuite's answer had an unexpected shape ({type(exc).__name__}: "
+                                 f"{exc})", outcome_unknown=True) from exc
+
+
+class _CheckingTransport(Transport):
+    """zeep's transport, with every SOAP answer checked before anyone reads it (see _check_reply)."""
+
+    def post_xml(self, address, envelope, headers):
+        reply = super().post_xml(address, envelope, headers)
+        _check_reply(reply)
+        return reply
+
+
+def _check_reply(reply) -> None:
+    """A 200 answer must be a SOAP envelope with something in its Body; anything else is said for what it is."""
+    if reply.status_code != 200:
+        return   # a fault (500) or an HTTP error: zeep reads and raises it
+    content_type = reply.headers.get("Content-Type", "")
+    if not reply.content.strip():
+        raise TransientError("EMPTY_RESPONSE", "NetSuite answered 200 with an empty body", outcome_unknown=True)
+    if "xml" not in content_type.lower():
+        raise TransientError("UNEXPECTED_CONTENT", f"NetSuite answered {content_type or 'no content type'} where SOAP "
+                             f"XML was expected: {reply.content[:200]!r}", outcome_unknown=True)
+    if re.search(rb"<(\w+:)?Body\s*/>|<(\w+:)?Body[^>]*>\s*</(\w+:)?Body>", reply.content[-2000:]):
+        raise TransientError("EMPTY_SOAP_BODY", "NetSuite's answer had an empty SOAP Body", outcome_unknown=True)
 
 
 def _write_result(success: bool, internal_id: str, external_id: str, code: str, message: str) -> WriteResult:

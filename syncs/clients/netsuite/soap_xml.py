@@ -10,6 +10,7 @@ values that XML cannot carry fail that record alone, before any call.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from lxml import etree
@@ -63,9 +64,14 @@ class RecordRenderer:
     """Renders plain dicts as elements of zeep's complex types. A dict's keys are the type's attribute and element
     names; a nested dict is a complex value, a list repeats an element that may repeat."""
 
+    def __init__(self):
+        # What the last rendered record lost on the way (characters XML cannot carry), for its attempt to say.
+        self.notes: list[str] = []
+
     def subelement(self, parent, tag, xsd_type, value: dict, *, xsi_type: etree.QName | None = None) -> etree._Element:
         """Render `value` as a new last child of `parent`; nothing is left behind if it cannot be rendered.
         (Built in place: an element moved between trees can have its generated prefixes reconciled wrongly.)"""
+        self.notes = []
         node = etree.SubElement(parent, tag)
         try:
             if xsi_type is not None:
@@ -85,7 +91,7 @@ class RecordRenderer:
             if item is None:
                 continue
             if name in layout.attributes:
-                node.set(name, _text(layout.attributes[name].type, item, name))
+                node.set(name, _text(layout.attributes[name].type, item, name, self.notes))
                 continue
             child = layout.by_name.get(name)
             if child is None:
@@ -97,17 +103,23 @@ class RecordRenderer:
                 if child.complex:
                     self._fill(element, child.xsd_type, one)
                 else:
-                    element.text = _text(child.xsd_type, one, child.name)
+                    element.text = _text(child.xsd_type, one, child.name, self.notes)
 
 
-def _text(xsd_type, value, name: str) -> str:
+# Characters XML 1.0 cannot carry (https://www.w3.org/TR/xml/#charsets): lxml would refuse the whole request.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _text(xsd_type, value, name: str, notes: list[str]) -> str:
     if isinstance(value, (dict, list)):
         raise RecordRenderError(f"{name!r} takes a single value, not {value!r}")
     text = xsd_type.xmlvalue(value)
-    # XML 1.0 cannot carry most control characters; lxml would refuse the whole request.
-    if any(ord(c) < 32 and c not in "\t\n\r" for c in text):
-        raise RecordRenderError(f"{name!r} holds a control character XML cannot carry: {text!r}")
-    return text
+    # A stray control character (a bell pasted into a name) is no reason to refuse the record: it is removed, and
+    # the attempt says so.
+    cleaned, removed = NOT_XML.subn("", text)
+    if removed:
+        notes.append(f"{name}: removed {removed} character(s) XML cannot carry ({text!r} → {cleaned!r})")
+    return cleaned
 
 
 @dataclass
