@@ -143,6 +143,13 @@ class SalesforceClient:
                 return int(daily["Max"]) - int(daily.get("Remaining", 0)), int(daily["Max"])
         except RemoteError:
             pass
+        return self.api_usage_seen
+
+    @property
+    def api_usage_seen(self) -> tuple[int, int] | None:
+        """(used, allocation) as the last answer's Sforce-Limit-Info header gave it: costs no request, so a run can
+        look after every page."""
+        # Reference: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_api_usage.htm
         usage = self._sf.api_usage.get("api-usage") if self._sf else None
         return (usage.used, usage.total) if usage else None
 

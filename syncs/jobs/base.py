@@ -100,8 +100,10 @@ def salesforce_pause(job: SyncJob, salesforce) -> str:
     return pause
 
 
-def api_pause_reason(salesforce) -> str:
-    usage = salesforce.api_usage
+def api_pause_reason(salesforce, *, usage: tuple[int, int] | None = None) -> str:
+    """Why to hold back ('' if not): the daily API allocation is spent down to the reserve kept for people and
+    other integrations. `usage` (used, total) as already known; else the client asks Salesforce."""
+    usage = usage if usage is not None else salesforce.api_usage
     if not usage:
         return ""
     used, total = usage
@@ -110,6 +112,26 @@ def api_pause_reason(salesforce) -> str:
         return (f"Paused: Salesforce daily API requests nearly spent ({used} of {total} used; the last "
                 f"{settings.HUB_SALESFORCE_API_RESERVE_PERCENT}% are kept for people and other integrations).")
     return ""
+
+
+def salesforce_pause_between_pages(job: SyncJob, salesforce) -> str:
+    """After a page: the reason to stop reading now ('' to go on), from the usage the last answer reported (no
+    request spent). What was committed stays; the next run resumes from the watermark."""
+    pause = api_pause_reason(salesforce, usage=salesforce.api_usage_seen or (0, 0))
+    if pause:
+        SyncJob.objects.filter(pk=job.pk).update(paused_reason=pause)
+    return pause
+
+
+def salesforce_refused(job: SyncJob, error) -> tuple[str, str] | None:
+    """A run's answer to Salesforce refusing for its daily allocation (REQUEST_LIMIT_EXCEEDED): paused, not an
+    outage. None for any other error."""
+    if getattr(error, "code", "") != "REQUEST_LIMIT_EXCEEDED":
+        return None
+    reason = (f"Paused: Salesforce's daily API allocation is spent (REQUEST_LIMIT_EXCEEDED: {error.message}). The job "
+              "goes on by itself at its next run once the allocation allows.")
+    SyncJob.objects.filter(pk=job.pk).update(paused_reason=reason)
+    return RunOutcome.PAUSED, reason
 
 
 def run_outcome(run: SyncRun, planned: int, skipped: int, reclaimed: int, *, not_written=()) -> tuple[str, str]:

@@ -30,7 +30,14 @@ from ..clients.salesforce import salesforce_client, soql_format
 from ..concurrency import netsuite_budget
 from ..engine import BatchSender, content_hash, run_count, watermark_advance, watermark_since
 from ..models import SALESFORCE_ID, AttemptStatus, Direction, RecordLink, RunOutcome, SyncAttempt, SyncJob, SyncRun
-from .base import JobSpec, job_run_leased, run_outcome, salesforce_pause
+from .base import (
+    JobSpec,
+    job_run_leased,
+    run_outcome,
+    salesforce_pause,
+    salesforce_pause_between_pages,
+    salesforce_refused,
+)
 from .salesforce_writer import SalesforceBatchWriter
 
 logger = logging.getLogger(__name__)
@@ -150,7 +157,7 @@ def _pull_run_leased(run, spec: PullJob, ctx: PullContext, since, progress, sale
     try:
         salesforce.describe_fields(spec.target_object)  # logs in and reads the org's API usage before any work
     except RemoteError as error:
-        return RunOutcome.FAILED, f"Salesforce could not be reached: {error.code}: {error.message}"
+        return salesforce_refused(job, error) or (RunOutcome.FAILED, f"Salesforce could not be reached: {error.code}: {error.message}")
     pause = salesforce_pause(job, salesforce)
     if pause:
         return RunOutcome.PAUSED, pause
@@ -164,6 +171,7 @@ def _pull_run_leased(run, spec: PullJob, ctx: PullContext, since, progress, sale
     writer = SalesforceBatchWriter(salesforce=salesforce, job=job, link=spec.link)
     planned_total = skipped = read = 0
     total = None
+    paused = ""
     with BatchSender(job=job, run=run, send_batch=writer, threads=2, batch_size=200) as sender:
         for page in _pages(netsuite, spec, start, created_from=resume_from):
             if total is None:
@@ -182,6 +190,16 @@ def _pull_run_leased(run, spec: PullJob, ctx: PullContext, since, progress, sale
             run_count(run, records_read=len(records))
             if progress:
                 progress(read, max(total, read))
+            # The writes of each page cost Salesforce requests: stop reading when the allocation runs low (what
+            # is planned is still written, and retried if Salesforce refuses it).
+            paused = salesforce_pause_between_pages(job, salesforce)
+            if paused:
+                break
+    if paused:
+        # The sweep is not finished: the watermark stays, and the next run reads again from it.
+        spec.after_sweep(run, writer)
+        outcome = run_outcome(run, planned_total, skipped, reclaimed, not_written=("rollup",))
+        return RunOutcome.PAUSED, f"{paused} Read so far: {outcome[1]}"
     if since is None:
         # Everything modified before the sweep began is read and committed. NetSuite stamps records to the second, so
         # the watermark starts that second. (A backfill leaves the job's watermark to its schedule.)

@@ -21,7 +21,14 @@ from ..clients.netsuite import NetSuiteClient, netsuite_client
 from ..clients.salesforce import SalesforceClient, salesforce_client, soql_format
 from ..engine import BatchSender, content_hash, links_for, parse_salesforce_datetime, run_count, watermark_advance, watermark_since
 from ..models import AttemptStatus, Direction, RunOutcome, SyncAttempt, SyncJob, SyncRun
-from .base import JobSpec, job_run_leased, run_outcome, salesforce_pause
+from .base import (
+    JobSpec,
+    job_run_leased,
+    run_outcome,
+    salesforce_pause,
+    salesforce_pause_between_pages,
+    salesforce_refused,
+)
 from .netsuite_writer import NetSuiteBatchWriter
 
 logger = logging.getLogger(__name__)
@@ -82,7 +89,7 @@ class PushJob(JobSpec):
         try:
             unknown = self.unknown_fields(ctx, salesforce)
         except RemoteError as error:
-            return RunOutcome.FAILED, f"Salesforce describe failed: {error.code}: {error.message}"
+            return salesforce_refused(job, error) or (RunOutcome.FAILED, f"Salesforce describe failed: {error.code}: {error.message}")
         if unknown:
             return RunOutcome.FAILED, f"Unknown {self.source_object} fields in the mappings: {', '.join(unknown)}. Nothing was read."
         pause = salesforce_pause(job, salesforce)
@@ -94,12 +101,16 @@ class PushJob(JobSpec):
         self.replan_retried(ctx, salesforce)
         writer = NetSuiteBatchWriter(netsuite=netsuite or netsuite_client(), job=job)
         read = planned_count = skipped = 0
+        paused = None
         # Twice as many senders as NetSuite slots: a sender spends part of each batch outside its slot (claiming,
         # building the message, reading the answer, recording it), and the shared budget caps the requests in flight.
         with BatchSender(job=job, run=run, send_batch=writer, threads=2 * settings.NETSUITE["CONCURRENCY_LIMIT"],
                          batch_size=min(job.batch_size, 100)) as sender:
-            for page in salesforce.query_pages(soql_format(soql, **values), include_deleted=self.include_deleted,
-                                               page_size=2000):
+            pages = salesforce.query_pages(soql_format(soql, **values), include_deleted=self.include_deleted, page_size=2000)
+            for page in _until_refused(pages, job):
+                if isinstance(page, tuple):
+                    paused = page
+                    break
                 # A page is planned and committed a few hundred records at a time, so the senders start on its first
                 # records while the rest are mapped (the cursor moves with each committed part).
                 for start in range(0, len(page), PLAN_CHUNK):
@@ -114,7 +125,15 @@ class PushJob(JobSpec):
                     watermark_advance(job=job, run=run, timestamp=parse_salesforce_datetime(last["SystemModstamp"]),
                                       record_id=last["Id"])
                     run_count(run, records_read=len(part))
-        return run_outcome(run, planned_count, skipped, reclaimed)
+                reason = salesforce_pause_between_pages(job, salesforce)
+                if reason:
+                    paused = (RunOutcome.PAUSED, reason)
+                    break
+        outcome = run_outcome(run, planned_count, skipped, reclaimed)
+        if paused:
+            # What was read is written; the rest waits for the allocation, from the watermark reached.
+            return paused[0], f"{paused[1]} Read so far: {outcome[1]}"
+        return outcome
 
     def _dry_run(self, ctx, salesforce, soql, values):
         first_page = next(iter(salesforce.query_pages(soql_format(soql, **values), page_size=200)), [])
@@ -339,6 +358,17 @@ class PushPurchaseOrders(FundedApplications):
 
     def parent(self, record):
         return {"record_type": "Account", "salesforce_id": record["Broker__c"], "field": "entity"}
+
+
+def _until_refused(pages, job: SyncJob):
+    """The query's pages; if Salesforce refuses one for the daily allocation, a (PAUSED, reason) pair and no more."""
+    try:
+        yield from pages
+    except RemoteError as error:
+        refused = salesforce_refused(job, error)
+        if refused is None:
+            raise
+        yield refused
 
 
 # --- SOQL ---------------------------------------------------------------------------------------------------------
