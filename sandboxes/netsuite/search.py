@@ -55,6 +55,10 @@ def build_criteria(search_record: dict, model, zone: ZoneInfo) -> dict:
     if search_type not in BASIC_SEARCHES:
         joins = [k for k in search_record if k not in ("xsiType", "basic")]
         inner = search_record.get("basic")
+        # The XSD makes `basic` optional: an XSearch without it has no criteria and, like a search with no filters
+        # in the UI, returns every record of the type (Oracle help: "Advanced Searches in SOAP Web Services").
+        if inner is None and not joins:
+            inner = {}
         if joins or not isinstance(inner, dict):
             got = " ".join([search_type.rpartition("}")[2]] + joins)
             raise SearchError("INVALID_SRCH_CRITERIA",

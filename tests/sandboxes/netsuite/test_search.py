@@ -166,3 +166,17 @@ def test_it_answers_an_empty_search_and_refuses_a_page_past_the_end(netsuite):
 
     past = netsuite.more(result.searchId, 2)
     assert past.status.statusDetail[0].code == "INVALID_SEARCH_PAGE_INDEX"
+
+
+def test_it_returns_every_record_of_the_type_for_an_advanced_search_without_criteria(netsuite, orders):
+    # The XSD makes CustomerSearch.basic optional; with no criteria NetSuite returns every customer.
+    first = netsuite.search(netsuite.rel.CustomerSearch(), page_size=5)
+    customers = netsuite.sandbox.stats()["records"]["customer"]
+    assert (first.status.isSuccess, first.totalRecords, first.pageSize) == (True, customers, 5)
+    pages = [first] + [netsuite.more(first.searchId, index) for index in range(2, first.totalPages + 1)]
+    records = [r for page in pages for r in page.recordList.record]
+    assert {type(r).__name__ for r in records} == {"Customer"}
+    assert len({r.internalId for r in records}) == customers
+
+    orders_and_payments = netsuite.search(netsuite.sales.TransactionSearch())
+    assert orders["purchase_order"] in {r.internalId for r in orders_and_payments.recordList.record}
