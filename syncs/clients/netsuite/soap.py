@@ -4,7 +4,9 @@ One zeep client per process (parsing the WSDL costs most of a second and ~70 MB)
 fresh tokenPassport on every request (NetSuite refuses a reused nonce, retries included). Records go in and come out
 as plain dicts; errors leave only as TransientError or PermanentError with NetSuite's code and message.
 
-Records are the interface's plain dicts; a reference field becomes a RecordRef.
+Records are the interface's plain dicts; a reference field becomes a RecordRef. Longer than most modules: it is the
+one place that knows SuiteTalk's messages, faults and HTTP answers, and keeping them together is what keeps that
+knowledge out of the rest of the hub.
 """
 import base64
 import contextlib
