@@ -47,6 +47,7 @@ class Sandbox:
         self.governor = Governor(settings, random_seed)
         self.auth = Authenticator(self.store, self.governor, credentials or Credentials.from_env(), jwt_certificate)
         users.ensure_integration_user(self.store, self.auth.credentials.username)
+        users.ensure_organization(self.store)
         self.org = Org(self.store, self.governor.locked_ids)
         self.engine = QueryEngine(self.store)
         self.bulk = BulkJobs(self.store, self.org, self.engine)
