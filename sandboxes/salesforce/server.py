@@ -12,7 +12,7 @@ import traceback
 import urllib.parse
 
 from .. import web
-from . import bulk_upload, composite, describe, ids, limits, oauth, retrieve, schema, tls, users
+from . import bulk_upload, composite, describe, ids, limits, oauth, query_columns, retrieve, schema, tls, users
 from .auth import Authenticator, Credentials, LoginFailed
 from .bulk import BulkJobs
 from .errors import ApiError, not_found
@@ -306,6 +306,10 @@ class Handler:
         text = self.param("q")
         if text is None:
             raise ApiError("MALFORMED_QUERY", "A query string must be provided.")
+        if (self.param("columns") or "").lower() == "true":
+            # The query's column metadata instead of its rows (see query_columns).
+            self.ok(200, query_columns.query_columns(text))
+            return
         page_size = DEFAULT_PAGE
         options = self.headers.get("Sforce-Query-Options") or ""
         match = re.search(r"batchSize\s*=\s*(\d+)", options)
