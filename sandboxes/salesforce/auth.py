@@ -14,13 +14,13 @@ from xml.sax.saxutils import escape
 
 from defusedxml import ElementTree
 
-from . import ids, oauth, records
+from . import ids, oauth, records, users
 from .errors import ApiError, LoginFailed, oauth_error
 from .faults import Governor
 from .oauth import JWT_BEARER_GRANT, SCOPES, JwtBearer
 from .store import Store
 
-ORG_NAME = "Integration Hub Sandbox"
+ORG_NAME = users.ORG_NAME
 
 
 @dataclass

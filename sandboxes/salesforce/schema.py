@@ -282,6 +282,25 @@ OBJECTS.append(SObject("User", "User", "Users", "005", False, system_fields() + 
     Field("ProfileId", REFERENCE, length=18, reference_to="Profile", label="Profile ID", **_read_only),
 ], writable=False))
 
+# The org itself, one read-only record whose Id is the organizationId the logins report. Clients read it after
+# logging in (the Salesforce CLI selects Name, InstanceName, IsSandbox, TrialExpirationDate, NamespacePrefix and
+# OrganizationType). Reference: https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_organization.htm
+OBJECTS.append(SObject("Organization", "Organization", "Organizations", "00D", False, system_fields() + [
+    string("Name", 80, label="Name", **_read_only),
+    string("InstanceName", 5, label="Instance Name", **_read_only),
+    Field("IsSandbox", BOOLEAN, label="Is Sandbox", **_read_only),
+    Field("TrialExpirationDate", DATETIME, label="Trial Expiration Date", **_read_only),
+    string("NamespacePrefix", 15, label="Namespace Prefix", **_read_only),
+    picklist("OrganizationType", ("Team Edition", "Professional Edition", "Enterprise Edition",
+                                  "Developer Edition", "Personal Edition", "Unlimited Edition",
+                                  "Contact Manager Edition", "Base Edition"), label="Edition", **_read_only),
+    picklist("TimeZoneSidKey", ("America/New_York", "America/Los_Angeles", "Europe/London", "GMT"),
+             label="Default Time Zone", **_read_only),
+    picklist("LanguageLocaleKey", ("en_US",), label="Language", **_read_only),
+    picklist("DefaultLocaleSidKey", ("en_US", "en_GB"), label="Default Locale", **_read_only),
+    string("Country", 80, **_read_only),
+], writable=False))
+
 REMITTANCE_NAME_FORMAT = "R-{:06d}"
 
 BY_NAME = {obj.name: obj for obj in OBJECTS}

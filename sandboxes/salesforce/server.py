@@ -12,7 +12,7 @@ import traceback
 import urllib.parse
 
 from .. import web
-from . import bulk_upload, composite, describe, ids, limits, oauth, retrieve, schema, tls, users
+from . import bulk_upload, composite, describe, ids, limits, oauth, query_columns, retrieve, schema, tls, users
 from .auth import Authenticator, Credentials, LoginFailed
 from .bulk import BulkJobs
 from .errors import ApiError, not_found
@@ -47,6 +47,7 @@ class Sandbox:
         self.governor = Governor(settings, random_seed)
         self.auth = Authenticator(self.store, self.governor, credentials or Credentials.from_env(), jwt_certificate)
         users.ensure_integration_user(self.store, self.auth.credentials.username)
+        users.ensure_organization(self.store)
         self.org = Org(self.store, self.governor.locked_ids)
         self.engine = QueryEngine(self.store)
         self.bulk = BulkJobs(self.store, self.org, self.engine)
@@ -305,6 +306,10 @@ class Handler:
         text = self.param("q")
         if text is None:
             raise ApiError("MALFORMED_QUERY", "A query string must be provided.")
+        if (self.param("columns") or "").lower() == "true":
+            # The query's column metadata instead of its rows (see query_columns).
+            self.ok(200, query_columns.query_columns(text))
+            return
         page_size = DEFAULT_PAGE
         options = self.headers.get("Sforce-Query-Options") or ""
         match = re.search(r"batchSize\s*=\s*(\d+)", options)
