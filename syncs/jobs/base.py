@@ -117,7 +117,8 @@ def api_pause_reason(salesforce, *, usage: tuple[int, int] | None = None) -> str
 def salesforce_pause_between_pages(job: SyncJob, salesforce) -> str:
     """After a page: the reason to stop reading now ('' to go on), from the usage the last answer reported (no
     request spent). What was committed stays; the next run resumes from the watermark."""
-    pause = api_pause_reason(salesforce, usage=salesforce.api_usage_seen or (0, 0))
+    usage = salesforce.api_usage_seen
+    pause = api_pause_reason(salesforce, usage=usage) if usage else ""
     if pause:
         SyncJob.objects.filter(pk=job.pk).update(paused_reason=pause)
     return pause
