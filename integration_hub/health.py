@@ -16,6 +16,7 @@ from django_celery_beat.models import PeriodicTask
 from integration_hub.celery import app as celery_app
 from syncs.models import NEEDS_PERSON_STATUSES, AttemptStatus, Heartbeat, SyncAttempt, SyncJob
 from syncs.schedules import SWEEP_EVERY_MINUTES
+from syncs.selectors import breaker_states
 
 # The beat sends the sweeper every minute and a worker runs it, leaving a heartbeat; three missed beats mean the beat
 # (or every worker) is gone.
@@ -68,6 +69,12 @@ def healthz(request):
                           "needs_person": counts.get(job.pk, {}).get("needs_person", 0)}
         healthy &= not stale
     checks["jobs"] = jobs
+    # An open breaker is a remote system failing whole requests: the hub holds back and nothing is lost, but a
+    # monitor should know. It does not make the hub unhealthy (the hub itself is well).
+    checks["remote_systems"] = {
+        breaker.system.lower(): {"state": breaker.state, "consecutive_faults": breaker.consecutive_faults,
+                                 "open_until": breaker.open_until, "last_fault_code": breaker.last_fault_code or None}
+        for breaker in breaker_states(now=now)}
     return JsonResponse({"status": "healthy" if healthy else "unhealthy", "checks": checks}, status=200 if healthy else 503)
 
 

@@ -193,6 +193,11 @@ HUB_WATERMARK_OVERLAP_SECONDS = env.int("HUB_WATERMARK_OVERLAP_SECONDS", default
 HUB_NETSUITE_PAGE_SIZE = env.int("HUB_NETSUITE_PAGE_SIZE", default=1000)  # searchPreferences.pageSize, 5–1000
 HUB_RETRY_BASE_SECONDS = env.float("HUB_RETRY_BASE_SECONDS", default=30)
 HUB_RETRY_MAX_SECONDS = env.float("HUB_RETRY_MAX_SECONDS", default=3600)
+# A remote system's breaker opens after this many whole-request faults in a row, for a cool-down that starts at
+# the base and doubles with each failed probe up to the max (syncs/breakers.py).
+HUB_BREAKER_THRESHOLD = env.int("HUB_BREAKER_THRESHOLD", default=5)
+HUB_BREAKER_BASE_SECONDS = env.float("HUB_BREAKER_BASE_SECONDS", default=30)
+HUB_BREAKER_MAX_SECONDS = env.float("HUB_BREAKER_MAX_SECONDS", default=600)
 HUB_PARENT_WAIT_SECONDS = env.float("HUB_PARENT_WAIT_SECONDS", default=60)
 # A claimed attempt or a job's run is someone else's to take over once its lease runs out without renewal.
 HUB_ATTEMPT_LEASE_SECONDS = env.int("HUB_ATTEMPT_LEASE_SECONDS", default=600)

@@ -65,7 +65,7 @@ class SyncJobAdmin(admin.ModelAdmin):
                        "record_type", "watermark_timestamp", "watermark_record_id", "paused_reason",
                        "last_run_started_at", "last_run_finished_at", "last_outcome", "updated_at")
     fieldsets = [
-        (None, {"fields": ["name", "title", "description", "enabled", "batch_size", "max_attempts", "stage"]}),
+        (None, {"fields": ["name", "title", "description", "enabled", "batch_size", "retry_for_minutes", "stage"]}),
         ("What it moves", {"fields": [("source_system", "source_record_type"), ("target_system", "target_record_type"),
                                       "direction", "record_type"]}),
         ("Watermark and last run", {"fields": [("watermark_timestamp", "watermark_record_id"), "paused_reason",

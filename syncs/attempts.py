@@ -14,6 +14,7 @@ from django.db import connections, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from .breakers import breaker_fault
 from .clients.errors import RemoteError
 from .models import NEEDS_PERSON_STATUSES, AttemptStatus, ErrorKind, SyncAttempt, SyncJob, SyncRun
 from .redaction import redact
@@ -43,10 +44,20 @@ class PlannedRecord:
 
 
 def backoff_delay(attempt_number: int) -> timedelta:
-    """Exponential backoff with full jitter, so many failed records don't come back at the same instant."""
+    """Capped exponential backoff with "equal jitter": the delay doubles with each try up to the cap, and is drawn
+    from its upper half, so many failed records don't come back at the same instant yet each wait grows for sure
+    (full jitter let five tries be spent in a minute)."""
     base = settings.HUB_RETRY_BASE_SECONDS
     cap = settings.HUB_RETRY_MAX_SECONDS
-    return timedelta(seconds=random.uniform(base / 2, min(cap, base * 2 ** (attempt_number - 1))))
+    ceiling = min(cap, base * 2 ** min(attempt_number - 1, 32))
+    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+def request_fault_delay() -> timedelta:
+    """When a record whose request failed as a whole comes due again. Short and flat: the remote system's breaker,
+    not the record's backoff, holds the hub back while the system is unwell."""
+    base = settings.HUB_RETRY_BASE_SECONDS
+    return timedelta(seconds=random.uniform(base / 2, base))
 
 
 def attempts_plan(*, run: SyncRun, planned: list[PlannedRecord], operation: str) -> int:
@@ -222,12 +233,19 @@ def attempts_succeed(completions: list[tuple[SyncAttempt, str, dict]]) -> None:
         log_outcome(attempt)
 
 
-def attempt_fail(attempt: SyncAttempt, *, error: RemoteError, response: dict | None = None, retry: bool = True) -> SyncAttempt | None:
-    """Close a try as failed. A transient error schedules the next try as a new attempt with backoff, up to the
-    job's limit, after which the record is dead. Returns the new attempt, if any."""
+def attempt_fail(attempt: SyncAttempt, *, error: RemoteError, response: dict | None = None, retry: bool = True,
+                 request_fault: bool = False) -> SyncAttempt | None:
+    """Close a try as failed; returns the record's next try, if any.
+
+    A permanent error waits for a person. A transient error of the record itself schedules the next try with backoff
+    while the job's retry window (counted from the record's first such failure) lasts; after it the record is dead.
+    `request_fault`: the whole request failed (the remote system's fault, not the record's): the next try is
+    scheduled without spending any of the record's window."""
     now = timezone.now()
     job = attempt.job
-    attempt.error_kind = ErrorKind.TRANSIENT if error.transient else ErrorKind.PERMANENT
+    transient = error.transient
+    attempt.error_kind = (ErrorKind.REQUEST if request_fault and transient
+                          else ErrorKind.TRANSIENT if transient else ErrorKind.PERMANENT)
     attempt.remote_code = error.code[:100]
     attempt.remote_message = error.message
     attempt.response_payload = redact(response) if response is not None else attempt.response_payload
@@ -236,17 +254,20 @@ def attempt_fail(attempt: SyncAttempt, *, error: RemoteError, response: dict | N
     successor = None
     key = Q(salesforce_id=attempt.salesforce_id) if attempt.salesforce_id else Q(netsuite_internal_id=attempt.netsuite_internal_id)
     newer = SyncAttempt.objects.filter(key, job=job, id__gt=attempt.id, superseded=False).exists()
+    retrying_since = attempt.retrying_since if request_fault else (attempt.retrying_since or attempt.started_at or now)
+    window = timedelta(minutes=job.retry_for_minutes)
     if newer:
         # A later change of the record is already planned: that attempt carries the newest content.
         attempt.status = AttemptStatus.FAILED
         attempt.superseded = True
-    elif error.transient and retry and attempt.attempt_number < job.max_attempts:
+    elif transient and retry and (request_fault or now - retrying_since < window):
         attempt.status = AttemptStatus.FAILED
         attempt.superseded = True
-        successor = _next_try(attempt, run=attempt.run, due=now + backoff_delay(attempt.attempt_number),
-                              source_hash=attempt.source_hash,
+        delay = request_fault_delay() if request_fault else backoff_delay(attempt.attempt_number)
+        successor = _next_try(attempt, run=attempt.run, due=now + delay, source_hash=attempt.source_hash,
                               verify_before_write=attempt.verify_before_write or error.outcome_unknown)
-    elif error.transient and retry:
+        successor.retrying_since = retrying_since
+    elif transient and retry:
         attempt.status = AttemptStatus.DEAD
     else:
         attempt.status = AttemptStatus.FAILED
@@ -260,10 +281,24 @@ def attempt_fail(attempt: SyncAttempt, *, error: RemoteError, response: dict | N
 
 def attempt_release(attempt: SyncAttempt, *, delay_seconds: float) -> None:
     """Give a claimed attempt back without counting a try (its parent is still on its way)."""
-    SyncAttempt.objects.filter(pk=attempt.pk, status=AttemptStatus.RUNNING).update(
-        status=AttemptStatus.PENDING, started_at=None, lease_expires_at=None,
-        next_attempt_at=timezone.now() + timedelta(seconds=delay_seconds),
+    attempts_release([attempt], until=timezone.now() + timedelta(seconds=delay_seconds))
+
+
+def attempts_release(attempts: list[SyncAttempt], *, until) -> None:
+    """Give claimed attempts back untried, due at `until` (e.g. when a remote system's breaker lets requests go)."""
+    SyncAttempt.objects.filter(pk__in=[attempt.pk for attempt in attempts], status=AttemptStatus.RUNNING).update(
+        status=AttemptStatus.PENDING, started_at=None, lease_expires_at=None, next_attempt_at=until,
     )
+
+
+def request_failed(system: str | None, attempts: list[SyncAttempt], error: RemoteError) -> None:
+    """A request carrying these attempts failed as a whole. A transient fault counts against the system's breaker
+    (`system`; None for the hub's own waits) and the records try again without spending their retry windows; a
+    permanent one (bad credentials, a missing permission) waits for a person with each record."""
+    if error.transient and system:
+        breaker_fault(system, error)
+    for attempt in attempts:
+        attempt_fail(attempt, error=error, request_fault=True)
 
 
 def attempts_retry(*, attempt_ids: list[int], run: SyncRun | None = None) -> list[SyncAttempt]:

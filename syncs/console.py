@@ -52,6 +52,7 @@ def dashboard_context(request) -> dict:
     hours = selectors.attempts_per_hour()
     return {"health": [{"row": row, "lag": humanize_lag(row.lag)} for row in health], "chart": outcome_chart(hours),
             "waiting_total": sum(row.needs_person for row in health),
+            "breakers": selectors.breaker_states(),
             "can_run": request.user.has_perm("syncs.change_syncjob"),
             "can_see_commissions": request.user.has_perm("syncs.retry_commission_attempt") or request.user.has_perm("syncs.view_syncattempt")}
 

@@ -46,7 +46,11 @@ class SyncJob(models.Model):
     )
     enabled = models.BooleanField(default=True)
     batch_size = models.PositiveIntegerField(default=100)
-    max_attempts = models.PositiveSmallIntegerField(default=5, help_text="Tries of one record before it is dead.")
+    retry_for_minutes = models.PositiveIntegerField(
+        default=24 * 60,
+        help_text="How long a record's own temporary failures are retried (capped exponential backoff) before it waits "
+                  "for a person. Faults of a whole request (an outage, a refusal for concurrency) don't count.",
+    )
     watermark_timestamp = models.DateTimeField(null=True, blank=True, help_text="Last-modified time of the last synced change (UTC).")
     watermark_record_id = models.CharField(max_length=32, blank=True, help_text="Record id breaking ties on that time.")
     run_lease_expires_at = models.DateTimeField(
@@ -110,6 +114,9 @@ NEEDS_PERSON_STATUSES = (AttemptStatus.FAILED, AttemptStatus.DEAD)
 
 class ErrorKind(models.TextChoices):
     TRANSIENT = "transient", "Transient (retried)"
+    # The remote system failed the whole request (5xx, concurrency refusal, timeout): not the record's fault, so it
+    # is retried without spending the record's retry window.
+    REQUEST = "request", "Request fault (remote system; retried)"
     PERMANENT = "permanent", "Permanent (needs a person)"
 
 
@@ -141,6 +148,9 @@ class SyncAttempt(models.Model):
         default=False, help_text="An earlier try may have been carried out unseen (timeout, lost answer): look it up first."
     )
     waiting_on = models.CharField(max_length=18, blank=True, help_text="Salesforce id of the parent this record needs first.")
+    retrying_since = models.DateTimeField(
+        null=True, blank=True, help_text="When this record's own temporary failures began: its retry window runs from here."
+    )
     resolved_at = models.DateTimeField(null=True, blank=True, help_text="A person settled this failure without another try.")
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     resolution_note = models.TextField(blank=True, help_text="Why it was resolved, and notes staff left on the record.")
@@ -220,3 +230,24 @@ class Heartbeat(models.Model):
 
     def __str__(self):
         return f"{self.name} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class CircuitBreaker(models.Model):
+    """One remote system's health as the hub's workers see it. After a run of whole-request faults the breaker opens:
+    no worker sends to that system until the cool-down passes, then one batch probes it. A success closes it."""
+
+    system = models.CharField(max_length=16, choices=System.choices, unique=True)
+    consecutive_faults = models.PositiveIntegerField(default=0)
+    open_until = models.DateTimeField(null=True, blank=True, help_text="No request is sent before then (one probe after).")
+    opened_at = models.DateTimeField(null=True, blank=True, help_text="When this spell of faults opened the breaker.")
+    probing_until = models.DateTimeField(null=True, blank=True, help_text="A worker is probing the system; its verdict is due by then.")
+    last_fault_code = models.CharField(max_length=100, blank=True)
+    last_fault_message = models.TextField(blank=True)
+    last_fault_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.get_system_display()} breaker"
+
+    def is_open(self, now) -> bool:
+        return self.open_until is not None and self.open_until > now

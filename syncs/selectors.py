@@ -10,7 +10,8 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from .models import NEEDS_PERSON_STATUSES, AttemptStatus, RecordLink, RunOutcome, SyncAttempt, SyncJob, SyncRun
+from .models import (NEEDS_PERSON_STATUSES, AttemptStatus, CircuitBreaker, RecordLink, RunOutcome, SyncAttempt, SyncJob,
+                     SyncRun)
 from .jobs.registry import job_spec, job_specs
 from .schedules import schedule_display
 
@@ -249,3 +250,31 @@ def _decimal(value) -> Decimal | None:
         return Decimal(str(value)) if value is not None else None
     except InvalidOperation:
         return None
+
+
+@dataclass
+class BreakerState:
+    system: str
+    open: bool
+    probing: bool
+    consecutive_faults: int
+    open_until: datetime | None
+    opened_at: datetime | None
+    last_fault_code: str
+    last_fault_message: str
+    last_fault_at: datetime | None
+
+    @property
+    def state(self) -> str:
+        return "open" if self.open else "probing" if self.probing else "faults" if self.consecutive_faults else "closed"
+
+
+def breaker_states(*, now: datetime | None = None) -> list[BreakerState]:
+    """Each remote system's breaker as ops should read it: open (the hub holds back), probing, or well."""
+    now = now or timezone.now()
+    return [BreakerState(system=breaker.get_system_display(), open=breaker.is_open(now),
+                         probing=bool(breaker.open_until and breaker.probing_until and breaker.probing_until > now),
+                         consecutive_faults=breaker.consecutive_faults, open_until=breaker.open_until,
+                         opened_at=breaker.opened_at, last_fault_code=breaker.last_fault_code,
+                         last_fault_message=breaker.last_fault_message, last_fault_at=breaker.last_fault_at)
+            for breaker in CircuitBreaker.objects.order_by("system")]

@@ -8,11 +8,12 @@ allocation is nearly spent, and an outcome that counts what happened.
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils import timezone
 
 from mappings.services import MappingSet, MasterRuleViolation, mapping_set_for, master_rule_enforce
 
 from ..engine import JobLeaseKeeper, job_lease_acquire, job_lease_release
-from ..models import NEEDS_PERSON_STATUSES, AttemptStatus, Direction, RunOutcome, SyncAttempt, SyncJob, SyncRun, System
+from ..models import NEEDS_PERSON_STATUSES, AttemptStatus, CircuitBreaker, Direction, RunOutcome, SyncAttempt, SyncJob, SyncRun, System
 
 
 class JobSpec:
@@ -147,6 +148,10 @@ def run_outcome(run: SyncRun, planned: int, skipped: int, reclaimed: int, *, not
     message = f"{planned} changed, {skipped} unchanged, {written} written, {failed} failed, {waiting} waiting to retry."
     if reclaimed:
         message += f" {reclaimed} tries of a stopped worker reclaimed."
+    breaker = CircuitBreaker.objects.filter(system=run.job.target_system).first()
+    if breaker and breaker.is_open(timezone.now()):
+        message += (f" {breaker.get_system_display()} is failing whole requests ({breaker.consecutive_faults} in a row, "
+                    f"last {breaker.last_fault_code}): the hub holds back until {breaker.open_until:%H:%M:%S} UTC, then tries again.")
     return outcome_of(written=written, failed=failed, waiting=waiting), message
 
 

@@ -6,13 +6,20 @@ import time
 from django.conf import settings
 from django.db import transaction
 
-from ..attempts import attempt_fail, attempt_release, attempts_release_children, attempts_succeed
+from ..attempts import (attempt_fail, attempt_release, attempts_release, attempts_release_children, attempts_succeed,
+                        request_failed)
+from ..breakers import breaker_success, breaker_wait
 from ..clients.errors import PermanentError, RemoteError, TransientError
-from ..concurrency import netsuite_budget
+from ..concurrency import BudgetTimeout, netsuite_budget
 from ..engine import links_for, links_upsert, parse_salesforce_datetime
-from ..models import AttemptStatus, RecordLink, SyncAttempt, SyncJob
+from ..models import AttemptStatus, RecordLink, SyncAttempt, SyncJob, System
 
 logger = logging.getLogger(__name__)
+
+# Per-record codes that speak of the request or the account, not the record (NetSuite busy, the session gone):
+# retried without spending the record's retry window.
+REQUEST_LEVEL_CODES = {"WS_REQUEST_BLOCKED", "CONCURRENCY_LIMIT_EXCEEDED", "WS_CONCUR_SESSION_DISALLWD",
+                       "SESSION_TIMED_OUT", "SSS_REQUEST_LIMIT_EXCEEDED"}
 
 
 class NetSuiteBatchWriter:
@@ -26,14 +33,24 @@ class NetSuiteBatchWriter:
         self.netsuite, self.job = netsuite, job
 
     def __call__(self, attempts: list[SyncAttempt]) -> None:
+        wait = breaker_wait(System.NETSUITE)
+        if wait is not None:
+            # NetSuite's breaker is open: give the batch back untried, due when the cool-down ends.
+            attempts_release(attempts, until=wait)
+            return
         try:
             self._send(attempts)
+        except RemoteError as error:
+            # A lookup or the write failed as a whole request: NetSuite's fault, not the records'.
+            request_failed(System.NETSUITE, _still_running(attempts), error)
+        except BudgetTimeout as exc:
+            # The hub's own wait for a concurrency slot ran out: nothing was sent, and nobody is to blame.
+            request_failed(None, _still_running(attempts), TransientError("NO_CONCURRENCY_SLOT", str(exc)))
         except Exception as exc:  # never leave claimed rows running: fail them as transient and let retries decide
             logger.exception("Batch of %s failed unexpectedly", self.job.name)
-            error = exc if isinstance(exc, RemoteError) else TransientError("HUB_ERROR", f"{type(exc).__name__}: {exc}")
-            for attempt in attempts:
-                if SyncAttempt.objects.filter(pk=attempt.pk, status=AttemptStatus.RUNNING).exists():
-                    attempt_fail(attempt, error=error)
+            error = TransientError("HUB_ERROR", f"{type(exc).__name__}: {exc}")
+            for attempt in _still_running(attempts):
+                attempt_fail(attempt, error=error)
 
     def _send(self, attempts: list[SyncAttempt]) -> None:
         ready = self._verify_unknown_outcomes(self._hold_back_orphans(attempts))
@@ -42,12 +59,8 @@ class NetSuiteBatchWriter:
         known_accounts = account_links([attempt.request_payload["record"] for attempt in ready])
         records = [references_resolved(attempt.request_payload["record"], known_accounts) for attempt in ready]
         started = time.monotonic()
-        try:
-            results = self.netsuite.upsert_list(records, hold=netsuite_budget().slot)
-        except RemoteError as error:
-            for attempt in ready:
-                attempt_fail(attempt, error=error)
-            return
+        results = self.netsuite.upsert_list(records, hold=netsuite_budget().slot)
+        breaker_success(System.NETSUITE)
         elapsed_ms = int((time.monotonic() - started) * 1000)
         succeeded, failed = [], []
         for attempt, result in zip(ready, results):
@@ -61,7 +74,8 @@ class NetSuiteBatchWriter:
                 failed.append((attempt, result, response))
         self._record_successes(succeeded)
         for attempt, result, response in failed:
-            attempt_fail(attempt, error=self._write_error(attempt, result), response=response)
+            attempt_fail(attempt, error=self._write_error(attempt, result), response=response,
+                         request_fault=result.code in REQUEST_LEVEL_CODES)
 
     def _record_successes(self, succeeded: list[tuple[SyncAttempt, str, dict]]) -> None:
         """Close the tries, link each record to its NetSuite twin and let the children waiting for them go."""
@@ -162,6 +176,13 @@ class NetSuiteBatchWriter:
             ids = [a.salesforce_id for a in attempts if (a.request_payload.get("link") or {}).get("record_type") == record_type]
             linked |= {sid for sid, link in links_for(record_type, ids).items() if link.netsuite_internal_id}
         return linked
+
+
+def _still_running(attempts: list[SyncAttempt]) -> list[SyncAttempt]:
+    """The batch's attempts not yet closed (some may have been, before the request failed), in one query."""
+    running = set(SyncAttempt.objects.filter(pk__in=[a.pk for a in attempts], status=AttemptStatus.RUNNING)
+                  .values_list("pk", flat=True))
+    return [attempt for attempt in attempts if attempt.pk in running]
 
 
 def account_links(records: list[dict]) -> dict[str, RecordLink]:

@@ -12,6 +12,8 @@ the hub compares them as aware datetimes and keeps its cursors in UTC.
 Writing: one attempt per record, written 200 at a time with per-record results: one bad record fails alone.
 """
 import logging
+import random
+import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,12 +26,14 @@ from mappings.services import MappingSet
 from mappings.transforms import MappingError, map_record
 
 from ..attempts import PlannedRecord, attempts_plan, attempts_reclaim_expired
+from ..breakers import breaker_fault
 from ..clients.errors import RemoteError, TransientError
 from ..clients.netsuite import NetSuiteClient, SearchPage, SearchPageGone, netsuite_client
 from ..clients.salesforce import salesforce_client, soql_format
 from ..concurrency import netsuite_budget
 from ..engine import BatchSender, content_hash, run_count, watermark_advance, watermark_since
-from ..models import SALESFORCE_ID, AttemptStatus, Direction, RecordLink, RunOutcome, SyncAttempt, SyncJob, SyncRun
+from ..models import (SALESFORCE_ID, AttemptStatus, Direction, RecordLink, RunOutcome, SyncAttempt, SyncJob, SyncRun,
+                      System)
 from .base import (
     JobSpec,
     job_run_leased,
@@ -169,32 +173,19 @@ def _pull_run_leased(run, spec: PullJob, ctx: PullContext, since, progress, sale
     except RemoteError as error:
         return RunOutcome.FAILED, f"NetSuite could not be reached: {error.code}: {error.message}"
     writer = SalesforceBatchWriter(salesforce=salesforce, job=job, link=spec.link)
-    planned_total = skipped = read = 0
-    total = None
-    paused = ""
-    with BatchSender(job=job, run=run, send_batch=writer, threads=2, batch_size=200) as sender:
-        for page in _pages(netsuite, spec, start, created_from=resume_from):
-            if total is None:
-                total = page.total_records
-            records = page.records
-            read += len(records)
-            planned = _plan_page(ctx, spec, records)
-            skipped += len(records) - len(planned)
-            if planned:
-                planned_total += attempts_plan(run=run, planned=planned, operation=spec.operation)
-                sender.planned()
-            # The run's own progress (a backfill resumes from it): every record created before this moment is read.
-            reached = _created(records[-1])
-            if reached is not None:
-                SyncRun.objects.filter(pk=run.pk).update(watermark_after_timestamp=reached, watermark_after_record_id="created")
-            run_count(run, records_read=len(records))
-            if progress:
-                progress(read, max(total, read))
-            # The writes of each page cost Salesforce requests: stop reading when the allocation runs low (what
-            # is planned is still written, and retried if Salesforce refuses it).
-            paused = salesforce_pause_between_pages(job, salesforce)
-            if paused:
-                break
+    totals = {"planned": 0, "skipped": 0}
+    try:
+        with BatchSender(job=job, run=run, send_batch=writer, threads=2, batch_size=200) as sender:
+            paused = _sweep(run, spec, ctx, netsuite, salesforce, sender, start, resume_from, progress, totals)
+    except RemoteError as error:
+        # What was read and planned is committed and will be written; the watermark stays, so the next run reads
+        # again from it.
+        if error.transient:
+            breaker_fault(System.NETSUITE, error)
+        spec.after_sweep(run, writer)
+        outcome = run_outcome(run, totals["planned"], totals["skipped"], reclaimed, not_written=("rollup",))
+        return RunOutcome.FAILED, f"NetSuite failed a read ({error.code}: {error.message}); the next run reads again. {outcome[1]}"
+    planned_total, skipped = totals["planned"], totals["skipped"]
     if paused:
         # The sweep is not finished: the watermark stays, and the next run reads again from it.
         spec.after_sweep(run, writer)
@@ -206,6 +197,37 @@ def _pull_run_leased(run, spec: PullJob, ctx: PullContext, since, progress, sale
         watermark_advance(job=job, run=run, timestamp=_utc(sweep_began).replace(microsecond=0), record_id="")
     spec.after_sweep(run, writer)
     return run_outcome(run, planned_total, skipped, reclaimed, not_written=("rollup",))
+
+
+def _sweep(run, spec: PullJob, ctx: PullContext, netsuite, salesforce, sender: BatchSender, start, resume_from,
+           progress, totals: dict) -> str:
+    """Read every page since `start`, plan each page's attempts and hand them to the sender. Returns the reason the
+    sweep stopped early ('' if it read everything); `totals` gathers what was planned and skipped."""
+    job = run.job
+    read, total = 0, None
+    for page in _pages(netsuite, spec, start, created_from=resume_from):
+        if total is None:
+            total = page.total_records
+        records = page.records
+        read += len(records)
+        planned = _plan_page(ctx, spec, records)
+        totals["skipped"] += len(records) - len(planned)
+        if planned:
+            totals["planned"] += attempts_plan(run=run, planned=planned, operation=spec.operation)
+            sender.planned()
+        # The run's own progress (a backfill resumes from it): every record created before this moment is read.
+        reached = _created(records[-1])
+        if reached is not None:
+            SyncRun.objects.filter(pk=run.pk).update(watermark_after_timestamp=reached, watermark_after_record_id="created")
+        run_count(run, records_read=len(records))
+        if progress:
+            progress(read, max(total, read))
+        # The writes of each page cost Salesforce requests: stop reading when the allocation runs low (what
+        # is planned is still written, and retried if Salesforce refuses it).
+        paused = salesforce_pause_between_pages(job, salesforce)
+        if paused:
+            return paused
+    return ""
 
 
 # Pages asked for ahead of the one being processed: NetSuite's time answering them overlaps the hub's reading of
@@ -258,16 +280,38 @@ def _pages(netsuite: NetSuiteClient, spec: PullJob, start: datetime | None, *, c
 
 def _search_more(netsuite, spec, search_id: str, page_index: int, page_size: int) -> SearchPage:
     # Runs in a reader thread, which touches no database.
-    with netsuite_budget().slot():
-        return netsuite.search_more(search_id=search_id, page_index=page_index, page_size=page_size,
-                                    body_fields_only=spec.body_fields_only)
+    def read():
+        with netsuite_budget().slot():
+            return netsuite.search_more(search_id=search_id, page_index=page_index, page_size=page_size,
+                                        body_fields_only=spec.body_fields_only)
+    return _read_through_request_faults(read)
 
 
 def _search(netsuite, spec, since, page_size, created_from=None) -> SearchPage:
-    with netsuite_budget().slot():
-        return netsuite.search_transactions(transaction_type=spec.transaction_type, modified_since=since,
-                                            page_size=page_size, body_fields_only=spec.body_fields_only,
-                                            created_since=created_from)
+    def read():
+        with netsuite_budget().slot():
+            return netsuite.search_transactions(transaction_type=spec.transaction_type, modified_since=since,
+                                                page_size=page_size, body_fields_only=spec.body_fields_only,
+                                                created_since=created_from)
+    return _read_through_request_faults(read)
+
+
+# A page read changes nothing, so a request fault of one (a 5xx, a refusal for concurrency, a timeout) is worth a
+# few quick tries before the run gives up on the sweep; one bad answer in a burst should not fail a whole pull.
+READ_TRIES = 4
+
+
+def _read_through_request_faults(read):
+    for number in range(1, READ_TRIES + 1):
+        try:
+            return read()
+        except SearchPageGone:
+            raise   # not a fault: the caller searches again
+        except TransientError as error:
+            if number == READ_TRIES:
+                raise
+            logger.info("Read failed (%s); trying again", error.code)
+            time.sleep(random.uniform(0.5, 1.0) * 2 ** (number - 1))
 
 
 def _created(record: dict) -> datetime | None:

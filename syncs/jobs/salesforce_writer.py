@@ -4,12 +4,13 @@ import time
 
 from django.db import connections, router, transaction
 
-from ..attempts import attempt_fail, attempts_succeed
+from ..attempts import attempt_fail, attempts_release, attempts_succeed, request_failed
+from ..breakers import breaker_success, breaker_wait
 from ..clients.errors import PermanentError, RemoteError, TransientError
 from ..clients.salesforce import TRANSIENT_CODES as SALESFORCE_TRANSIENT_CODES
 from ..clients.salesforce import result_errors
 from ..engine import links_upsert
-from ..models import SyncAttempt, SyncJob
+from ..models import SyncAttempt, SyncJob, System
 
 
 class SalesforceBatchWriter:
@@ -21,6 +22,11 @@ class SalesforceBatchWriter:
         self.salesforce, self.job, self.link = salesforce, job, link
 
     def __call__(self, attempts: list[SyncAttempt]) -> None:
+        wait = breaker_wait(System.SALESFORCE)
+        if wait is not None:
+            # Salesforce's breaker is open: give the batch back untried, due when the cool-down ends.
+            attempts_release(attempts, until=wait)
+            return
         groups: dict[tuple, list[SyncAttempt]] = {}
         for attempt in attempts:
             payload = attempt.request_payload
@@ -37,9 +43,10 @@ class SalesforceBatchWriter:
                 else:
                     results = self.salesforce.update_collection(object_name, records)
             except RemoteError as error:
-                for attempt in group:
-                    attempt_fail(attempt, error=error)
+                # The whole call failed: Salesforce's fault (or its allocation), not the records'.
+                request_failed(System.SALESFORCE, group, error)
                 continue
+            breaker_success(System.SALESFORCE)
             elapsed_ms = int((time.monotonic() - started) * 1000)
             succeeded, links = [], []
             for attempt, result in zip(group, results):

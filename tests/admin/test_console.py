@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mappings.models import FieldMapping
+from syncs.breakers import breaker_fault, breaker_success
 from syncs.clients.errors import TransientError
 from syncs.models import RecordLink, SyncAttempt, SyncJob, SyncRun
 
@@ -57,6 +58,19 @@ def test_it_shows_each_job_with_moved_waiting_and_lag_on_the_dashboard(client, o
     assert "2 h 00 min" in row
     assert "1 record needs a person" in page
     assert 'id="attempts-chart"' in page and "succeeded 3" in page
+
+
+def test_it_says_on_the_dashboard_when_a_remote_systems_breaker_holds_the_hub_back(client, ops_user, settings):
+    settings.HUB_BREAKER_THRESHOLD = 2
+    for _ in range(2):
+        breaker_fault("netsuite", TransientError("HTTP_503", "Service Unavailable"))
+    client.force_login(ops_user)
+    page = client.get(reverse("admin:index")).content.decode()
+    notice = page[page.index('class="hub-breaker hub-breaker-open"'):].split("</p>")[0]
+    assert "NetSuite is failing whole requests: the hub holds back until" in notice
+    assert "2 in a row" in notice and "HTTP_503: Service Unavailable" in notice
+    breaker_success("netsuite")
+    assert "hub-breaker" not in client.get(reverse("admin:index")).content.decode()
 
 
 def test_it_retries_selected_attempts_and_enqueues_the_job_after_commit(client, ops_user, enqueued, django_capture_on_commit_callbacks):
@@ -191,7 +205,7 @@ def test_it_refuses_a_watermark_reset_while_the_job_runs(client, ops_user):
 
 def _inline_form(job: SyncJob, **changes_by_target) -> dict:
     mappings = list(FieldMapping.objects.filter(job=job).order_by("order", "id"))
-    form = {"title": job.title, "description": job.description, "batch_size": job.batch_size, "max_attempts": job.max_attempts,
+    form = {"title": job.title, "description": job.description, "batch_size": job.batch_size, "retry_for_minutes": job.retry_for_minutes,
             "stage": job.stage, "enabled": "on", "field_mappings-TOTAL_FORMS": len(mappings),
             "field_mappings-INITIAL_FORMS": len(mappings), "field_mappings-MIN_NUM_FORMS": 0, "field_mappings-MAX_NUM_FORMS": 1000}
     for i, mapping in enumerate(mappings):

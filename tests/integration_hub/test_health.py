@@ -22,6 +22,17 @@ def test_it_reports_healthy_with_a_ticking_beat_and_fresh_jobs(client):
     assert set(body["checks"]["jobs"]) == set(SyncJob.objects.values_list("name", flat=True))
 
 
+def test_it_reports_each_remote_systems_breaker(client, settings):
+    from syncs.breakers import breaker_fault
+    from syncs.clients.errors import TransientError
+
+    settings.HUB_BREAKER_THRESHOLD = 1
+    breaker_fault("salesforce", TransientError("SERVER_UNAVAILABLE", "down"))
+    body = json.loads(client.get("/healthz").content)
+    remote = body["checks"]["remote_systems"]["salesforce"]
+    assert (remote["state"], remote["consecutive_faults"], remote["last_fault_code"]) == ("open", 1, "SERVER_UNAVAILABLE")
+
+
 def test_it_reports_a_silent_beat_and_a_stale_job(client):
     schedules_apply()
     Heartbeat.objects.create(name="sweeper", at=timezone.now() - timedelta(hours=1))

@@ -23,14 +23,14 @@ def running(job, number=1, salesforce_id="001000000000001AAA"):
                                       started_at=timezone.now(), request_payload={"record": {"type": "customer"}})
 
 
-def test_backoff_grows_exponentially_with_full_jitter_and_a_cap(settings):
+def test_backoff_grows_exponentially_with_jitter_and_a_cap(settings):
     settings.HUB_RETRY_BASE_SECONDS, settings.HUB_RETRY_MAX_SECONDS = 10, 300
     first = [backoff_delay(1) for _ in range(200)]
     fourth = [backoff_delay(4) for _ in range(200)]
     late = [backoff_delay(20) for _ in range(200)]
     assert all(timedelta(seconds=5) <= d <= timedelta(seconds=10) for d in first)
-    assert all(timedelta(seconds=5) <= d <= timedelta(seconds=80) for d in fourth)
-    assert max(fourth) > timedelta(seconds=40)   # spread, not one instant
+    assert all(timedelta(seconds=40) <= d <= timedelta(seconds=80) for d in fourth)   # each wait grows for sure
+    assert max(fourth) - min(fourth) > timedelta(seconds=20)   # spread, not one instant
     assert all(d <= timedelta(seconds=300) for d in late)
 
 
@@ -48,11 +48,37 @@ def test_an_unknown_outcome_makes_the_next_try_look_the_record_up_first(job):
     assert successor.verify_before_write
 
 
-def test_the_last_transient_try_is_dead(job):
-    attempt = running(job, number=job.max_attempts)
-    assert attempt_fail(attempt, error=TransientError("HTTP_503", "down")) is None
+def test_a_record_is_retried_until_its_retry_window_has_passed_then_dead(job):
+    first = running(job)
+    first.started_at = timezone.now() - timedelta(minutes=job.retry_for_minutes - 5)
+    second = attempt_fail(first, error=TransientError("RCRD_HAS_BEEN_CHANGED", "changed"))
+    assert second.retrying_since == first.started_at   # the window runs from the first failure, not this try
+    second.status, second.started_at = AttemptStatus.RUNNING, timezone.now()
+    second.retrying_since = timezone.now() - timedelta(minutes=job.retry_for_minutes + 1)
+    second.save()
+    assert attempt_fail(second, error=TransientError("RCRD_HAS_BEEN_CHANGED", "changed")) is None
+    second.refresh_from_db()
+    assert (second.status, second.superseded) == ("dead", False)
+
+
+def test_a_fault_of_the_whole_request_spends_none_of_the_records_window(job):
+    attempt = running(job, number=40)
+    attempt.retrying_since = timezone.now() - timedelta(minutes=job.retry_for_minutes + 60)
+    attempt.save()
+    successor = attempt_fail(attempt, error=TransientError("HTTP_503", "down"), request_fault=True)
     attempt.refresh_from_db()
-    assert (attempt.status, attempt.superseded) == ("dead", False)
+    assert (attempt.status, attempt.error_kind) == ("failed", "request")
+    assert successor is not None and successor.retrying_since == attempt.retrying_since
+    fresh = attempt_fail(running(job, salesforce_id="001000000000002AAA"), error=TransientError("TIMEOUT", "slow", outcome_unknown=True),
+                         request_fault=True)
+    assert fresh.retrying_since is None and fresh.verify_before_write   # its window has not started
+
+
+def test_a_permanent_fault_of_the_whole_request_still_waits_for_a_person(job):
+    attempt = running(job)
+    assert attempt_fail(attempt, error=PermanentError("INVALID_LOGIN", "bad token"), request_fault=True) is None
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.error_kind) == ("failed", "permanent")
 
 
 def test_a_permanent_failure_waits_for_a_person(job):

@@ -247,3 +247,24 @@ def test_it_pulls_every_change_when_netsuite_pages_by_date_created(hub_on_sandbo
     assert run.outcome == "succeeded", run.message
     dates = {r["NetSuite_Payment_Id__c"]: r["Payment_Date__c"] for r in remittances(salesforce.client())}
     assert {dates[str(p["internalId"])] for p in paid} == {"2026-01-15"}
+
+
+def test_it_reads_through_a_burst_of_5xx_answers_and_says_so_when_it_cannot(hub_on_sandboxes, settings):
+    salesforce, netsuite = hub_on_sandboxes
+    settings.HUB_NETSUITE_PAGE_SIZE = 5   # several pages
+    run_all(PUSHES)
+    # Two refused reads in a row: each page read is tried again, and the run goes through.
+    netsuite.control(http_503_next=2, fault_operations="search,searchMoreWithId", reset_stats=True)
+    run = sync_run(job_name="pull_sales_orders")
+    # (Earlier tests of this module may have left a record Salesforce refuses: "partial" then, but never "failed".)
+    assert run.outcome in ("succeeded", "partial") and "failed a read" not in run.message, run.message
+    assert netsuite.stats()["injected"]["http_503"] == 2
+    # NetSuite refusing every read: the run fails saying what NetSuite answered, and the watermark stays.
+    watermark = SyncJob.objects.get(name="pull_sales_orders").watermark_timestamp
+    netsuite.control(http_503_rate=1.0, fault_operations="search,searchMoreWithId")
+    try:
+        run = sync_run(job_name="pull_sales_orders")
+    finally:
+        netsuite.control(clear_faults=True)
+    assert run.outcome == "failed" and "NetSuite failed a read (HTTP_503" in run.message, run.message
+    assert SyncJob.objects.get(name="pull_sales_orders").watermark_timestamp == watermark

@@ -116,7 +116,7 @@ def test_it_leaves_no_duplicate_when_netsuite_loses_the_answer(hub_on_sandboxes)
     netsuite.control(lost_response_next=1, fault_operations="upsertList")
     run = sync_run(job_name="push_accounts")
     assert netsuite.stats()["injected"].get("lost_response") == 1
-    lost = SyncAttempt.objects.filter(job__name="push_accounts", status="failed", error_kind="transient")
+    lost = SyncAttempt.objects.filter(job__name="push_accounts", status="failed", error_kind="request")
     assert lost.exists() and lost.first().remote_code == "CONNECTION_ERROR", run.message
     # The retry may already have happened inside the run (its backoff is short here); if not, let it come due.
     SyncAttempt.objects.filter(job__name="push_accounts", status="pending").update(next_attempt_at=run.started_at)
