@@ -124,7 +124,7 @@ class TokenEndpoint:
         try:
             jwt.decode(assertion, self.public_key, algorithms=[algorithm],
                        options={"verify_exp": False, "verify_iat": False, "verify_nbf": False, "verify_aud": False})
-        except jwt.InvalidTokenError as error:
+        except jwt.PyJWTError as error:   # a bad signature, or a curve that does not fit alg (InvalidKeyError)
             raise self.refuse("invalid_grant", f"signature: {error}") from None
         audience = claims.get("aud")
         audiences = audience if isinstance(audience, list) else [audience]
