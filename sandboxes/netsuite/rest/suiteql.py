@@ -63,6 +63,16 @@ class SuiteQL:
         self.store = store
         self.zone = zone
         self.date_format = date_format
+        self._columns: dict[str, set[str]] | None = None
+
+    def columns(self) -> dict[str, set[str]]:
+        """Each table's column names, read from its SQL once."""
+        if self._columns is None:
+            connection = self.store.connection()
+            self._columns = {name: {column[0].lower() for column in
+                                    connection.execute(f"SELECT * FROM ({sql}) LIMIT 0").description}
+                             for name, sql in TABLES.items()}
+        return self._columns
 
     # -- dates -------------------------------------------------------------------------------------
     def format_date(self, epoch_ms: int) -> str:
@@ -132,6 +142,7 @@ class SuiteQL:
             if isinstance(node, exp.Dot):
                 raise QueryError(f"Unsupported expression '{node.sql(dialect='oracle')}' (BUILTIN functions are not "
                                  "supported by the sandbox).")
+        self._check_columns(root, used)
         self._dates_from_text(root)
         for node in list(root.find_all(exp.StrToDate, exp.StrToTime)):
             node.replace(exp.Anonymous(this="ns_to_date", expressions=[node.this, node.args.get("format")
@@ -165,6 +176,17 @@ class SuiteQL:
         # Every identifier quoted: SuiteQL names such as transaction are keywords to sqlite.
         sql = root.sql(dialect="sqlite", identify=True)
         return (f"WITH {ctes} {sql}" if ctes else sql), dates, others
+
+    def _check_columns(self, root, used: set[str]) -> None:
+        # sqlite would read a quoted name it does not know as a text literal: every column must be known first.
+        known = set().union(*(self.columns()[name] for name in used)) if used else set()
+        known |= {node.alias.lower() for node in root.find_all(exp.Alias) if node.alias}
+        for column in root.find_all(exp.Column):
+            if isinstance(column.this, exp.Star):
+                continue
+            if column.name.lower() not in known:
+                where = f" for record '{column.table}'" if column.table else ""
+                raise QueryError(f"Field '{column.name}'{where} was not found.")
 
     def _dates_from_text(self, root) -> None:
         """'1/15/2024' beside a date column reads in the account's date format (Oracle's implicit conversion)."""
