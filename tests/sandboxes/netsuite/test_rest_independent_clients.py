@@ -12,18 +12,33 @@ Response" section_162755359851.html and "The Request Token Structure" section_16
 - the header: typ JWT, alg as given (Authlib's default RS256 is not one NetSuite accepts), kid only if given;
 - the claims: iss = client id, aud = the URL posted to, iat, exp = iat + 3600, and two NetSuite does not list,
   sub = client id and jti; scope only if given as an extra claim.
+
+netsuite-async (PyPI, in a virtualenv of its own under var/: it needs Python 3.12 or newer) is the NetSuite REST
+client: the record service's create, get (fields=, expandSubResources=), update (replace=), the collection's paging
+through its links, with Authlib's httpx client as its AuthProvider. netsuite_async_check.py makes the calls and prints
+what it saw. The other NetSuite REST clients on PyPI were read and left out: netsuite 0.12.0 (jacobsvante) speaks
+OAuth 1.0 only (its Config takes TokenAuth or UsernamePasswordAuth, "TODO: Support OAuth2") and builds every URL on
+https://<account>.suitetalk.api.netsuite.com with no way to point it elsewhere; netsuite-client 0.1.1 is OAuth 1.0
+with the host fixed the same way; netsuite-connector 0.3.3 is an OAuth 1.0 session for RESTlet URLs.
 """
 import base64
 import json
+import os
+import re
+import shutil
+import subprocess
+import sys
 import time
 import urllib.parse
+import uuid
+from pathlib import Path
 
 import pytest
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2.rfc7523 import PrivateKeyJWT
 
-from sandboxes.netsuite.process import run_netsuite_sandbox
+from sandboxes.netsuite.process import PROJECT_ROOT, run_netsuite_sandbox
 
 pytestmark = pytest.mark.slow
 
@@ -160,3 +175,128 @@ def test_authlib_defaults_that_netsuite_refuses_are_refused(sandbox, options, er
 
     assert refused.value.error == error
     assert session.token is None
+
+
+# -- netsuite-async ------------------------------------------------------------------------------------------------
+NETSUITE_ASYNC_VERSION = "0.2.4"
+# What it runs on, pinned like the hub's own (Authlib as in requirements.txt; httpx is the newest netsuite-async allows).
+NETSUITE_ASYNC_PACKAGES = [f"netsuite-async=={NETSUITE_ASYNC_VERSION}", "Authlib==1.9.6", "joserfc==1.8.0",
+                           "httpx==0.28.1"]
+MIN_PYTHON = (3, 12)   # netsuite-async's Requires-Python
+SCRIPT = Path(__file__).with_name("netsuite_async_check.py")
+
+
+def _python_version(python: str) -> tuple | None:
+    try:
+        completed = subprocess.run([python, "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True,
+                                   text=True, timeout=30)
+    except OSError:
+        return None
+    return tuple(map(int, completed.stdout.split())) if completed.returncode == 0 else None
+
+
+def _newer_python() -> str | None:
+    """A Python that netsuite-async runs on: this one, one on PATH, or one that pyenv has."""
+    if sys.version_info[:2] >= MIN_PYTHON:
+        return sys.executable
+    for name in ("python3.14", "python3.13", "python3.12"):
+        found = shutil.which(name)
+        if found and (_python_version(found) or (0,)) >= MIN_PYTHON:
+            return found
+    pyenv = shutil.which("pyenv")
+    if pyenv:
+        listed = subprocess.run([pyenv, "versions", "--bare"], capture_output=True, text=True, timeout=30).stdout
+        versions = sorted((tuple(map(int, m.groups())), m.group(0)) for m in
+                          (re.fullmatch(r"(\d+)\.(\d+)\.\d+", line.strip()) for line in listed.splitlines()) if m)
+        for version, name in reversed(versions):
+            if version >= MIN_PYTHON:
+                prefix = subprocess.run([pyenv, "prefix", name], capture_output=True, text=True, timeout=30)
+                python = Path(prefix.stdout.strip()) / "bin" / "python3"
+                if prefix.returncode == 0 and python.exists():
+                    return str(python)
+    return None
+
+
+def _installed_version(python: Path) -> str | None:
+    if not python.exists():
+        return None
+    completed = subprocess.run([str(python), "-c", "import importlib.metadata as m; print(m.version('netsuite-async'))"],
+                               capture_output=True, text=True, timeout=60)
+    return completed.stdout.strip() if completed.returncode == 0 else None
+
+
+@pytest.fixture(scope="module")
+def netsuite_async_python():
+    base = _newer_python()
+    if base is None:
+        pytest.skip(f"netsuite-async needs Python {'.'.join(map(str, MIN_PYTHON))} or newer, and none was found "
+                    "(on PATH as python3.12 and up, or through pyenv)")
+    major_minor = ".".join(map(str, _python_version(base)))
+    # Kept across runs under var/ (ignored by git); one folder per version, so changing the pin installs afresh.
+    venv = PROJECT_ROOT / "var" / "venvs" / f"netsuite-async-{NETSUITE_ASYNC_VERSION}-py{major_minor}"
+    python = venv / "bin" / "python"
+    if _installed_version(python) != NETSUITE_ASYNC_VERSION:
+        steps = [[base, "-m", "venv", "--clear", str(venv)],
+                 [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                  *NETSUITE_ASYNC_PACKAGES]]
+        for step in steps:
+            completed = subprocess.run(step, capture_output=True, text=True, timeout=600)
+            if completed.returncode != 0:
+                reason = f"{' '.join(step[:4])} failed: {completed.stderr[-2000:]}"
+                # CI has the Python for it, so it must not lose this test quietly (as the jsforce test does).
+                if os.environ.get("CI"):
+                    pytest.fail(reason)
+                pytest.skip(reason)
+    return python
+
+
+@pytest.fixture(scope="module")
+def seen_by_netsuite_async(netsuite_async_python, tmp_path_factory):
+    tag = f"NSA{uuid.uuid4().hex[:8].upper()}"
+    with run_netsuite_sandbox(tmp_path_factory.mktemp("netsuite-async"), wsdl=False) as sandbox:
+        config = {"rest_url": sandbox.rest_url, "token_url": sandbox.token_url, "client_id": sandbox.client_id,
+                  "certificate_id": sandbox.certificate_id, "private_key_path": str(sandbox.private_key_path),
+                  "tag": tag}
+        completed = subprocess.run([str(netsuite_async_python), str(SCRIPT), json.dumps(config)],
+                                   capture_output=True, text=True, timeout=120, cwd=tmp_path_factory.getbasetemp())
+        assert completed.returncode == 0, completed.stderr[-4000:]
+        seen = json.loads(completed.stdout.strip().splitlines()[-1])
+        seen["tag"] = tag
+        seen["stats"] = sandbox.stats()
+        return seen
+
+
+def test_netsuite_async_creates_gets_and_updates_records_over_a_m2m_token(seen_by_netsuite_async):
+    seen, tag = seen_by_netsuite_async, seen_by_netsuite_async["tag"]
+    assert seen["token_type"] == "bearer"
+    assert len(set(seen["created"])) == CUSTOMERS and all(id_.isdigit() for id_ in seen["created"])
+    first = seen["created"][0]
+    assert seen["got"] == {"id": first, "externalId": f"{tag}-00", "companyName": f"Async {tag} 00",
+                           "links": ["self"]}
+    assert seen["got_fields"] == ["companyName", "id"]   # email is empty, so fields= leaves it out
+    assert seen["updated"] == first and seen["email_after_update"] == f"ap@{tag.lower()}.test"
+    assert seen["upsert"]["status"] == 204 and seen["upsert"]["location"].endswith(f"/customer/{first}")
+    assert seen["name_after_upsert"] == f"Async {tag} 00 renamed"
+    assert seen["get_many"] == {id_: True for id_ in seen["created"][:4]}
+    assert seen["stats"]["records"]["customer"] == CUSTOMERS
+
+
+def test_netsuite_async_pages_the_record_collection_by_its_links(seen_by_netsuite_async):
+    seen = seen_by_netsuite_async
+    assert [len(page) for page in seen["pages"]] == [5, 5, 2]
+    assert [id_ for page in seen["pages"] for id_ in page] == seen["created"]
+    assert seen["concurrent_ids"] == seen["created"]
+
+
+def test_netsuite_async_writes_sublists_and_replaces_them(seen_by_netsuite_async):
+    seen = seen_by_netsuite_async
+    order = seen["order"]
+    assert order["entity"] == seen["created"][1]
+    assert order["lines"] == [["101", 1500.0], ["103", 50.0]]
+    assert seen["order_after_replace"] == [["102", 900.0]]
+
+
+def test_netsuite_async_reads_a_missing_record_as_its_validation_error(seen_by_netsuite_async):
+    missing = seen_by_netsuite_async["missing"]
+    assert (missing["class"], missing["status"], missing["code"]) == ("NetsuiteValidationError", 404, "NONEXISTENT_ID")
+    assert missing["message"].startswith("Get for customers failed (404)")
