@@ -30,6 +30,10 @@ ALGORITHMS = {"PS256": rsa.RSAPublicKey, "PS384": rsa.RSAPublicKey, "PS512": rsa
               "ES512": ec.EllipticCurvePublicKey}
 SCOPES = {"rest_webservices", "restlets", "suite_analytics"}
 TOKEN_LIFETIME_S = 3600
+# section_162790605110.html says exp "must be less than 60 minutes greater than" iat, but Oracle's own sample
+# assertion on section_162755359851.html has exp - iat = 3600 exactly, as has Authlib's private_key_jwt by default
+# (tests/sandboxes/netsuite/test_rest_independent_clients.py): a span of exactly 60 minutes is taken, a longer one is
+# refused.
 MAX_ASSERTION_LIFETIME_S = 3600
 CLOCK_SKEW_S = 300
 

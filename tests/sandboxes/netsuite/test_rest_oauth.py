@@ -117,3 +117,15 @@ def test_it_verifies_es256_against_an_ec_certificate_it_was_given(tmp_path):
 
     assert good.status_code == 200, good.text
     assert mismatched.json() == {"error": "invalid_grant"}
+
+
+def test_it_takes_an_assertion_of_exactly_60_minutes_and_refuses_one_second_more(rest_only):
+    # Oracle's sample assertion (section_162755359851) spans exactly 3600 s, and so does Authlib's by default; the
+    # structure page (section_162790605110) allows no more than 60 minutes.
+    now = int(time.time())
+
+    exactly = ask_token(rest_only, rest_only.client_assertion(iat=now, exp=now + 3600))
+    longer = ask_token(rest_only, rest_only.client_assertion(iat=now, exp=now + 3601))
+
+    assert exactly.status_code == 200, exactly.text
+    assert (longer.status_code, longer.json()) == (400, {"error": "invalid_grant"})
