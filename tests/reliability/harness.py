@@ -359,6 +359,17 @@ class Scenario:
         for row in waiting:
             lines.append(f"  {row['job__name']:<26} {row['status']:<7} {row['remote_code'] or '-':<22} x{row['count']:<4} "
                          f"e.g. {(row['example'] or '')[:160]}")
+        stuck = (SyncAttempt.objects.filter(status__in=NEEDS_PERSON_STATUSES, superseded=False, resolved_at__isnull=True)
+                 .select_related("job").order_by("job__name", "remote_code", "id"))
+        seen = set()
+        for attempt in stuck:
+            if len(seen) >= 4 or (attempt.job_id, attempt.remote_code) in {key[:2] for key in seen}:
+                continue
+            seen.add((attempt.job_id, attempt.remote_code, attempt.salesforce_id))
+            tries = SyncAttempt.objects.filter(job=attempt.job, salesforce_id=attempt.salesforce_id).order_by("id")
+            lines.append(f"  the tries of {attempt.job.name} {attempt.salesforce_id}: " + ", ".join(
+                f"#{t.attempt_number} {t.status}{' ' + t.remote_code if t.remote_code else ''}"
+                f"{' (replaced)' if t.superseded else ''}" for t in tries))
         census = result.census if result is not None else None
         if census is not None:
             for label in ("lost", "duplicated", "different"):
