@@ -7,7 +7,8 @@ settle as beat would let it, with what it leaves behind counted in both systems.
     scenario.act(10)                                # the fault acts while beat sweeps every second
     scenario.clear()                                # the fault clears; the settle clock starts
     scenario.settle()                               # runs and sweeps until nothing is left, or a deadline
-    scenario.check()                                # 0 lost, 0 duplicated, 0 waiting for a person
+    scenario.check()                                # 0 lost, 0 duplicated, 0 waiting for a person, and
+                                                    # no run finished during the fault said succeeded too early
 
 Time is compressed about sixty-fold against production: retries back off 0.5–2 s (30 s–1 h there), the sweeper runs
 every second (every minute there), so a fault of ten seconds here stands for one of some ten minutes there.
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db import connection
 from django.db.models import Count, Max, Q
@@ -118,6 +120,7 @@ class Scenario:
     cleared_at: object = None
     faults_seen: dict = field(default_factory=dict)
     result: Settled | None = None
+    early: list = field(default_factory=list)  # runs finished during the fault that said succeeded too early
     problems: list = field(default_factory=list)
     notes: list = field(default_factory=list)
 
@@ -214,6 +217,12 @@ class Scenario:
         outcomes = dict(self.runs_during_fault().order_by().values_list("outcome").annotate(n=Count("id"))
                         .values_list("outcome", "n"))
         self.notes.append(f"runs finished during the fault: {outcomes or 'none'}")
+        failed = [f"{run.job.name}: {run.message[:200]}" for run in self.runs_during_fault().filter(outcome=RunOutcome.FAILED)[:3]]
+        if failed:
+            self.notes.append(f"failed runs, e.g. {' | '.join(failed)}")
+        self.early = self.runs_claiming_success_too_early()
+        if outcomes.get(RunOutcome.SUCCEEDED):
+            self.notes.append(f"succeeded runs held to it: {outcomes[RunOutcome.SUCCEEDED]}, too early: {len(self.early)}")
 
     # --- settling ---------------------------------------------------------------------------------------------------
     def settle(self, deadline: float = SETTLE_DEADLINE) -> Settled:
@@ -323,18 +332,24 @@ class Scenario:
 
     @staticmethod
     def waiting_at(job, moment) -> set[str]:
-        """Salesforce ids of the job's tries that were pending (planned or waiting for a retry) at that moment."""
-        pending = (SyncAttempt.objects.filter(job=job, created_at__lte=moment)
+        """Salesforce ids of the job's tries that were pending (planned or waiting for a retry) at that moment, and
+        had been for a second: a run counts what waits just before it finishes, and another job's writer may give a
+        held-back record its new try meanwhile."""
+        pending = (SyncAttempt.objects.filter(job=job, created_at__lte=moment - timedelta(seconds=1))
                    .filter(Q(started_at__gt=moment) | Q(started_at__isnull=True, finished_at__isnull=True, superseded=False)
                            | Q(started_at__isnull=True, finished_at__gt=moment)))
         return set(pending.values_list("salesforce_id", flat=True)) - {""}
 
     def check(self, *extra_problems: str) -> None:
-        """0 lost, 0 duplicated, 0 different, 0 waiting for a person, settled: or a story of what is left."""
+        """0 lost, 0 duplicated, 0 different, 0 waiting for a person, settled, and no run finished during the fault
+        that said succeeded while its work was not through: or a story of what is left."""
         result = self.result or self.settle()
         census = result.census
         waiting = self.waiting_for_a_person()
         problems = list(extra_problems)
+        if self.early:
+            problems.append(f"{len(self.early)} runs finished during the fault said succeeded too early: "
+                            + " | ".join(self.early[:5]))
         if waiting:
             problems.append(f"{sum(row['count'] for row in waiting)} records waiting for a person")
         if census.lost:

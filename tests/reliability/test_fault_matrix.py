@@ -119,16 +119,14 @@ def test_it_pauses_and_resumes_when_the_salesforce_api_allocation_is_spent(scena
 
 def test_it_leaves_nothing_for_a_person_after_a_5xx_burst(scenario):
     """A fifth of NetSuite's answers are a gateway's 503 or 500 page for ten seconds; no run finished meanwhile may
-    say it succeeded while its records were still failing or waiting to retry."""
+    say it succeeded while its records were still failing or waiting to retry (checked in every case)."""
     scenario.begin(workers=2)
     scenario.fault(netsuite={"http_503_rate": 0.1, "http_500_rate": 0.112})  # 0.1 + 0.9 × 0.112 ≈ 20 %
     scenario.enqueue()
     scenario.act(10)
-    scenario.clear()
-    early = scenario.runs_claiming_success_too_early()
+    scenario.clear()  # and the runs finished meanwhile are held to their outcomes (see Scenario.check)
     scenario.settle()
-    scenario.check(*([f"{len(early)} runs finished during the burst said succeeded too early: " + " | ".join(early[:5])]
-                     if early else []))
+    scenario.check()
 
 
 def test_it_leaves_nothing_for_a_person_after_a_netsuite_outage(scenario):
@@ -139,10 +137,8 @@ def test_it_leaves_nothing_for_a_person_after_a_netsuite_outage(scenario):
     scenario.enqueue()
     scenario.act(15)
     scenario.clear()
-    early = scenario.runs_claiming_success_too_early()
     scenario.settle()
-    scenario.check(*([f"{len(early)} runs finished during the outage said succeeded: " + " | ".join(early[:5])]
-                     if early else []))
+    scenario.check()
 
 
 def test_it_retries_records_netsuite_reports_as_changed_meanwhile(scenario):
