@@ -6,6 +6,7 @@ import pytest
 
 from sandboxes.netsuite.process import BINDING, run_netsuite_sandbox
 from sandboxes.salesforce.process import run_salesforce_sandbox
+from tests.hub_workers import worker_environment
 
 
 @pytest.fixture(scope="module")
@@ -60,16 +61,4 @@ def netsuite_service(netsuite_sandbox):
 
 @pytest.fixture
 def worker_env(hub_process_env, salesforce_sandbox, netsuite_sandbox):
-    env = hub_process_env  # the same dict hub_processes starts workers with
-    env.update(
-        SALESFORCE_LOGIN_URL=salesforce_sandbox.url, SALESFORCE_CA_BUNDLE=salesforce_sandbox.ca_cert,
-        SALESFORCE_CONSUMER_KEY=salesforce_sandbox.consumer_key, SALESFORCE_USERNAME=salesforce_sandbox.username,
-        SALESFORCE_PRIVATE_KEY_FILE=salesforce_sandbox.private_key_file,
-        NETSUITE_ENDPOINT=netsuite_sandbox.endpoint, NETSUITE_WSDL=netsuite_sandbox.wsdl,
-        NETSUITE_ACCOUNT=netsuite_sandbox.account, NETSUITE_CONSUMER_KEY=netsuite_sandbox.consumer_key,
-        NETSUITE_CONSUMER_SECRET=netsuite_sandbox.consumer_secret, NETSUITE_TOKEN_ID=netsuite_sandbox.token_id,
-        NETSUITE_TOKEN_SECRET=netsuite_sandbox.token_secret, NETSUITE_CONCURRENCY_LIMIT="5", NETSUITE_TIMEOUT="20",
-        HUB_RETRY_BASE_SECONDS="0.5", HUB_RETRY_MAX_SECONDS="2", HUB_PARENT_WAIT_SECONDS="0.5",
-        HUB_ATTEMPT_LEASE_SECONDS="4", HUB_RUN_LEASE_SECONDS="4",
-    )
-    return env
+    return worker_environment(hub_process_env, salesforce_sandbox, netsuite_sandbox)  # the dict hub_processes uses

@@ -1,44 +1,14 @@
 """Reliability with real Celery workers as processes: the shared NetSuite budget and a worker killed mid-batch."""
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
 from syncs.models import AttemptStatus, RecordLink, SyncAttempt, SyncJob, SyncRun
-from tests.conftest import PROJECT_ROOT
+from tests.hub_workers import PUSHES, manage, start_worker, wait_until_synced
 
 pytestmark = pytest.mark.slow
-
-PUSHES = ["push_accounts", "push_contacts", "push_sales_orders", "push_purchase_orders",
-          "push_sales_order_lines", "push_purchase_order_lines"]
-
-
-def manage(env, *args):
-    subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT_ROOT, env=env, check=True, capture_output=True, timeout=60)
-
-
-def start_worker(hub_processes, name):
-    return hub_processes.start(name, "-m", "celery", "-A", "integration_hub", "worker", "--loglevel", "INFO",
-                               "--concurrency", "1", "--hostname", f"{name}@%h", "--without-heartbeat",
-                               "--without-gossip", "--without-mingle")
-
-
-def wait_until_synced(env, salesforce_ids: set, record_type: str, hub_processes, timeout=150):
-    """Sweep (as beat would every minute) until every record is linked to NetSuite."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        linked = set(RecordLink.objects.filter(record_type=record_type, salesforce_id__in=salesforce_ids).values_list("salesforce_id", flat=True))
-        if linked == salesforce_ids:
-            return
-        manage(env, "sync", "sweep")
-        time.sleep(1)
-    runs = "\n".join(f"{r.job.name} {r.trigger} {r.outcome}: {r.message}" for r in SyncRun.objects.select_related("job").order_by("id"))
-    attempts = list(SyncAttempt.objects.values_list("status", "remote_code").distinct())
-    logs = "\n".join(path.read_text(errors="replace")[-3000:] for path in sorted(hub_processes.log_dir.glob("worker*.log")))
-    raise AssertionError(f"{len(salesforce_ids - linked)} {record_type} records not synced in {timeout}s\n{runs}\n{attempts}\n{logs}")
 
 
 @pytest.fixture
