@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from mappings.services import MappingSet, MasterRuleViolation, mapping_set_for, master_rule_enforce
 
+from ..attempts import PARENT_WAIT_CODES
 from ..engine import JobLeaseKeeper, job_lease_acquire, job_lease_release
 from ..models import NEEDS_PERSON_STATUSES, AttemptStatus, CircuitBreaker, Direction, RunOutcome, SyncAttempt, SyncJob, SyncRun, System
 
@@ -141,18 +142,24 @@ def run_outcome(run: SyncRun, planned: int, skipped: int, reclaimed: int, *, not
     counted as records written."""
     attempts = SyncAttempt.objects.filter(run=run)
     written = attempts.filter(status=AttemptStatus.SUCCEEDED).exclude(operation__in=list(not_written)).count()
-    failed = attempts.filter(status__in=NEEDS_PERSON_STATUSES, superseded=False).count()
+    open_failures = attempts.filter(status__in=NEEDS_PERSON_STATUSES, superseded=False)
+    # A record held back for its parent goes through by itself once the parent does: the parent's own run says
+    # whether a person is needed, so the child is counted as waiting, not failed.
+    held = open_failures.filter(remote_code__in=PARENT_WAIT_CODES).count()
+    failed = open_failures.count() - held
     waiting = SyncAttempt.objects.filter(job=run.job, status=AttemptStatus.PENDING, superseded=False).count()
     SyncRun.objects.filter(pk=run.pk).update(records_written=written, records_failed=failed, records_skipped=skipped)
     run.refresh_from_db()  # the counters and the run's watermark were written by UPDATEs; the run is saved after this
     message = f"{planned} changed, {skipped} unchanged, {written} written, {failed} failed, {waiting} waiting to retry."
+    if held:
+        message += f" {held} held back until their parent is in NetSuite."
     if reclaimed:
         message += f" {reclaimed} tries of a stopped worker reclaimed."
     breaker = CircuitBreaker.objects.filter(system=run.job.target_system).first()
     if breaker and breaker.is_open(timezone.now()):
         message += (f" {breaker.get_system_display()} is failing whole requests ({breaker.consecutive_faults} in a row, "
                     f"last {breaker.last_fault_code}): the hub holds back until {breaker.open_until:%H:%M:%S} UTC, then tries again.")
-    return outcome_of(written=written, failed=failed, waiting=waiting), message
+    return outcome_of(written=written, failed=failed, waiting=waiting + held), message
 
 
 def outcome_of(*, written: int, failed: int, waiting: int) -> str:

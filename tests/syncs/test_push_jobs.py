@@ -211,10 +211,12 @@ def test_it_holds_back_children_of_a_failed_parent_and_releases_them(hub_on_sand
     parent = SyncAttempt.objects.get(salesforce_id=account["id"])
     assert parent.status == "failed" and "Partner" in parent.remote_message
 
-    sync_run(job_name="push_contacts")
+    run = sync_run(job_name="push_contacts")
     child = SyncAttempt.objects.get(job__name="push_contacts", waiting_on=account["id"])
     assert child.status == "failed" and child.remote_code == "PARENT_FAILED"
     assert account["id"] in child.remote_message and "Partner" in child.remote_message
+    # The child is not the one to fix: its run says it is held back, and is not shown as failed or succeeded.
+    assert run.outcome == "retrying" and "1 held back until their parent is in NetSuite" in run.message, run.message
 
     ValueMapping.objects.create(category="account_type", source_value="Partner", target_value="customer")
     from syncs.attempts import attempts_retry
