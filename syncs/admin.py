@@ -27,7 +27,7 @@ class NeedsPersonFilter(admin.SimpleListFilter):
     parameter_name = "attention"
 
     def lookups(self, request, model_admin):
-        return [("waiting", "Waiting for a person"), ("resolved", "Resolved by a person")]
+        return [("waiting", "Waiting for a person"), ("resolved", "Resolved")]
 
     def queryset(self, request, queryset):
         if self.value() == "waiting":
@@ -252,6 +252,7 @@ class SyncAttemptAdmin(admin.ModelAdmin):
                 user.has_perm("syncs.retry_commission_attempt") and attempt.job.name in selectors.commission_job_names())),
             "can_resolve": waiting and self.has_resolve_permission(request),
             "can_fix_mapping": user.has_perm("mappings.change_fieldmapping"),
+            "value_mapping_fix": selectors.value_mapping_fix(attempt=attempt) if waiting or attempt.remote_code else None,
             "resolve_form": console.ResolveForm(),
         }
         return super().change_view(request, object_id, form_url, extra_context)

@@ -220,7 +220,7 @@ def commission_queue_view(model_admin, request):
             raise PermissionDenied
         if "retry" in request.POST:
             ids = [int(i) for i in request.POST.getlist("attempt") if i.isdigit()]
-            retry_attempts(request, ids)
+            retry_attempts(request, selectors.commission_attempt_ids(attempt_ids=ids))
         elif "note" in request.POST:
             form = CommissionNoteForm(request.POST)
             if form.is_valid():

@@ -1,5 +1,7 @@
 """Reads for the console and the commands, each in a fixed number of queries whatever the number of jobs, and each
 served by an index so the pages stay fast with millions of attempts stored."""
+import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -186,6 +188,13 @@ class CommissionRecord:
     broker_id: str
     amount: Decimal | None
     memo: str
+    # The application's other failures waiting in the queue's jobs (its lines, when the order failed): one row says
+    # them all, and a retry of the row retries them too.
+    also: tuple[SyncAttempt, ...] = ()
+
+    @property
+    def attempt_ids(self) -> list[int]:
+        return [self.attempt.pk, *(other.pk for other in self.also)]
 
     @property
     def reason(self) -> str:
@@ -200,9 +209,19 @@ def commission_job_names() -> list[str]:
 def commission_queue() -> list[CommissionRecord]:
     """Broker commission (purchase order) records that failed and wait for a person, with what finance needs to
     judge them: the broker, the application and the amount, read from what the hub tried to send."""
-    attempts = list(
-        SyncAttempt.objects.filter(NEEDS_PERSON, job__name__in=commission_job_names()).select_related("job").order_by("-created_at", "-id")[:200]
+    waiting = list(
+        SyncAttempt.objects.filter(NEEDS_PERSON, job__name__in=commission_job_names()).select_related("job").order_by("-created_at", "-id")[:400]
     )
+    # One row per application: the order's failure when it has one (its lines wait for it), else the newest.
+    by_application: dict[str, list[SyncAttempt]] = {}
+    for attempt in waiting:
+        by_application.setdefault(attempt.salesforce_id or f"#{attempt.pk}", []).append(attempt)
+    groups = []
+    for tries in by_application.values():
+        tries.sort(key=lambda a: (getattr(job_spec(a.job.name), "order_job", ""), -a.pk))
+        groups.append(tries)
+    groups = groups[:200]
+    attempts = [tries[0] for tries in groups]
     orders = {a.salesforce_id: a for a in SyncAttempt.objects.filter(
         job__name__in=_order_job_names(attempts), salesforce_id__in=[a.salesforce_id for a in attempts]
     ).exclude(request_payload__isnull=True).order_by("created_at", "id")}
@@ -211,8 +230,17 @@ def commission_queue() -> list[CommissionRecord]:
     brokers = dict(SyncAttempt.objects.filter(job__record_type="Account", job__direction="push", salesforce_id__in=broker_ids)
                    .order_by("created_at", "id").values_list("salesforce_id", "record_name"))
     return [CommissionRecord(attempt=attempt, application=attempt.record_name, application_id=attempt.salesforce_id,
-                             broker=brokers.get(d["broker_id"], ""), broker_id=d["broker_id"], amount=d["amount"], memo=d["memo"])
-            for attempt, d in zip(attempts, details)]
+                             broker=brokers.get(d["broker_id"], ""), broker_id=d["broker_id"], amount=d["amount"], memo=d["memo"],
+                             also=tuple(tries[1:]))
+            for attempt, d, tries in zip(attempts, details, groups)]
+
+
+def commission_attempt_ids(*, attempt_ids: list[int]) -> list[int]:
+    """The waiting commission failures of the applications these attempts belong to (an order and its lines)."""
+    chosen = SyncAttempt.objects.filter(id__in=attempt_ids, job__name__in=commission_job_names())
+    applications = set(chosen.exclude(salesforce_id="").values_list("salesforce_id", flat=True))
+    return sorted(set(chosen.values_list("id", flat=True)) | set(SyncAttempt.objects.filter(
+        NEEDS_PERSON, job__name__in=commission_job_names(), salesforce_id__in=applications).values_list("id", flat=True)))
 
 
 def _order_job_names(attempts: list[SyncAttempt]) -> set[str]:
@@ -278,3 +306,36 @@ def breaker_states(*, now: datetime | None = None) -> list[BreakerState]:
                          opened_at=breaker.opened_at, last_fault_code=breaker.last_fault_code,
                          last_fault_message=breaker.last_fault_message, last_fault_at=breaker.last_fault_at)
             for breaker in CircuitBreaker.objects.order_by("system")]
+
+
+@dataclass(frozen=True)
+class ValueMappingFix:
+    label: str
+    url: str
+
+
+def value_mapping_fix(*, attempt: SyncAttempt) -> ValueMappingFix | None:
+    """Where to fix the value mapping a failed attempt points at: the add form of the missing one, with its category
+    and value filled in; or the value mapping whose NetSuite id the remote system refused (item 999)."""
+    from urllib.parse import urlencode
+
+    from django.urls import reverse
+
+    from mappings.categories import VALUE_CATEGORIES
+    from mappings.models import ValueMapping
+    from mappings.transforms import missing_value_mapping
+
+    missing = missing_value_mapping(attempt.remote_message)
+    if missing:
+        category, value = missing
+        return ValueMappingFix(label=f"Add the {category} value mapping for {value!r}",
+                               url=reverse("admin:mappings_valuemapping_add") + "?" + urlencode({"category": category, "source_value": value}))
+    if not attempt.remote_message:
+        return None
+    netsuite_categories = [name for name, category in VALUE_CATEGORIES.items() if category.target.kind == "netsuite_record"]
+    for mapping in ValueMapping.objects.filter(category__in=netsuite_categories).order_by("category", "source_value"):
+        if re.search(rf"(?<!\d){re.escape(mapping.target_value)}(?!\d)", attempt.remote_message) and \
+                re.search(rf'"internalId": "{re.escape(mapping.target_value)}"', json.dumps(attempt.request_payload or {})):
+            return ValueMappingFix(label=f"Fix the {mapping.category} value mapping {mapping.source_value} → {mapping.target_value}",
+                                   url=reverse("admin:mappings_valuemapping_change", args=[mapping.pk]))
+    return None

@@ -256,3 +256,81 @@ def test_it_shows_master_rules_as_the_domain_table(client, ops_user):
     client.force_login(ops_user)
     page = client.get(reverse("admin:mappings_masterrule_changelist")).content.decode()
     assert "Remittance" in page and "Read only in" in page
+
+
+def test_it_lists_each_application_once_in_the_commission_queue_and_retries_its_lines_with_it(
+        client, finance_user, commission_failure, enqueued, django_capture_on_commit_callbacks):
+    lines = attempt("push_purchase_order_lines", salesforce_id=APPLICATION_ID, record_name="Bluebird Bakery funding",
+                    status="failed", error_kind="permanent", remote_code="PARENT_FAILED",
+                    remote_message="Held back: its parent failed.", waiting_on=APPLICATION_ID)
+    client.force_login(finance_user)
+    url = reverse("admin:syncs_syncattempt_commissions")
+    page = client.get(url).content.decode()
+    assert page.count("<tr data-attempt=") == 1 and f'data-attempt="{commission_failure.pk}"' in page
+    assert "push_purchase_order_lines try #1 (PARENT_FAILED)" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"retry": "1", "attempt": [commission_failure.pk]})
+    lines.refresh_from_db()
+    commission_failure.refresh_from_db()
+    assert lines.superseded and commission_failure.superseded
+    assert sorted(enqueued) == [("push_purchase_order_lines", "retry"), ("push_purchase_orders", "retry")]
+
+
+@pytest.fixture
+def netsuite_items(monkeypatch):
+    """NetSuite and Salesforce as the value-mapping check sees them: the sandbox's service items, two account types."""
+    from mappings import services
+
+    items = {"serviceSaleItem": {"101": "FEE-ORIG", "102": "FEE-UW"}, "servicePurchaseItem": {"201": "BROKER-COMMISSION"}}
+    monkeypatch.setattr(services, "_value_lookups", services.ValueLookups(
+        netsuite_names=lambda record_type, ids: {i: items[record_type][i] for i in ids if i in items.get(record_type, {})},
+        salesforce_picklist=lambda object_name, field_name: (["Merchant", "Broker"], False)))
+
+
+def test_it_refuses_a_value_mapping_to_an_item_netsuite_does_not_have(client, ops_user, netsuite_items):
+    from mappings.models import ValueMapping
+
+    commission = ValueMapping.objects.get(category="commission_item")
+    client.force_login(ops_user)
+    page = client.post(reverse("admin:mappings_valuemapping_change", args=[commission.pk]),
+                       {"category": "commission_item", "source_value": "BROKER-COMMISSION", "target_value": "999",
+                        "description": ""}).content.decode()
+    assert "NetSuite has no service purchase item with internal id 999." in page
+    listed = client.post(reverse("admin:mappings_valuemapping_changelist"), {
+        "form-TOTAL_FORMS": "1", "form-INITIAL_FORMS": "1", "form-0-id": commission.pk, "form-0-target_value": "999",
+        "_save": "Save"}).content.decode()
+    assert "NetSuite has no service purchase item with internal id 999." in listed
+    commission.refresh_from_db()
+    assert commission.target_value == "201"
+    response = client.post(reverse("admin:mappings_valuemapping_change", args=[commission.pk]),
+                           {"category": "commission_item", "source_value": "BROKER-COMMISSION", "target_value": "201",
+                            "description": "Broker Commission, checked"})
+    assert response.status_code == 302
+
+
+def test_it_offers_a_categorys_known_values_and_refuses_an_unknown_category(client, ops_user, netsuite_items):
+    client.force_login(ops_user)
+    page = client.get(reverse("admin:mappings_valuemapping_add") + "?category=account_type&source_value=Prospect").content.decode()
+    assert 'value="Prospect"' in page and '<option value="vendor">' in page and '<option value="Broker">' in page
+    page = client.post(reverse("admin:mappings_valuemapping_add"),
+                       {"category": "fee_items", "source_value": "FEE-X", "target_value": "101"}).content.decode()
+    assert "Select a valid choice" in page
+
+
+def test_it_links_a_failed_attempt_to_the_exact_value_mapping(client, ops_user, commission_failure):
+    from mappings.models import ValueMapping
+
+    missing = attempt("push_accounts", salesforce_id="001000000000MISAAA", status="failed", remote_code="MAPPING_ERROR",
+                      remote_message="No value mapping in 'account_type' for Type = 'Partner'.")
+    client.force_login(ops_user)
+    page = client.get(reverse("admin:syncs_syncattempt_change", args=[missing.pk])).content.decode()
+    assert "/admin/mappings/valuemapping/add/?category=account_type&amp;source_value=Partner" in page
+    commission = ValueMapping.objects.get(category="commission_item")
+    commission.target_value = "999"
+    commission.save()
+    refused = attempt("push_purchase_orders", salesforce_id="006000000000REFAAA", status="failed",
+                      remote_code="INVALID_KEY_OR_REF", remote_message="Invalid item reference key 999.",
+                      request_payload={"record": {"fields": {"itemList": {"item": [{"item": {"internalId": "999"}}]}}}})
+    page = client.get(reverse("admin:syncs_syncattempt_change", args=[refused.pk])).content.decode()
+    assert reverse("admin:mappings_valuemapping_change", args=[commission.pk]) in page
+    assert "Fix the commission_item value mapping BROKER-COMMISSION → 999" in page

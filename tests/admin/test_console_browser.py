@@ -35,9 +35,9 @@ def test_it_takes_ops_from_the_dashboard_to_a_fixed_and_retried_record(hub_on_sa
     expect(page.locator("#request-json")).to_contain_text('"Type": "Prospect"')
     attempt_url = page.url
 
-    page.goto(page.base + "/admin/mappings/valuemapping/add/")
-    page.fill("#id_category", "account_type")
-    page.fill("#id_source_value", "Prospect")
+    page.click("#fix-value-mapping")   # the add form, with the category and the value filled in
+    expect(page.locator("#id_category")).to_have_value("account_type")
+    expect(page.locator("#id_source_value")).to_have_value("Prospect")
     page.fill("#id_target_value", "customer")
     page.click("input[name=_save]")
     expect(page.locator(".messagelist")).to_contain_text("was added successfully")
