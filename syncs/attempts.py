@@ -407,7 +407,7 @@ def _next_try(attempt: SyncAttempt, *, run: SyncRun | None, due, source_hash: st
         netsuite_external_id=attempt.netsuite_external_id, operation=attempt.operation,
         attempt_number=attempt.attempt_number + 1, status=AttemptStatus.PENDING,
         request_payload=attempt.request_payload, source_hash=source_hash, waiting_on=attempt.waiting_on,
-        verify_before_write=verify_before_write, next_attempt_at=due,
+        verify_before_write=verify_before_write, next_attempt_at=due, assigned_to_id=attempt.assigned_to_id,
     )
 
 

@@ -6,6 +6,7 @@ from datetime import datetime, time, timedelta, timezone as dt_timezone
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -49,41 +50,46 @@ def humanize_lag(lag: timedelta | None) -> str:
 
 def dashboard_context(request) -> dict:
     health = selectors.job_health_list()
-    hours = selectors.attempts_per_hour()
-    return {"health": [{"row": row, "lag": humanize_lag(row.lag)} for row in health], "chart": outcome_chart(hours),
+    return {"health": [{"row": row, "lag": humanize_lag(row.lag)} for row in health],
+            "chart": outcome_chart(selectors.outcomes_per_day()),
+            "failure_groups": selectors.failure_groups(),
             "waiting_total": sum(row.needs_person for row in health),
             "breakers": selectors.breaker_states(),
             "can_run": request.user.has_perm("syncs.change_syncjob"),
             "can_see_commissions": request.user.has_perm("syncs.retry_commission_attempt") or request.user.has_perm("syncs.view_syncattempt")}
 
 
-def outcome_chart(hours: list[selectors.HourlyOutcomes]) -> dict:
-    """Stacked hourly bars (succeeded below, failed above) as SVG geometry; the template draws it."""
-    plot_width, plot_height = CHART_WIDTH - CHART_LEFT - 10, CHART_HEIGHT - CHART_BOTTOM - 10
-    peak = max([h.succeeded + h.failed for h in hours] + [1])
+def outcome_chart(days: list[selectors.DailyOutcomes]) -> dict:
+    """One pair of bars a day (succeeded, failed) as SVG geometry; the template draws it. Failures are usually a
+    sliver of the successes, so a day with any keeps a bar tall enough to see, and every bar carries its number."""
+    plot_height = CHART_HEIGHT - CHART_BOTTOM - 24
+    base = 18 + plot_height
+    peak = max([max(day.succeeded, day.failed) for day in days] + [1])
     scale_top = _nice_ceiling(peak)
-    step = plot_width / max(len(hours), 1)
-    bars, days = [], []
-    for index, hour in enumerate(hours):
-        x = CHART_LEFT + index * step
-        ok_height = hour.succeeded / scale_top * plot_height
-        failed_height = hour.failed / scale_top * plot_height
-        base = 10 + plot_height
-        bars.append({"x": round(x, 2), "width": round(max(step - 1, 1), 2),
-                     "ok_y": round(base - ok_height, 2), "ok_height": round(ok_height, 2),
-                     "failed_y": round(base - ok_height - failed_height, 2), "failed_height": round(failed_height, 2),
-                     "title": f"{timezone.localtime(hour.hour):%a %d %b %H:00}: {hour.succeeded} succeeded, {hour.failed} failed"})
-        local = timezone.localtime(hour.hour)
-        if local.hour == 0 or index == 0:
-            days.append({"x": round(x, 2), "label": f"{local:%a %d %b}"})
-    grid = [{"y": round(10 + plot_height - plot_height * f, 2), "label": int(scale_top * f)} for f in (0, 0.5, 1)]
+    slot = (CHART_WIDTH - CHART_LEFT - 10) / max(len(days), 1)
+    bar = min(48.0, slot * 0.3)
+    groups = []
+    for index, day in enumerate(days):
+        x = CHART_LEFT + index * slot + (slot - 2 * bar - 4) / 2
+        bars = []
+        for kind, count, offset in (("ok", day.succeeded, 0), ("bad", day.failed, bar + 4)):
+            height = count / scale_top * plot_height
+            if count:
+                height = max(height, 4)
+            bars.append({"kind": kind, "x": round(x + offset, 2), "y": round(base - height, 2), "width": round(bar, 2),
+                         "height": round(height, 2), "count": count, "label_x": round(x + offset + bar / 2, 2),
+                         "label_y": round(base - height - 4, 2)})
+        groups.append({"bars": bars, "label": f"{day.day:%a %d %b}", "label_x": round(CHART_LEFT + index * slot + slot / 2, 2),
+                       "title": f"{day.day:%a %d %b %Y}: {day.succeeded} succeeded, {day.failed} failed"})
+    grid = [{"y": round(base - plot_height * f, 2), "label": int(scale_top * f)} for f in (0, 0.5, 1)]
     return {"width": CHART_WIDTH, "height": CHART_HEIGHT, "left": CHART_LEFT, "right": CHART_WIDTH - 10,
-            "bottom": 10 + plot_height, "bars": bars, "days": days, "grid": grid,
-            "succeeded": sum(h.succeeded for h in hours), "failed": sum(h.failed for h in hours)}
+            "bottom": base, "days": groups, "grid": grid,
+            "succeeded": sum(d.succeeded for d in days), "failed": sum(d.failed for d in days)}
 
 
 def _nice_ceiling(value: int) -> int:
-    for candidate in (2, 4, 10, 20, 40, 100, 200, 400, 1000, 2000, 4000, 10000, 20000, 40000, 100000):
+    for candidate in (2, 4, 10, 20, 40, 100, 200, 400, 1000, 2000, 4000, 10000, 20000, 40000, 100000, 200000, 400000,
+                      1000000, 2000000, 4000000, 10000000):
         if value <= candidate:
             return candidate
     return value
@@ -257,6 +263,22 @@ def retry_attempts(request, attempt_ids: list[int]) -> int:
                                   "try replaced can be retried" + ("" if request.user.has_perm("syncs.change_syncattempt")
                                                                    else ", and only commission records"))
     return len(retried)
+
+
+class AssignForm(forms.Form):
+    assignee = forms.ModelChoiceField(queryset=None, required=False, empty_label="nobody", label="Assigned to")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = get_user_model().objects.filter(is_active=True, is_staff=True).order_by("username")
+
+
+def assign_attempts(request, attempt_ids: list[int], assignee) -> int:
+    with transaction.atomic():
+        count = services.attempts_assign(attempt_ids=attempt_ids, assignee=assignee)
+        for attempt in SyncAttempt.objects.filter(id__in=attempt_ids):
+            log_change(request, attempt, f"Assigned to {assignee.get_username() if assignee else 'nobody'}.")
+    return count
 
 
 class ResolveForm(forms.Form):

@@ -154,6 +154,8 @@ class SyncAttempt(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True, help_text="A person settled this failure without another try.")
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     resolution_note = models.TextField(blank=True, help_text="Why it was resolved, and notes staff left on the record.")
+    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+", help_text="The person looking after this failure.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -177,6 +179,27 @@ class SyncAttempt(models.Model):
                 condition=Q(status__in=["failed", "dead"], superseded=False, resolved_at__isnull=True),
             ),
             models.Index(fields=["waiting_on"], name="attempt_waiting_on", condition=~Q(waiting_on="")),
+            # The dashboard's "why": waiting failures by job and code, counted from the index alone.
+            models.Index(
+                fields=["job", "remote_code", "created_at"],
+                name="attempt_needs_person_code",
+                condition=Q(status__in=["failed", "dead"], superseded=False, resolved_at__isnull=True),
+            ),
+            # The dashboard's lag and in-flight count: the open tries of each job, oldest first.
+            models.Index(
+                fields=["job", "created_at"],
+                name="attempt_open_created",
+                condition=Q(status__in=["pending", "running"], superseded=False),
+            ),
+            # The hourly roll-ups: the tries that finished in an hour, by job and status, from the index alone.
+            models.Index(
+                fields=["finished_at", "job", "status"],
+                name="attempt_finished",
+                condition=Q(status__in=["succeeded", "failed", "dead"]),
+            ),
+            # "Mine": the failures assigned to a person.
+            models.Index(fields=["assigned_to", "-created_at"], name="attempt_assigned",
+                         condition=Q(assigned_to__isnull=False)),
             # A sender's claim: a job's pending tries in due order, read from the front with no sort (without it, each
             # claim of 100 sorted every pending row of the job, holding the write lock meanwhile on SQLite).
             models.Index(
@@ -251,3 +274,21 @@ class CircuitBreaker(models.Model):
 
     def is_open(self, now) -> bool:
         return self.open_until is not None and self.open_until > now
+
+
+
+class HourlyOutcome(models.Model):
+    """A job's tries that finished in one closed hour, succeeded or failed: the dashboard's chart and its "moved in
+    24 h" read these instead of millions of attempts. A closed hour's counts never change (a try finishes once), so
+    each is counted once, by the sweeper or the first dashboard that misses it (syncs.services.outcomes_rollup)."""
+
+    job = models.ForeignKey(SyncJob, on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField()
+    succeeded = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["hour", "job"], name="hourly_outcome_hour_job")]
+
+    def __str__(self):
+        return f"{self.job_id} {self.hour:%Y-%m-%d %H}:00 {self.succeeded}/{self.failed}"

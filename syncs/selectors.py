@@ -3,17 +3,19 @@ served by an index so the pages stay fast with millions of attempts stored."""
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone as dt_timezone
 from decimal import Decimal, InvalidOperation
 
+from urllib.parse import urlencode
+
 from django.db import connection
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Max, Min, Q
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from .models import (NEEDS_PERSON_STATUSES, AttemptStatus, CircuitBreaker, RecordLink, RunOutcome, SyncAttempt, SyncJob,
-                     SyncRun)
+from .models import (NEEDS_PERSON_STATUSES, AttemptStatus, CircuitBreaker, HourlyOutcome, RecordLink, RunOutcome,
+                     SyncAttempt, SyncJob, SyncRun)
 from .jobs.registry import job_spec, job_specs
 from .schedules import schedule_display
 
@@ -87,10 +89,9 @@ def job_health_list(*, now: datetime | None = None) -> list[JobHealth]:
     """
     now = now or timezone.now()
     jobs = list(SyncJob.objects.order_by("stage", "id"))
-    moved = dict(
-        SyncAttempt.objects.filter(status=AttemptStatus.SUCCEEDED, created_at__gte=now - timedelta(hours=24))
-        .values("job_id").annotate(n=Count("*")).values_list("job_id", "n")
-    )
+    moved: dict[int, int] = {}
+    for row in hourly_outcomes(now=now, hours=24):
+        moved[row.job_id] = moved.get(row.job_id, 0) + row.succeeded
     waiting: dict[tuple[int, str], int] = {}
     oldest: dict[int, datetime] = {}
     for row in SyncAttempt.objects.filter(NEEDS_PERSON).values("job_id", "status").annotate(n=Count("*"), first=Min("created_at")):
@@ -136,29 +137,98 @@ def _periodic_tasks() -> dict[str, PeriodicTask]:
     return {task.name: task for task in PeriodicTask.objects.select_related("interval", "crontab", "solar", "clocked")}
 
 
+FINISHED_STATUSES = (AttemptStatus.SUCCEEDED, AttemptStatus.FAILED, AttemptStatus.DEAD)
+
+
+def outcomes_counted(*, start: datetime, end: datetime) -> list[HourlyOutcome]:
+    """Tries that finished in [start, end) per closed hour and job, counted from the attempts (the finished-at
+    index alone), one row for every hour and job (zeros too, so an hour counted is told from one not counted)."""
+    counts: dict[tuple[datetime, int], list[int]] = {}
+    rows = (SyncAttempt.objects.filter(finished_at__gte=start, finished_at__lt=end, status__in=FINISHED_STATUSES)
+            .annotate(hour=TruncHour("finished_at", tzinfo=dt_timezone.utc)).values("hour", "job_id", "status")
+            .annotate(n=Count("*")).order_by())
+    for row in rows:
+        pair = counts.setdefault((row["hour"].astimezone(dt_timezone.utc), row["job_id"]), [0, 0])
+        pair[0 if row["status"] == AttemptStatus.SUCCEEDED else 1] += row["n"]
+    hours = [start + timedelta(hours=i) for i in range(int((end - start).total_seconds() // 3600))]
+    job_ids = list(SyncJob.objects.values_list("pk", flat=True))
+    return [HourlyOutcome(hour=hour, job_id=job_id, succeeded=counts.get((hour, job_id), [0, 0])[0],
+                          failed=counts.get((hour, job_id), [0, 0])[1])
+            for hour in hours for job_id in job_ids]
+
+
+def hourly_outcomes(*, now: datetime | None = None, hours: int = 7 * 24) -> list[HourlyOutcome]:
+    """Each job's finished tries per hour over the last `hours` (the current hour included, counted live). Closed
+    hours come from the roll-up table; an hour missing there is counted once and kept (services.outcomes_rollup
+    keeps the table current every minute, so a dashboard rarely finds one missing)."""
+    from .services import outcomes_rollup
+
+    now = now or timezone.now()
+    current = now.astimezone(dt_timezone.utc).replace(minute=0, second=0, microsecond=0)
+    start = current - timedelta(hours=hours - 1)
+    outcomes_rollup(start=start, end=current)
+    closed = list(HourlyOutcome.objects.filter(hour__gte=start, hour__lt=current))
+    return closed + outcomes_counted(start=current, end=current + timedelta(hours=1))
+
+
 @dataclass(frozen=True)
-class HourlyOutcomes:
-    hour: datetime
+class DailyOutcomes:
+    day: date
     succeeded: int
     failed: int
 
 
-def attempts_per_hour(*, now: datetime | None = None, days: int = 7) -> list[HourlyOutcomes]:
-    """Succeeded and failed (or dead) attempts per hour over the last `days`, oldest first, every hour present."""
+def outcomes_per_day(*, now: datetime | None = None, days: int = 7) -> list[DailyOutcomes]:
+    """Succeeded and failed (or dead) tries per local day, the last `days` days with today, oldest first."""
     now = now or timezone.now()
-    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    start = end - timedelta(days=days)
-    counts: dict[tuple[datetime, str], int] = {}
-    rows = (
-        SyncAttempt.objects.filter(created_at__gte=start, status__in=[AttemptStatus.SUCCEEDED, AttemptStatus.FAILED, AttemptStatus.DEAD])
-        .annotate(hour=TruncHour("created_at")).values("hour", "status").annotate(n=Count("id")).order_by()
-    )
+    today = timezone.localtime(now).date()
+    first = today - timedelta(days=days - 1)
+    hours_back = int((now - datetime.combine(first, time.min, tzinfo=timezone.get_current_timezone())).total_seconds() // 3600) + 1
+    totals = {first + timedelta(days=i): [0, 0] for i in range(days)}
+    for row in hourly_outcomes(now=now, hours=hours_back):
+        day = timezone.localtime(row.hour).date()
+        if day in totals:
+            totals[day][0] += row.succeeded
+            totals[day][1] += row.failed
+    return [DailyOutcomes(day=day, succeeded=ok, failed=bad) for day, (ok, bad) in totals.items()]
+
+
+@dataclass(frozen=True)
+class FailureGroup:
+    job: SyncJob
+    remote_code: str
+    attempts: int
+    last_at: datetime
+    # The messages among the group's newest waiting failures, most frequent first: (message, how many of those).
+    messages: list[tuple[str, int]]
+    sampled: int   # how many of the newest failures the messages were read from
+
+    @property
+    def query(self) -> str:
+        return urlencode({"attention": "waiting", "job__id__exact": self.job.pk, "remote_code": self.remote_code})
+
+    def message_query(self, message: str) -> str:
+        return self.query + "&" + urlencode({"remote_message": message})
+
+
+def failure_groups(*, limit: int = 8, sample: int = 200) -> list[FailureGroup]:
+    """Why records wait for a person: the failures waiting, by job and remote code, largest first, each with the
+    messages of its newest `sample` failures. The groups are counted from one partial index; the messages are read
+    from a bounded number of rows, so the page costs the same with ten or a million failures waiting."""
+    jobs = {job.pk: job for job in SyncJob.objects.all()}
+    rows = (SyncAttempt.objects.filter(NEEDS_PERSON).values("job_id", "remote_code")
+            .annotate(n=Count("*"), last=Max("created_at")).order_by("-n", "job_id", "remote_code")[:limit])
+    groups = []
     for row in rows:
-        kind = "succeeded" if row["status"] == AttemptStatus.SUCCEEDED else "failed"
-        hour = row["hour"].astimezone(start.tzinfo) if row["hour"].tzinfo else row["hour"]
-        counts[(hour, kind)] = counts.get((hour, kind), 0) + row["n"]
-    hours = [start + timedelta(hours=i) for i in range(days * 24)]
-    return [HourlyOutcomes(hour=h, succeeded=counts.get((h, "succeeded"), 0), failed=counts.get((h, "failed"), 0)) for h in hours]
+        newest = list(SyncAttempt.objects.filter(NEEDS_PERSON, job_id=row["job_id"], remote_code=row["remote_code"])
+                      .order_by("-created_at").values_list("remote_message", flat=True)[:sample])
+        messages: dict[str, int] = {}
+        for message in newest:
+            messages[message] = messages.get(message, 0) + 1
+        groups.append(FailureGroup(job=jobs[row["job_id"]], remote_code=row["remote_code"], attempts=row["n"],
+                                   last_at=row["last"], messages=sorted(messages.items(), key=lambda m: -m[1])[:3],
+                                   sampled=len(newest)))
+    return groups
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ APPLICATION_ID = "006000000000APPAAA"
 
 def attempt(job_name: str, **fields) -> SyncAttempt:
     job = SyncJob.objects.get(name=job_name)
-    defaults = {"record_type": job.record_type, "operation": "upsert", "status": "succeeded"}
+    defaults = {"record_type": job.record_type, "operation": "upsert", "status": "succeeded", "finished_at": timezone.now()}
     return SyncAttempt.objects.create(job=job, **{**defaults, **fields})
 
 
@@ -334,3 +334,100 @@ def test_it_links_a_failed_attempt_to_the_exact_value_mapping(client, ops_user, 
     page = client.get(reverse("admin:syncs_syncattempt_change", args=[refused.pk])).content.decode()
     assert reverse("admin:mappings_valuemapping_change", args=[commission.pk]) in page
     assert "Fix the commission_item value mapping BROKER-COMMISSION → 999" in page
+
+
+def test_it_groups_the_waiting_failures_by_job_code_and_message_with_links(client, ops_user):
+    for n in range(3):
+        attempt("push_purchase_orders", salesforce_id=f"006C{n:014d}", status="failed", remote_code="INVALID_KEY_OR_REF",
+                remote_message="Invalid item reference key 999.")
+    attempt("push_accounts", salesforce_id="001C00000000000001", status="failed", remote_code="MAPPING_ERROR",
+            remote_message="No value mapping in 'account_type' for Type = 'Partner'.")
+    client.force_login(ops_user)
+    page = client.get(reverse("admin:index")).content.decode()
+    groups = page[page.index('id="failure-groups"'):].split("</table>")[0]
+    first = groups.split("</tr>")[1]
+    assert 'data-job="push_purchase_orders"' in first and "INVALID_KEY_OR_REF" in first and '<td class="num">3</td>' in first
+    link = first.split('class="hub-group-link" href="')[1].split('"')[0].replace("&amp;", "&")
+    listed = client.get(link).content.decode()
+    assert all(f"006C{n:014d}" in listed for n in range(3)) and "001C0000" not in listed
+    message_link = first.split('<td class="hub-message"><div><a href="')[1].split('"')[0].replace("&amp;", "&")
+    assert "remote_message=Invalid+item" in message_link
+    by_message = client.get(message_link).content.decode()
+    assert all(f"006C{n:014d}" in by_message for n in range(3)) and "001C0000" not in by_message
+    row = page[page.index('data-job="push_accounts"'):].split("</tr>")[0]
+    assert "1 failure waits" not in row   # never ran: no outcome to qualify
+
+
+def test_it_says_a_succeeded_run_leaves_failures_waiting(client, ops_user):
+    job = SyncJob.objects.get(name="push_accounts")
+    SyncRun.objects.create(job=job, started_at=timezone.now(), finished_at=timezone.now(), outcome="succeeded")
+    attempt("push_accounts", salesforce_id="001D00000000000001", status="failed", remote_code="X")
+    client.force_login(ops_user)
+    page = client.get(reverse("admin:index")).content.decode()
+    row = page[page.index('data-job="push_accounts"'):].split("</tr>")[0]
+    assert "Ran; 1 failure waits" in row and "hub-retrying" in row
+
+
+def test_it_rolls_finished_hours_up_once_and_draws_days(client, ops_user):
+    from syncs.models import HourlyOutcome
+    from syncs.selectors import outcomes_per_day
+    from syncs.services import outcomes_rollup
+
+    two_days_ago = timezone.now() - timedelta(days=2)
+    attempt("push_accounts", salesforce_id="001E00000000000001", finished_at=two_days_ago)
+    attempt("push_accounts", salesforce_id="001E00000000000002", status="failed", finished_at=two_days_ago)
+    assert outcomes_rollup() == 8 * 24
+    assert outcomes_rollup() == 0   # a closed hour is counted once
+    assert HourlyOutcome.objects.filter(succeeded=1, failed=1).count() == 1
+    days = outcomes_per_day()
+    assert len(days) == 7 and days[-3].succeeded == 1 and days[-3].failed == 1
+    client.force_login(ops_user)
+    page = client.get(reverse("admin:index")).content.decode()
+    chart = page[page.index('id="attempts-chart"'):].split("</svg>")[0]
+    assert chart.count('class="day"') == 7 and 'class="bad"' in chart   # a lone failure still shows a bar
+    assert timezone.localtime(two_days_ago).strftime("%a %d %b") in chart
+
+
+def test_it_links_a_run_to_its_attempts_and_shows_its_duration(client, ops_user):
+    job = SyncJob.objects.get(name="push_accounts")
+    started = timezone.now() - timedelta(seconds=75)
+    run = SyncRun.objects.create(job=job, started_at=started, finished_at=started + timedelta(seconds=42.5),
+                                 outcome="partial", records_failed=1)
+    attempt("push_accounts", run=run, salesforce_id="001F00000000000001", status="failed", remote_code="X")
+    attempt("push_accounts", run=run, salesforce_id="001F00000000000002")
+    client.force_login(ops_user)
+    page = client.get(reverse("admin:syncs_syncrun_change", args=[run.pk])).content.decode()
+    assert "42.5 s" in page
+    link = page.split('id="run-failed"')[0].rsplit('href="', 1)[1].split('"')[0]
+    listed = client.get(link.replace("&amp;", "&")).content.decode()
+    assert "001F00000000000001" in listed and "001F00000000000002" not in listed
+    assert "42.5 s" in client.get(reverse("admin:syncs_syncrun_changelist")).content.decode()
+
+
+def test_it_assigns_a_failure_to_a_finance_user_who_finds_it_under_mine(client, ops_user, finance_user):
+    failure = attempt("push_purchase_orders", salesforce_id="006G00000000000001", status="failed", remote_code="X",
+                      record_name="Mine funding")
+    attempt("push_purchase_orders", salesforce_id="006G00000000000002", status="failed", remote_code="X",
+            record_name="Not mine funding")
+    client.force_login(ops_user)
+    client.post(reverse("admin:syncs_syncattempt_assign", args=[failure.pk]), {"assignee": finance_user.pk})
+    failure.refresh_from_db()
+    assert failure.assigned_to == finance_user
+    client.force_login(finance_user)
+    mine = client.get(reverse("admin:syncs_syncattempt_changelist") + "?attention=mine").content.decode()
+    assert "Mine funding" in mine and "Not mine funding" not in mine
+
+
+def test_it_exports_the_filtered_list_as_csv(client, ops_user):
+    attempt("push_accounts", salesforce_id="001H00000000000001", status="failed", remote_code="INVALID_FLD_VALUE",
+            remote_message="Bad phone, with a comma")
+    attempt("push_accounts", salesforce_id="001H00000000000002")
+    client.force_login(ops_user)
+    listed = client.get(reverse("admin:syncs_syncattempt_changelist") + "?status__exact=failed").content.decode()
+    export = listed.split('id="export-csv"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+    assert "status__exact=failed" in export
+    response = client.get(export)
+    body = b"".join(response.streaming_content).decode()
+    assert response["Content-Type"] == "text/csv"
+    lines = body.strip().splitlines()
+    assert len(lines) == 2 and '"Bad phone, with a comma"' in lines[1] and "001H00000000000002" not in body
