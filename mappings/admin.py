@@ -93,9 +93,13 @@ class ValueMappingForm(forms.ModelForm):
                 self.fields[name].help_text = "Known values: " + ", ".join(values)
                 self.fields[name].widget.choices_offered = values
 
+    # A save from the form checks even an unchanged mapping (the item it names may have gone from NetSuite since);
+    # a save of the list checks only the rows that changed.
+    checks_unchanged = True
+
     def clean(self):
         cleaned_data = super().clean()
-        if self.errors or not self.has_changed():
+        if self.errors or not (self.checks_unchanged or self.has_changed()):
             return cleaned_data
         category = cleaned_data.get("category", self.instance.category)
         check = value_mapping_check(category=category,
@@ -111,6 +115,10 @@ class ValueMappingForm(forms.ModelForm):
         return cleaned_data
 
 
+class ValueMappingListForm(ValueMappingForm):
+    checks_unchanged = False
+
+
 @admin.register(ValueMapping)
 class ValueMappingAdmin(HistoryBaselineMixin, SimpleHistoryAdmin):
     form = ValueMappingForm
@@ -122,7 +130,7 @@ class ValueMappingAdmin(HistoryBaselineMixin, SimpleHistoryAdmin):
 
     def get_changelist_form(self, request, **kwargs):
         # An edit in the list is checked like one in the form.
-        return super().get_changelist_form(request, form=ValueMappingForm, **kwargs)
+        return super().get_changelist_form(request, form=ValueMappingListForm, **kwargs)
 
 
 @admin.register(MasterRule)

@@ -161,6 +161,9 @@ def mapping_validate(*, schemas: MappingSchemas, rows: list[MappingRow]) -> Mapp
     return check
 
 
+BASELINE_REASON = "state before the first recorded edit"
+
+
 def mapping_history_baseline(*, model, ids) -> int:
     """Record the current state of rows that have no history yet (the defaults seeded by a migration), just before
     their first edit, so that edit shows what it changed from. Returns how many baselines were written."""
@@ -168,7 +171,7 @@ def mapping_history_baseline(*, model, ids) -> int:
     known = set(model.history.filter(id__in=ids).values_list("id", flat=True).distinct())
     missing = list(model.objects.filter(pk__in=[pk for pk in ids if pk not in known]))
     if missing:
-        model.history.bulk_history_create(missing, default_change_reason="state before the first recorded edit")
+        model.history.bulk_history_create(missing, default_change_reason=BASELINE_REASON)
     return len(missing)
 
 

@@ -10,13 +10,15 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.functional import cached_property
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.text import Truncator
 
 from mappings.admin import FieldMappingInline
 from mappings.services import mapping_history_baseline
 
 from . import console, selectors
-from .models import SALESFORCE_ID, AttemptStatus, RecordLink, SyncAttempt, SyncJob, SyncRun
+from .models import SALESFORCE_ID, AttemptStatus, RecordLink, SyncAttempt, SyncJob, SyncRun, salesforce_id_18
 
 COUNT_CAP = 10_000
 
@@ -214,8 +216,7 @@ class SyncRunAdmin(CsvExportMixin, admin.ModelAdmin):
 
 @admin.register(SyncAttempt)
 class SyncAttemptAdmin(CsvExportMixin, admin.ModelAdmin):
-    list_display = ("created_at", "job", "record_name", "salesforce_id", "netsuite_internal_id", "attempt_number",
-                    "status_badge", "remote_code", "resolved_at")
+    list_display = ("when", "job", "record", "try_number", "status_badge", "remote_code", "message", "assignee")
     list_filter = (NeedsPersonFilter, "job", "status", "error_kind", RemoteCodeFilter, "record_type", ("created_at", admin.DateFieldListFilter))
     csv_fields = ("id", "created_at", "job__name", "record_type", "record_name", "salesforce_id", "netsuite_internal_id",
                   "netsuite_external_id", "operation", "attempt_number", "status", "error_kind", "remote_code",
@@ -224,7 +225,7 @@ class SyncAttemptAdmin(CsvExportMixin, admin.ModelAdmin):
     change_list_template = "admin/syncs/export_change_list.html"
     search_fields = ("record_name",)
     search_help_text = "A Salesforce id, a NetSuite internal or external id, or the beginning of a name."
-    list_select_related = ("job",)
+    list_select_related = ("job", "assigned_to")
     show_full_result_count = False
     paginator = CappedCountPaginator
     list_per_page = 50
@@ -234,12 +235,20 @@ class SyncAttemptAdmin(CsvExportMixin, admin.ModelAdmin):
         (None, {"fields": [("job", "run"), ("record_type", "record_name"), ("salesforce_id", "netsuite_internal_id", "netsuite_external_id"),
                            ("operation", "attempt_number", "status"), ("superseded", "verify_before_write", "waiting_on")]}),
         ("Error", {"fields": [("error_kind", "remote_code"), "remote_message"]}),
-        ("Resolution", {"fields": [("resolved_at", "resolved_by"), "resolution_note"]}),
+        ("Resolution", {"fields": [("resolved_at", "resolved_by"), "assigned_to", "resolution_note"]}),
         ("Timing", {"fields": [("created_at", "started_at", "finished_at", "duration_ms"), ("next_attempt_at", "lease_expires_at")]}),
     ]
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and obj.status not in (AttemptStatus.PENDING, AttemptStatus.RUNNING):
+            # A finished try has no next attempt of its own and holds no lease: those fields would only mislead.
+            timing = ("Timing", {"fields": [("created_at", "started_at", "finished_at", "duration_ms")]})
+            fieldsets = [timing if name == "Timing" else (name, options) for name, options in fieldsets]
+        return fieldsets
 
     def has_add_permission(self, request):
         return False
@@ -258,7 +267,33 @@ class SyncAttemptAdmin(CsvExportMixin, admin.ModelAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, attempt):
-        return status_badge(attempt.status, attempt.get_status_display())
+        badge = status_badge(attempt.status, attempt.get_status_display())
+        if attempt.resolved_at:
+            return format_html('{} <span class="hub-quiet">resolved</span>', badge)
+        if attempt.superseded:
+            return format_html('{} <span class="hub-quiet">replaced</span>', badge)
+        return badge
+
+    @admin.display(description="when", ordering="created_at")
+    def when(self, attempt):
+        return format_html('<span class="nowrap">{}</span>', date_format(timezone.localtime(attempt.created_at), "Y-m-d H:i T"))
+
+    @admin.display(description="record", ordering="record_name")
+    def record(self, attempt):
+        ids = " · ".join(filter(None, [attempt.salesforce_id, attempt.netsuite_internal_id and f"NS {attempt.netsuite_internal_id}"]))
+        return format_html('{}<div class="hub-quiet">{}</div>', attempt.record_name or "—", ids)
+
+    @admin.display(description="try", ordering="attempt_number")
+    def try_number(self, attempt):
+        return f"#{attempt.attempt_number}"
+
+    @admin.display(description="message")
+    def message(self, attempt):
+        return Truncator(attempt.remote_message).chars(160)
+
+    @admin.display(description="assigned", ordering="assigned_to")
+    def assignee(self, attempt):
+        return attempt.assigned_to.get_username() if attempt.assigned_to_id else ""
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
@@ -266,7 +301,9 @@ class SyncAttemptAdmin(CsvExportMixin, admin.ModelAdmin):
             return queryset, False
         exact = Q(netsuite_external_id=term)
         if SALESFORCE_ID.match(term):
-            exact |= Q(salesforce_id=term)
+            # A 15-character id (as a Salesforce page's address shows it) finds the record stored by its 18.
+            full = salesforce_id_18(term)
+            exact |= Q(salesforce_id=full) | Q(netsuite_external_id=full)
         if term.isdigit():
             exact |= Q(netsuite_internal_id=term)
         return queryset.filter(exact | Q(record_name__istartswith=term)), False
@@ -370,8 +407,22 @@ class RecordLinkAdmin(admin.ModelAdmin):
     list_display = ("record_type", "salesforce_id", "netsuite_record_type", "netsuite_internal_id", "netsuite_external_id", "last_synced_at")
     list_filter = ("record_type", "netsuite_record_type")
     search_fields = ("=salesforce_id", "=netsuite_internal_id", "=netsuite_external_id")
+    search_help_text = "A Salesforce id (15 or 18 characters), a NetSuite internal or external id."
     show_full_result_count = False
     paginator = CappedCountPaginator
 
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if SALESFORCE_ID.match(term):
+            term = salesforce_id_18(term)
+        return super().get_search_results(request, queryset, term)
+
+    # The engine's own bookkeeping (ids, content hashes): an edit by hand would make the hub skip or duplicate a record.
+    def has_change_permission(self, request, obj=None):
+        return False
+
     def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mappings.models import FieldMapping, MasterRule, ValueMapping
+from mappings.services import BASELINE_REASON
 
 from . import selectors, services
 from .models import SyncAttempt, SyncJob, SyncRun
@@ -194,18 +195,33 @@ def _history_changes(records, kind: str) -> list[dict]:
     changes = []
     for record in records:
         previous = record.prev_record
+        model_fields = {f.name: f for f in record.instance_type._meta.fields}
         if record.history_type == "~" and previous is not None:
             delta = record.diff_against(previous)
-            fields = [{"field": c.field, "before": c.old, "after": c.new} for c in delta.changes]
+            fields = [{"field": _label(model_fields, c.field), "before": c.old, "after": c.new} for c in delta.changes]
         elif record.history_type == "+":
-            fields = [{"field": f.attname, "before": "", "after": getattr(record, f.attname)}
-                      for f in record.instance_type._meta.fields if f.attname not in ("id",)]
+            fields = [{"field": _label(model_fields, f.name), "before": "", "after": _shown(record, f)}
+                      for f in model_fields.values() if f.name != "id"]
         else:
             fields = []
-        changes.append({"when": record.history_date, "who": record.history_user, "kind": kind,
-                        "action": {"+": "created", "~": "changed", "-": "deleted"}[record.history_type],
+        # The baseline written just before a seeded row's first edit is its state as installed, not someone's creation.
+        baseline = record.history_type == "+" and record.history_change_reason == BASELINE_REASON
+        changes.append({"when": record.history_date, "who": None if baseline else record.history_user, "kind": kind,
+                        "action": "as installed" if baseline else {"+": "created", "~": "changed", "-": "deleted"}[record.history_type],
                         "what": str(record.instance), "fields": fields})
     return changes
+
+
+def _label(model_fields: dict, name: str) -> str:
+    field = model_fields.get(name)
+    return str(field.verbose_name) if field is not None else name.replace("_", " ")
+
+
+def _shown(record, field) -> str:
+    if field.is_relation:
+        related = getattr(record, field.name, None)
+        return str(related) if related is not None else ""
+    return getattr(record, field.attname)
 
 
 # --- finance ------------------------------------------------------------------------------------------------------

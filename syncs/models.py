@@ -10,6 +10,19 @@ from mappings.models import RecordType, System
 
 # A Salesforce record id: 15 characters, or 18 with the case-safe suffix.
 SALESFORCE_ID = re.compile(r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$")
+_SUFFIX_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+
+def salesforce_id_18(record_id: str) -> str:
+    """The 18-character, case-safe form of a Salesforce id (the API's form, which the hub stores), from either form.
+    Each suffix character encodes which of five characters of the 15 are upper case."""
+    if len(record_id) != 15:
+        return record_id
+    suffix = ""
+    for start in range(0, 15, 5):
+        bits = sum(1 << index for index, character in enumerate(record_id[start:start + 5]) if "A" <= character <= "Z")
+        suffix += _SUFFIX_CHARACTERS[bits]
+    return record_id + suffix
 
 
 class Direction(models.TextChoices):
