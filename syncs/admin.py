@@ -144,6 +144,7 @@ class SyncJobAdmin(admin.ModelAdmin):
             path("<int:object_id>/mapping-history/", wrap(lambda r, object_id: console.mapping_history_view(self, r, object_id)),
                  name="syncs_syncjob_mapping_history"),
             path("mapping-history/", wrap(lambda r: console.mapping_history_view(self, r)), name="syncs_mapping_history"),
+            path("my-alerts/", wrap(lambda r: console.my_alerts_view(self, r)), name="syncs_alerts_mine"),
             *super().get_urls(),
         ]
 

@@ -5,6 +5,7 @@ import json
 from datetime import datetime, time, timedelta, timezone as dt_timezone
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.admin.models import CHANGE, LogEntry
@@ -19,7 +20,7 @@ from mappings.models import FieldMapping, MasterRule, ValueMapping
 from mappings.services import BASELINE_REASON
 
 from . import selectors, services
-from .models import SyncAttempt, SyncJob, SyncRun
+from .models import AlertSubscription, SyncAttempt, SyncJob, SyncRun
 from .previews import mapping_preview
 from .selectors import commission_job_names
 
@@ -50,10 +51,11 @@ def humanize_lag(lag: timedelta | None) -> str:
 
 
 def dashboard_context(request) -> dict:
-    health = selectors.job_health_list()
+    counts = selectors.waiting_counts()
+    health = selectors.job_health_list(counts=counts)
     return {"health": [{"row": row, "lag": humanize_lag(row.lag)} for row in health],
             "chart": outcome_chart(selectors.outcomes_per_day()),
-            "failure_groups": selectors.failure_groups(),
+            "failure_groups": selectors.failure_groups(counts=counts),
             "waiting_total": sum(row.needs_person for row in health),
             "breakers": selectors.breaker_states(),
             "can_run": request.user.has_perm("syncs.change_syncjob"),
@@ -309,3 +311,31 @@ def resolve_attempts(request, attempt_ids: list[int], note: str) -> int:
         for attempt in SyncAttempt.objects.filter(id__in=[a.pk for a in attempts], resolved_by=request.user, resolved_at__isnull=False):
             log_change(request, attempt, f"Marked resolved: {note}")
     return resolved
+
+
+# --- alerts -------------------------------------------------------------------------------------------------------
+
+
+class AlertChoicesForm(forms.ModelForm):
+    email = forms.EmailField(required=False, help_text="Where your alerts go.")
+
+    class Meta:
+        model = AlertSubscription
+        fields = ["failures", "stale", "credentials", "reconciliation"]
+
+
+def my_alerts_view(model_admin, request):
+    if not request.user.has_perm("syncs.view_syncjob"):
+        raise PermissionDenied
+    subscription, _ = AlertSubscription.objects.get_or_create(user=request.user)
+    form = AlertChoicesForm(request.POST or None, instance=subscription, initial={"email": request.user.email})
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            services.alert_choices_save(user=request.user, email=form.cleaned_data["email"],
+                                        kinds={kind: form.cleaned_data[kind] for kind in AlertChoicesForm.Meta.fields})
+        messages.success(request, "Your alert choices are saved.")
+        return redirect(reverse("admin:syncs_alerts_mine"))
+    return TemplateResponse(request, "admin/syncs/my_alerts.html", {
+        **model_admin.admin_site.each_context(request), "opts": SyncJob._meta, "form": form,
+        "webhook": bool(settings.HUB_ALERT_WEBHOOK_URL), "title": "My alerts",
+    })

@@ -192,9 +192,10 @@ class SyncAttempt(models.Model):
                 condition=Q(status__in=["failed", "dead"], superseded=False, resolved_at__isnull=True),
             ),
             models.Index(fields=["waiting_on"], name="attempt_waiting_on", condition=~Q(waiting_on="")),
-            # The dashboard's "why": waiting failures by job and code, counted from the index alone.
+            # The dashboard's counts of what waits, by job, status and code, with the oldest and newest, read from
+            # the index alone in one pass.
             models.Index(
-                fields=["job", "remote_code", "created_at"],
+                fields=["job", "status", "remote_code", "created_at"],
                 name="attempt_needs_person_code",
                 condition=Q(status__in=["failed", "dead"], superseded=False, resolved_at__isnull=True),
             ),
@@ -305,3 +306,40 @@ class HourlyOutcome(models.Model):
 
     def __str__(self):
         return f"{self.job_id} {self.hour:%Y-%m-%d %H}:00 {self.succeeded}/{self.failed}"
+
+
+class AlertKind(models.TextChoices):
+    FAILURES = "failures", "New failures waiting for a person (a digest per job)"
+    STALE = "stale", "A job gone stale, or the beat silent"
+    CREDENTIALS = "credentials", "A remote system refusing the hub's credentials"
+    RECONCILIATION = "reconciliation", "Salesforce and NetSuite disagreeing (reconciliation)"
+
+
+class AlertSubscription(models.Model):
+    """What one person is told by email. Nobody is subscribed until they choose (their own page in the console)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="hub_alerts")
+    failures = models.BooleanField(default=False, help_text=AlertKind.FAILURES.label)
+    stale = models.BooleanField(default=False, help_text=AlertKind.STALE.label)
+    credentials = models.BooleanField(default=False, help_text=AlertKind.CREDENTIALS.label)
+    reconciliation = models.BooleanField(default=False, help_text=AlertKind.RECONCILIATION.label)
+
+    def __str__(self):
+        return f"alerts for {self.user}"
+
+    def wants(self, kind: str) -> bool:
+        return bool(getattr(self, kind, False))
+
+
+class AlertSent(models.Model):
+    """One alert sent: what about (`subject`: a job, a system), when, and how far it covered (`last_attempt_id`, for
+    a digest). The next alert of the same kind and subject is decided from the latest of these."""
+
+    kind = models.CharField(max_length=20, choices=AlertKind.choices)
+    subject = models.CharField(max_length=120)
+    sent_at = models.DateTimeField()
+    last_attempt_id = models.BigIntegerField(null=True, blank=True)
+    text = models.TextField()
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "subject", "-sent_at"], name="alert_kind_subject_sent")]

@@ -14,10 +14,10 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from .models import (NEEDS_PERSON_STATUSES, AttemptStatus, CircuitBreaker, HourlyOutcome, RecordLink, RunOutcome,
-                     SyncAttempt, SyncJob, SyncRun)
+from .models import (NEEDS_PERSON_STATUSES, AttemptStatus, CircuitBreaker, Heartbeat, HourlyOutcome, RecordLink,
+                     RunOutcome, SyncAttempt, SyncJob, SyncRun)
 from .jobs.registry import job_spec, job_specs
-from .schedules import schedule_display
+from .schedules import SWEEP_EVERY_MINUTES, schedule_display
 
 # Failed or dead, not taken over by a later try and not resolved by a person: what waits for someone.
 # A try waiting for a person, as a filter.
@@ -79,7 +79,7 @@ class JobHealth:
         return self.failed_waiting + self.dead_waiting
 
 
-def job_health_list(*, now: datetime | None = None) -> list[JobHealth]:
+def job_health_list(*, now: datetime | None = None, counts: list[dict] | None = None) -> list[JobHealth]:
     """Each job's health for the dashboard.
 
     Lag is the age of the oldest change the hub knows it has not yet delivered: the oldest attempt still pending,
@@ -94,8 +94,8 @@ def job_health_list(*, now: datetime | None = None) -> list[JobHealth]:
         moved[row.job_id] = moved.get(row.job_id, 0) + row.succeeded
     waiting: dict[tuple[int, str], int] = {}
     oldest: dict[int, datetime] = {}
-    for row in SyncAttempt.objects.filter(NEEDS_PERSON).values("job_id", "status").annotate(n=Count("*"), first=Min("created_at")):
-        waiting[(row["job_id"], row["status"])] = row["n"]
+    for row in counts if counts is not None else waiting_counts():
+        waiting[(row["job_id"], row["status"])] = waiting.get((row["job_id"], row["status"]), 0) + row["n"]
         oldest[row["job_id"]] = min(row["first"], oldest.get(row["job_id"], row["first"]))
     in_flight = {}
     for row in SyncAttempt.objects.filter(OPEN).values("job_id").annotate(n=Count("*"), first=Min("created_at")):
@@ -119,6 +119,13 @@ def job_health_list(*, now: datetime | None = None) -> list[JobHealth]:
             lag=lag, lag_basis=basis,
         ))
     return health
+
+
+def waiting_counts() -> list[dict]:
+    """What waits for a person, by job, status and remote code: how many, the oldest and the newest. One pass over
+    one partial index, shared by the dashboard's job table and its failure groups (cached for the request)."""
+    return list(SyncAttempt.objects.filter(NEEDS_PERSON).values("job_id", "status", "remote_code")
+                .annotate(n=Count("*"), first=Min("created_at"), last=Max("created_at")).order_by())
 
 
 def _last_runs(jobs: list[SyncJob], outcomes: list[str] | None = None) -> dict[int, SyncRun]:
@@ -211,17 +218,28 @@ class FailureGroup:
         return self.query + "&" + urlencode({"remote_message": message})
 
 
-def failure_groups(*, limit: int = 8, sample: int = 200) -> list[FailureGroup]:
+def failure_groups(*, limit: int = 8, sample: int = 200, counts: list[dict] | None = None) -> list[FailureGroup]:
     """Why records wait for a person: the failures waiting, by job and remote code, largest first, each with the
-    messages of its newest `sample` failures. The groups are counted from one partial index; the messages are read
-    from a bounded number of rows, so the page costs the same with ten or a million failures waiting."""
+    messages of its newest `sample` failures. The groups are counted from one partial index (`counts`: those
+    waiting_counts already read); the messages are read from a bounded number of rows, so the page costs the same
+    with ten or a million failures waiting."""
     jobs = {job.pk: job for job in SyncJob.objects.all()}
-    rows = (SyncAttempt.objects.filter(NEEDS_PERSON).values("job_id", "remote_code")
-            .annotate(n=Count("*"), last=Max("created_at")).order_by("-n", "job_id", "remote_code")[:limit])
+    totals: dict[tuple[int, str], dict] = {}
+    for row in counts if counts is not None else waiting_counts():
+        total = totals.setdefault((row["job_id"], row["remote_code"]), {"job_id": row["job_id"], "remote_code": row["remote_code"],
+                                                                        "n": 0, "last": row["last"], "statuses": []})
+        total["n"] += row["n"]
+        total["statuses"].append(row["status"])
+        total["last"] = max(total["last"], row["last"])
+    rows = sorted(totals.values(), key=lambda t: (-t["n"], t["job_id"], t["remote_code"]))[:limit]
     groups = []
     for row in rows:
-        newest = list(SyncAttempt.objects.filter(NEEDS_PERSON, job_id=row["job_id"], remote_code=row["remote_code"])
-                      .order_by("-created_at").values_list("remote_message", flat=True)[:sample])
+        # One status at a time: each reads the index backwards and stops after `sample` rows (both at once would
+        # sort every row of the group).
+        newest = sorted((pair for status in row["statuses"] for pair in SyncAttempt.objects.filter(
+            NEEDS_PERSON, job_id=row["job_id"], status=status, remote_code=row["remote_code"])
+            .order_by("-created_at").values_list("created_at", "remote_message")[:sample]), reverse=True)[:sample]
+        newest = [message for _, message in newest]
         messages: dict[str, int] = {}
         for message in newest:
             messages[message] = messages.get(message, 0) + 1
@@ -409,3 +427,39 @@ def value_mapping_fix(*, attempt: SyncAttempt) -> ValueMappingFix | None:
             return ValueMappingFix(label=f"Fix the {mapping.category} value mapping {mapping.source_value} → {mapping.target_value}",
                                    url=reverse("admin:mappings_valuemapping_change", args=[mapping.pk]))
     return None
+
+
+# The beat sends the sweeper every minute and a worker runs it, leaving a heartbeat; three missed beats mean the beat
+# (or every worker) is gone.
+BEAT_STALE_AFTER = timedelta(minutes=3 * SWEEP_EVERY_MINUTES)
+
+
+def beat_last_tick() -> datetime | None:
+    heartbeat = Heartbeat.objects.filter(name="sweeper").first()
+    return heartbeat.at if heartbeat else None
+
+
+@dataclass(frozen=True)
+class StaleJob:
+    job: SyncJob
+    finished: datetime
+    interval: timedelta
+
+
+def job_staleness(*, now: datetime | None = None) -> list[tuple[SyncJob, timedelta | None, bool]]:
+    """Each enabled job with its schedule's interval and whether it is stale: two of its intervals (plus slack for a
+    long run) passed without a finished run."""
+    now = now or timezone.now()
+    tasks = {task.name: task for task in PeriodicTask.objects.select_related("interval")}
+    rows = []
+    for job in SyncJob.objects.filter(enabled=True).order_by("stage", "id"):
+        task = tasks.get(job.name)
+        interval = task.interval.schedule.run_every if task and task.interval and task.enabled else None
+        finished = job.last_run_finished_at
+        rows.append((job, interval, bool(interval and finished and now - finished > 2 * interval + timedelta(minutes=5))))
+    return rows
+
+
+def stale_jobs(*, now: datetime | None = None) -> list[StaleJob]:
+    return [StaleJob(job=job, finished=job.last_run_finished_at, interval=interval)
+            for job, interval, stale in job_staleness(now=now) if stale]

@@ -191,3 +191,13 @@ def watermark_reset(*, job_name: str, timestamp: datetime | None) -> tuple[datet
     if not moved:
         raise WatermarkBusy(f"{job_name} is running; reset its watermark once the run has finished.")
     return before
+
+
+def alert_choices_save(*, user, email: str, kinds: dict[str, bool]) -> None:
+    """A person's choice of alerts, and the address they go to."""
+    from .models import AlertSubscription
+
+    AlertSubscription.objects.update_or_create(user=user, defaults=kinds)
+    if email != user.email:
+        user.email = email
+        user.save(update_fields=["email"])

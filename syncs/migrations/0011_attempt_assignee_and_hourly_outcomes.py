@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='syncattempt',
-            index=models.Index(condition=models.Q(('resolved_at__isnull', True), ('status__in', ['failed', 'dead']), ('superseded', False)), fields=['job', 'remote_code', 'created_at'], name='attempt_needs_person_code'),
+            index=models.Index(condition=models.Q(('resolved_at__isnull', True), ('status__in', ['failed', 'dead']), ('superseded', False)), fields=['job', 'status', 'remote_code', 'created_at'], name='attempt_needs_person_code'),
         ),
         migrations.AddIndex(
             model_name='syncattempt',

@@ -431,3 +431,60 @@ def test_it_exports_the_filtered_list_as_csv(client, ops_user):
     assert response["Content-Type"] == "text/csv"
     lines = body.strip().splitlines()
     assert len(lines) == 2 and '"Bad phone, with a comma"' in lines[1] and "001H00000000000002" not in body
+
+
+def test_it_finds_an_attempt_by_the_15_character_form_of_its_salesforce_id(client, ops_user):
+    attempt("push_accounts", salesforce_id="001A0000006Vm9rIAC", record_name="Case-safe Cafe")
+    client.force_login(ops_user)
+    page = client.get(reverse("admin:syncs_syncattempt_changelist") + "?q=001A0000006Vm9r").content.decode()
+    assert "Case-safe Cafe" in page
+    RecordLink.objects.create(record_type="Account", salesforce_id="001A0000006Vm9rIAC", netsuite_internal_id="4242")
+    page = client.get(reverse("admin:syncs_recordlink_changelist") + "?q=001A0000006Vm9r").content.decode()
+    assert "4242" in page
+
+
+def test_it_keeps_record_links_read_only(client, ops_user):
+    link = RecordLink.objects.create(record_type="Account", salesforce_id="001A0000006Vm9rIAC", netsuite_internal_id="4242",
+                                     content_hash="abc")
+    client.force_login(ops_user)
+    page = client.get(reverse("admin:syncs_recordlink_change", args=[link.pk])).content.decode()
+    assert 'name="content_hash"' not in page and "_save" not in page
+    client.post(reverse("admin:syncs_recordlink_change", args=[link.pk]), {"netsuite_internal_id": "1", "content_hash": ""})
+    link.refresh_from_db()
+    assert (link.netsuite_internal_id, link.content_hash) == ("4242", "abc")
+
+
+def test_it_gives_a_forbidden_page_a_way_back(client, finance_user):
+    client.force_login(finance_user)
+    response = client.get(reverse("admin:mappings_valuemapping_add"))
+    page = response.content.decode()
+    assert response.status_code == 403
+    assert "signed in as <strong>frank-finance</strong>" in page and 'href="/admin/" id="back-to-console"' in page
+
+
+def test_it_refuses_a_preview_id_that_is_not_a_salesforce_id_without_showing_a_query(client, ops_user):
+    client.force_login(ops_user)
+    job = SyncJob.objects.get(name="push_accounts")
+    page = client.get(reverse("admin:syncs_syncjob_preview", args=[job.pk]) + "?record_id=abc'%20OR").content.decode()
+    assert "is not a Salesforce id" in page and "SELECT" not in page
+
+
+def test_it_shows_no_next_attempt_or_lease_on_a_finished_try(client, ops_user):
+    failed = attempt("push_accounts", salesforce_id="001J00000000000001", status="failed", remote_code="X",
+                     next_attempt_at=timezone.now(), lease_expires_at=timezone.now())
+    client.force_login(ops_user)
+    page = client.get(reverse("admin:syncs_syncattempt_change", args=[failed.pk])).content.decode()
+    assert "Next attempt at" not in page and "Lease expires at" not in page
+
+
+def test_it_lets_each_person_choose_their_alerts(client, finance_user):
+    from syncs.models import AlertSubscription
+
+    client.force_login(finance_user)
+    url = reverse("admin:syncs_alerts_mine")
+    assert "New failures waiting for a person" in client.get(url).content.decode()
+    client.post(url, {"email": "frank@example.com", "failures": "on", "reconciliation": "on"})
+    choice = AlertSubscription.objects.get(user=finance_user)
+    assert (choice.failures, choice.stale, choice.credentials, choice.reconciliation) == (True, False, False, True)
+    finance_user.refresh_from_db()
+    assert finance_user.email == "frank@example.com"
