@@ -3,6 +3,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from .health import healthz
+from .metrics import metrics
 
 admin.site.site_header = "Integration Hub"
 admin.site.site_title = "Integration Hub"
@@ -13,5 +14,6 @@ admin.site.enable_nav_sidebar = False
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
 ]

@@ -343,3 +343,12 @@ class AlertSent(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["kind", "subject", "-sent_at"], name="alert_kind_subject_sent")]
+
+
+class ApiUsage(models.Model):
+    """A remote system's request allocation as the hub last saw it (Salesforce's daily API requests), for /metrics."""
+
+    system = models.CharField(max_length=16, choices=System.choices, unique=True)
+    used = models.PositiveBigIntegerField()
+    allocation = models.PositiveBigIntegerField()
+    seen_at = models.DateTimeField()
