@@ -4,15 +4,15 @@
 (no record data, no secrets).
 """
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from integration_hub.celery import app as celery_app
-from syncs.models import NEEDS_PERSON_STATUSES, AttemptStatus, SyncAttempt
-from syncs.selectors import BEAT_STALE_AFTER, beat_last_tick, breaker_states, job_staleness
+from syncs.models import AttemptStatus, SyncAttempt
+from syncs.selectors import BEAT_STALE_AFTER, beat_last_tick, breaker_states, job_staleness, waiting_counts
 
 
 
@@ -43,10 +43,12 @@ def healthz(request):
     healthy &= beat_ok
 
     # Records not through yet, per job: waiting for another try, and waiting for a person.
-    open_tries = SyncAttempt.objects.filter(superseded=False, resolved_at__isnull=True).values("job_id").annotate(
-        waiting=Count("id", filter=Q(status=AttemptStatus.PENDING)),
-        needs_person=Count("id", filter=Q(status__in=NEEDS_PERSON_STATUSES)))
-    counts = {row["job_id"]: row for row in open_tries}
+    # Each count from a partial index (one scan of every live try took seconds with ten million stored).
+    counts: dict[int, dict] = {}
+    for row in SyncAttempt.objects.filter(status=AttemptStatus.PENDING, superseded=False).values("job_id").annotate(n=Count("*")).order_by():
+        counts.setdefault(row["job_id"], {"waiting": 0, "needs_person": 0})["waiting"] = row["n"]
+    for row in waiting_counts():
+        counts.setdefault(row["job_id"], {"waiting": 0, "needs_person": 0})["needs_person"] += row["n"]
     jobs = {}
     for job, interval, stale in job_staleness(now=now):
         finished = job.last_run_finished_at

@@ -86,13 +86,15 @@ class ValueMappingForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         category = self.initial.get("category") or self.instance.category
-        for name, values in value_choices(category).items() if category else ():
+        # Offering a picklist's values asks Salesforce: the form does, the list (a form per row) does not.
+        for name, values in value_choices(category).items() if category and self.offers_choices else ():
             if name in self.fields:
                 # A datalist, not a select: the values offered are a help, and the check on save is the rule.
                 self.fields[name].widget.attrs["list"] = f"{name}-choices"
                 self.fields[name].help_text = "Known values: " + ", ".join(values)
                 self.fields[name].widget.choices_offered = values
 
+    offers_choices = True
     # A save from the form checks even an unchanged mapping (the item it names may have gone from NetSuite since);
     # a save of the list checks only the rows that changed.
     checks_unchanged = True
@@ -117,6 +119,7 @@ class ValueMappingForm(forms.ModelForm):
 
 class ValueMappingListForm(ValueMappingForm):
     checks_unchanged = False
+    offers_choices = False
 
 
 @admin.register(ValueMapping)
