@@ -15,7 +15,15 @@ def main():
             "available on your PYTHONPATH environment variable? Did you "
             "forget to activate a virtual environment?"
         ) from exc
-    execute_from_command_line(sys.argv)
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        execute_from_command_line(sys.argv)
+    except ImproperlyConfigured as exc:
+        # A setting a command needs is missing (outside demo mode every secret must be set): one line that names
+        # it, not a traceback through the settings module.
+        sys.stderr.write(f"{exc} (Or set HUB_DEMO=1 to run against the demo sandboxes.)\n")
+        sys.exit(1)
 
 
 if __name__ == '__main__':

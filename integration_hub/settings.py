@@ -100,6 +100,7 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
+FORMAT_MODULE_PATH = ["integration_hub.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", default=str(VAR_DIR / "static")))
@@ -204,6 +205,20 @@ HUB_ATTEMPT_LEASE_SECONDS = env.int("HUB_ATTEMPT_LEASE_SECONDS", default=600)
 HUB_RUN_LEASE_SECONDS = env.int("HUB_RUN_LEASE_SECONDS", default=300)
 # Jobs pause when fewer than this share of Salesforce's daily API requests is left.
 HUB_SALESFORCE_API_RESERVE_PERCENT = env.float("HUB_SALESFORCE_API_RESERVE_PERCENT", default=10)
+
+# --- Alerts and metrics ---
+# Email goes through Django's backend, configured by one URL (smtp+tls://user:password@host:587, consolemail:// …).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="integration-hub@localhost")
+# A Slack-compatible incoming webhook that gets every alert (empty: email only). It carries a secret in its path.
+HUB_ALERT_WEBHOOK_URL = secret("HUB_ALERT_WEBHOOK_URL", required=False)
+# At most one digest of new failures per job in this many minutes; a lasting condition is told again after the other.
+HUB_ALERT_DIGEST_MINUTES = env.int("HUB_ALERT_DIGEST_MINUTES", default=15)
+HUB_ALERT_REPEAT_MINUTES = env.int("HUB_ALERT_REPEAT_MINUTES", default=240)
+# Where people reach the console, for the links in alerts (e.g. https://hub.example.com).
+HUB_BASE_URL = env("HUB_BASE_URL", default="")
+# The bearer token /metrics asks for; without one, /metrics answers 404.
+HUB_METRICS_TOKEN = secret("HUB_METRICS_TOKEN", required=False)
 
 # Salesforce needs the JWT bearer flow, OAuth client credentials or (retiring) a username/password login; see
 # integration_hub/env.py.

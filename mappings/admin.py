@@ -5,7 +5,7 @@ from django.forms.models import BaseInlineFormSet
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import FieldMapping, MasterRule, ValueMapping
-from .services import mapping_check, mapping_history_baseline
+from .services import mapping_check, mapping_history_baseline, value_choices, value_mapping_check
 from .transforms import TRANSFORMS, MappingRow
 
 UNREACHABLE_HINT = " Nothing was saved: try again when it answers."
@@ -78,12 +78,62 @@ class FieldMappingAdmin(HistoryBaselineMixin, SimpleHistoryAdmin):
     list_select_related = ("job",)
 
 
+class ValueMappingForm(forms.ModelForm):
+    class Meta:
+        model = ValueMapping
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        category = self.initial.get("category") or self.instance.category
+        # Offering a picklist's values asks Salesforce: the form does, the list (a form per row) does not.
+        for name, values in value_choices(category).items() if category and self.offers_choices else ():
+            if name in self.fields:
+                # A datalist, not a select: the values offered are a help, and the check on save is the rule.
+                self.fields[name].widget.attrs["list"] = f"{name}-choices"
+                self.fields[name].help_text = "Known values: " + ", ".join(values)
+                self.fields[name].widget.choices_offered = values
+
+    offers_choices = True
+    # A save from the form checks even an unchanged mapping (the item it names may have gone from NetSuite since);
+    # a save of the list checks only the rows that changed.
+    checks_unchanged = True
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.errors or not (self.checks_unchanged or self.has_changed()):
+            return cleaned_data
+        category = cleaned_data.get("category", self.instance.category)
+        check = value_mapping_check(category=category,
+                                    source_value=cleaned_data.get("source_value", self.instance.source_value),
+                                    target_value=cleaned_data.get("target_value", self.instance.target_value))
+        for name, message in check.problems.items():
+            if name in self.fields:
+                self.add_error(name, message)
+            else:
+                raise ValidationError(message)
+        if check.unreachable:
+            raise ValidationError([message + UNREACHABLE_HINT for message in check.unreachable])
+        return cleaned_data
+
+
+class ValueMappingListForm(ValueMappingForm):
+    checks_unchanged = False
+    offers_choices = False
+
+
 @admin.register(ValueMapping)
 class ValueMappingAdmin(HistoryBaselineMixin, SimpleHistoryAdmin):
+    form = ValueMappingForm
     list_display = ("category", "source_value", "target_value", "description")
     list_filter = ("category",)
     list_editable = ("target_value",)
     search_fields = ("source_value", "target_value", "description")
+    change_form_template = "admin/mappings/valuemapping/change_form.html"
+
+    def get_changelist_form(self, request, **kwargs):
+        # An edit in the list is checked like one in the form.
+        return super().get_changelist_form(request, form=ValueMappingListForm, **kwargs)
 
 
 @admin.register(MasterRule)

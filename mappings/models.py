@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from .categories import CATEGORY_CHOICES
 from .transforms import TRANSFORM_CHOICES, TRANSFORMS
 
 
@@ -57,7 +58,8 @@ class FieldMapping(models.Model):
 class ValueMapping(models.Model):
     """A coded value on one side and its counterpart on the other, e.g. fee product code FEE-ORIG → NetSuite item 101."""
 
-    category = models.SlugField(max_length=64, help_text="e.g. fee_item, account_type, payment_method")
+    category = models.SlugField(max_length=64, choices=CATEGORY_CHOICES,
+                                help_text="The table a field mapping's value_map transform reads, by name.")
     source_value = models.CharField(max_length=255)
     target_value = models.CharField(max_length=255)
     description = models.CharField(max_length=255, blank=True)

@@ -3,6 +3,7 @@
 Mappings are data and rules: this app reads and writes its own tables and does no remote I/O; the engine (syncs)
 hands it what it needs — a job's row, the schemas' field names — and never the other way round.
 """
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -160,6 +161,9 @@ def mapping_validate(*, schemas: MappingSchemas, rows: list[MappingRow]) -> Mapp
     return check
 
 
+BASELINE_REASON = "state before the first recorded edit"
+
+
 def mapping_history_baseline(*, model, ids) -> int:
     """Record the current state of rows that have no history yet (the defaults seeded by a migration), just before
     their first edit, so that edit shows what it changed from. Returns how many baselines were written."""
@@ -167,5 +171,104 @@ def mapping_history_baseline(*, model, ids) -> int:
     known = set(model.history.filter(id__in=ids).values_list("id", flat=True).distinct())
     missing = list(model.objects.filter(pk__in=[pk for pk in ids if pk not in known]))
     if missing:
-        model.history.bulk_history_create(missing, default_change_reason="state before the first recorded edit")
+        model.history.bulk_history_create(missing, default_change_reason=BASELINE_REASON)
     return len(missing)
+
+
+# --- checking value mappings against the live systems ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ValueLookups:
+    """What a value mapping is checked against, read by the engine: `netsuite_names(record_type, ids)` → id → name
+    of the records that exist; `salesforce_picklist(object, field)` → (active values, restricted?)."""
+
+    netsuite_names: Callable[[str, list[str]], dict[str, str]]
+    salesforce_picklist: Callable[[str, str], tuple[list[str], bool]]
+
+
+_value_lookups: ValueLookups | None = None
+
+
+def value_lookups_register(lookups: ValueLookups) -> None:
+    global _value_lookups
+    _value_lookups = lookups
+
+
+@dataclass
+class ValueCheck:
+    problems: dict[str, str]   # form field (source_value, target_value) → why it is refused
+    unreachable: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not self.unreachable
+
+
+def value_mapping_check(*, category: str, source_value: str, target_value: str) -> ValueCheck:
+    """Check one value mapping against what its category says each side is: a NetSuite record's internal id must
+    exist in NetSuite (a mapping to item 999 would fail every order that uses it, at night), a restricted picklist's
+    value must be one Salesforce offers, a fixed choice must be one of them. A system that can't be asked is
+    reported, never taken as a pass."""
+    from .categories import VALUE_CATEGORIES
+
+    check = ValueCheck(problems={}, unreachable=[])
+    known = VALUE_CATEGORIES.get(category)
+    if known is None:
+        return check
+    for form_field, side, value in (("source_value", known.source, source_value), ("target_value", known.target, target_value)):
+        try:
+            problem = _value_problem(side, value)
+        except LookupUnreachable as unreachable:
+            check.unreachable.append(str(unreachable))
+            continue
+        if problem:
+            check.problems[form_field] = problem
+    return check
+
+
+class LookupUnreachable(Exception):
+    """A lookup could not ask its system; the message says which and why (raised by the engine's lookups)."""
+
+
+def _value_problem(side, value: str) -> str:
+    if side.kind == "choices" and value not in side.choices:
+        return f"{side.label} must be one of {', '.join(side.choices)}; {value!r} is not."
+    if side.kind not in ("netsuite_record", "salesforce_picklist"):
+        return ""
+    if _value_lookups is None:
+        raise LookupUnreachable("No lookup is registered, so the value can't be checked.")
+    if side.kind == "netsuite_record":
+        if not value.isdigit():
+            return f"Give the internal id (digits) of a NetSuite {_words(side.record_type)}; {value!r} is not one."
+        names = _value_lookups.netsuite_names(side.record_type, [value])
+        if value not in names:
+            return f"NetSuite has no {_words(side.record_type)} with internal id {value}."
+        return ""
+    values, restricted = _value_lookups.salesforce_picklist(side.object_name, side.field_name)
+    if restricted and value not in values:
+        return (f"Salesforce {side.object_name}.{side.field_name} has no value {value!r} (its values: "
+                f"{', '.join(values)}).")
+    return ""
+
+
+def value_choices(category: str) -> dict[str, list[str]]:
+    """The values each side of a category may take where they are known (fixed choices, Salesforce picklists), for
+    the form to offer: {"source_value": [...], "target_value": [...]}. A picklist that can't be read offers nothing."""
+    from .categories import VALUE_CATEGORIES
+
+    known = VALUE_CATEGORIES.get(category)
+    offered = {}
+    for form_field, side in ((("source_value", known.source), ("target_value", known.target)) if known else ()):
+        if side.kind == "choices":
+            offered[form_field] = list(side.choices)
+        elif side.kind == "salesforce_picklist" and _value_lookups is not None:
+            try:
+                offered[form_field] = _value_lookups.salesforce_picklist(side.object_name, side.field_name)[0]
+            except LookupUnreachable:
+                pass
+    return offered
+
+
+def _words(record_type: str) -> str:
+    """servicePurchaseItem → service purchase item."""
+    return re.sub(r"(?<!^)([A-Z])", r" \1", record_type).lower()

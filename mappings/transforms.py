@@ -3,6 +3,7 @@
 A record that can't be mapped raises MappingError naming the target field, the source field and the value, so the
 attempt fails alone with a message a person can act on.
 """
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -85,6 +86,15 @@ def _decimal(value) -> Decimal:
 
 # --- the transforms ---------------------------------------------------------------------------------------------------
 # Each is f(row, value, record, value_maps) → the target value; `value` is never empty here.
+
+MISSING_VALUE = re.compile(r"^No value mapping in '(?P<category>[\w-]+)' for (?P<field>\S+) = '(?P<value>.*)'\.$")
+
+
+def missing_value_mapping(message: str) -> tuple[str, str] | None:
+    """(category, value) of a "No value mapping" failure's message (written by _value_map below), else None."""
+    match = MISSING_VALUE.match(message or "")
+    return (match["category"], match["value"]) if match else None
+
 
 def _value_map(row, value, record, value_maps):
     table = value_maps.get(row.argument, {})

@@ -1,17 +1,24 @@
+import csv
+
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import StreamingHttpResponse
+from django.utils import timezone
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.functional import cached_property
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.text import Truncator
 
 from mappings.admin import FieldMappingInline
 from mappings.services import mapping_history_baseline
 
 from . import console, selectors
-from .models import SALESFORCE_ID, AttemptStatus, RecordLink, SyncAttempt, SyncJob, SyncRun
+from .models import SALESFORCE_ID, AttemptStatus, RecordLink, SyncAttempt, SyncJob, SyncRun, salesforce_id_18
 
 COUNT_CAP = 10_000
 
@@ -27,11 +34,13 @@ class NeedsPersonFilter(admin.SimpleListFilter):
     parameter_name = "attention"
 
     def lookups(self, request, model_admin):
-        return [("waiting", "Waiting for a person"), ("resolved", "Resolved by a person")]
+        return [("waiting", "Waiting for a person"), ("mine", "Waiting, assigned to me"), ("resolved", "Resolved")]
 
     def queryset(self, request, queryset):
         if self.value() == "waiting":
             return queryset.filter(selectors.NEEDS_PERSON)
+        if self.value() == "mine":
+            return queryset.filter(selectors.NEEDS_PERSON, assigned_to=request.user)
         if self.value() == "resolved":
             return queryset.filter(resolved_at__isnull=False)
         return queryset
@@ -46,6 +55,52 @@ class RemoteCodeFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         return queryset.filter(remote_code=self.value()) if self.value() else queryset
+
+
+class CsvExportMixin:
+    """An "Export as CSV" of the changelist as filtered and searched, streamed, up to CSV_EXPORT_CAP rows."""
+
+    csv_fields: tuple = ()
+
+    def csv_export_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        changelist = self.get_changelist_instance(request)
+        rows = changelist.get_queryset(request).select_related(*self.list_select_related)[:CSV_EXPORT_CAP]
+        writer = csv.writer(_Echo())
+        header = [field.replace("__", " ") for field in self.csv_fields]
+
+        def lines():
+            yield writer.writerow(header)
+            for row in rows.iterator(chunk_size=2000):
+                yield writer.writerow([_csv_value(row, field) for field in self.csv_fields])
+
+        name = f"{self.model._meta.model_name}s-{timezone.now():%Y%m%d-%H%M}.csv"
+        return StreamingHttpResponse(lines(), content_type="text/csv",
+                                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    def changelist_view(self, request, extra_context=None):
+        query = request.GET.copy()
+        query.pop("p", None)
+        extra_context = {**(extra_context or {}), "csv_query": query.urlencode()}
+        return super().changelist_view(request, extra_context)
+
+
+CSV_EXPORT_CAP = 100_000
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_value(row, field: str):
+    value = row
+    for part in field.split("__"):
+        value = getattr(value, part, None) if value is not None else None
+    if hasattr(value, "isoformat"):
+        return timezone.localtime(value).isoformat() if getattr(value, "tzinfo", None) else value.isoformat()
+    return "" if value is None else value
 
 
 STATUS_COLOURS = {"succeeded": "#1e7e34", "failed": "#b02a37", "dead": "#6f1d1b", "pending": "#996b00", "running": "#0b5394",
@@ -89,6 +144,7 @@ class SyncJobAdmin(admin.ModelAdmin):
             path("<int:object_id>/mapping-history/", wrap(lambda r, object_id: console.mapping_history_view(self, r, object_id)),
                  name="syncs_syncjob_mapping_history"),
             path("mapping-history/", wrap(lambda r: console.mapping_history_view(self, r)), name="syncs_mapping_history"),
+            path("my-alerts/", wrap(lambda r: console.my_alerts_view(self, r)), name="syncs_alerts_mine"),
             *super().get_urls(),
         ]
 
@@ -105,8 +161,35 @@ class SyncJobAdmin(admin.ModelAdmin):
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(admin.ModelAdmin):
-    list_display = ("job", "started_at", "finished_at", "outcome_badge", "trigger", "records_read", "records_written", "records_failed", "records_skipped")
+class SyncRunAdmin(CsvExportMixin, admin.ModelAdmin):
+    list_display = ("job", "started_at", "duration", "outcome_badge", "trigger", "records_read", "records_written", "records_failed", "records_skipped")
+    csv_fields = ("id", "job__name", "trigger", "dry_run", "started_at", "finished_at", "outcome", "records_read",
+                  "records_written", "records_failed", "records_skipped", "message")
+    change_list_template = "admin/syncs/export_change_list.html"
+    fieldsets = [
+        (None, {"fields": [("job", "trigger", "dry_run"), ("started_at", "finished_at", "duration"), "outcome", "message"]}),
+        ("Records", {"fields": [("records_read", "records_written", "records_skipped"), "records_failed", "attempts_of_run"]}),
+        ("Watermark", {"fields": [("watermark_before_timestamp", "watermark_before_record_id"),
+                                  ("watermark_after_timestamp", "watermark_after_record_id")]}),
+    ]
+
+    @admin.display(description="duration")
+    def duration(self, run):
+        if not run.finished_at:
+            return "running" if run.outcome == "running" else "—"
+        seconds = (run.finished_at - run.started_at).total_seconds()
+        return f"{seconds:.1f} s" if seconds < 90 else f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+
+    @admin.display(description="attempts")
+    def attempts_of_run(self, run):
+        base = reverse("admin:syncs_syncattempt_changelist")
+        return format_html('<a href="{}?run__id__exact={}" id="run-attempts">All tries of this run</a> · '
+                           '<a href="{}?run__id__exact={}&amp;attention=waiting" id="run-failed">{} failed, waiting for a person</a>',
+                           base, run.pk, base, run.pk, run.records_failed)
+
+    def get_urls(self):
+        return [path("export/", self.admin_site.admin_view(self.csv_export_view), name="syncs_syncrun_export"),
+                *super().get_urls()]
     list_filter = ("outcome", "trigger", "dry_run", "job", ("started_at", admin.DateFieldListFilter))
     search_fields = ("job__name", "message")
     list_select_related = ("job",)
@@ -123,7 +206,7 @@ class SyncRunAdmin(admin.ModelAdmin):
         return status_badge(colour.get(run.outcome, run.outcome), run.get_outcome_display())
 
     def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
+        return [field.name for field in self.model._meta.fields] + ["duration", "attempts_of_run"]
 
     def has_add_permission(self, request):
         return False
@@ -133,28 +216,40 @@ class SyncRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(SyncAttempt)
-class SyncAttemptAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "job", "record_name", "salesforce_id", "netsuite_internal_id", "attempt_number",
-                    "status_badge", "remote_code", "resolved_at")
+class SyncAttemptAdmin(CsvExportMixin, admin.ModelAdmin):
+    list_display = ("when", "job", "record", "try_number", "status_badge", "remote_code", "message", "assignee")
     list_filter = (NeedsPersonFilter, "job", "status", "error_kind", RemoteCodeFilter, "record_type", ("created_at", admin.DateFieldListFilter))
+    csv_fields = ("id", "created_at", "job__name", "record_type", "record_name", "salesforce_id", "netsuite_internal_id",
+                  "netsuite_external_id", "operation", "attempt_number", "status", "error_kind", "remote_code",
+                  "remote_message", "superseded", "resolved_at", "resolved_by__username", "assigned_to__username",
+                  "finished_at", "duration_ms", "run_id")
+    change_list_template = "admin/syncs/export_change_list.html"
     search_fields = ("record_name",)
     search_help_text = "A Salesforce id, a NetSuite internal or external id, or the beginning of a name."
-    list_select_related = ("job",)
+    list_select_related = ("job", "assigned_to")
     show_full_result_count = False
     paginator = CappedCountPaginator
     list_per_page = 50
-    actions = ["retry_selected", "resolve_selected"]
+    actions = ["retry_selected", "resolve_selected", "assign_to_me"]
     change_form_template = "admin/syncs/syncattempt/change_form.html"
     fieldsets = [
         (None, {"fields": [("job", "run"), ("record_type", "record_name"), ("salesforce_id", "netsuite_internal_id", "netsuite_external_id"),
                            ("operation", "attempt_number", "status"), ("superseded", "verify_before_write", "waiting_on")]}),
         ("Error", {"fields": [("error_kind", "remote_code"), "remote_message"]}),
-        ("Resolution", {"fields": [("resolved_at", "resolved_by"), "resolution_note"]}),
+        ("Resolution", {"fields": [("resolved_at", "resolved_by"), "assigned_to", "resolution_note"]}),
         ("Timing", {"fields": [("created_at", "started_at", "finished_at", "duration_ms"), ("next_attempt_at", "lease_expires_at")]}),
     ]
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and obj.status not in (AttemptStatus.PENDING, AttemptStatus.RUNNING):
+            # A finished try has no next attempt of its own and holds no lease: those fields would only mislead.
+            timing = ("Timing", {"fields": [("created_at", "started_at", "finished_at", "duration_ms")]})
+            fieldsets = [timing if name == "Timing" else (name, options) for name, options in fieldsets]
+        return fieldsets
 
     def has_add_permission(self, request):
         return False
@@ -173,7 +268,33 @@ class SyncAttemptAdmin(admin.ModelAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, attempt):
-        return status_badge(attempt.status, attempt.get_status_display())
+        badge = status_badge(attempt.status, attempt.get_status_display())
+        if attempt.resolved_at:
+            return format_html('{} <span class="hub-quiet">resolved</span>', badge)
+        if attempt.superseded:
+            return format_html('{} <span class="hub-quiet">replaced</span>', badge)
+        return badge
+
+    @admin.display(description="when", ordering="created_at")
+    def when(self, attempt):
+        return format_html('<span class="nowrap">{}</span>', date_format(timezone.localtime(attempt.created_at), "Y-m-d H:i T"))
+
+    @admin.display(description="record", ordering="record_name")
+    def record(self, attempt):
+        ids = " · ".join(filter(None, [attempt.salesforce_id, attempt.netsuite_internal_id and f"NS {attempt.netsuite_internal_id}"]))
+        return format_html('{}<div class="hub-quiet">{}</div>', attempt.record_name or "—", ids)
+
+    @admin.display(description="try", ordering="attempt_number")
+    def try_number(self, attempt):
+        return f"#{attempt.attempt_number}"
+
+    @admin.display(description="message")
+    def message(self, attempt):
+        return Truncator(attempt.remote_message).chars(160)
+
+    @admin.display(description="assigned", ordering="assigned_to")
+    def assignee(self, attempt):
+        return attempt.assigned_to.get_username() if attempt.assigned_to_id else ""
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
@@ -181,7 +302,9 @@ class SyncAttemptAdmin(admin.ModelAdmin):
             return queryset, False
         exact = Q(netsuite_external_id=term)
         if SALESFORCE_ID.match(term):
-            exact |= Q(salesforce_id=term)
+            # A 15-character id (as a Salesforce page's address shows it) finds the record stored by its 18.
+            full = salesforce_id_18(term)
+            exact |= Q(salesforce_id=full) | Q(netsuite_external_id=full)
         if term.isdigit():
             exact |= Q(netsuite_internal_id=term)
         return queryset.filter(exact | Q(record_name__istartswith=term)), False
@@ -189,6 +312,14 @@ class SyncAttemptAdmin(admin.ModelAdmin):
     @admin.action(description="Retry selected records", permissions=["retry"])
     def retry_selected(self, request, queryset):
         console.retry_attempts(request, list(queryset.values_list("id", flat=True)[:1000]))
+
+    def has_assign_permission(self, request):
+        return self.has_retry_permission(request)
+
+    @admin.action(description="Assign selected to me", permissions=["assign"])
+    def assign_to_me(self, request, queryset):
+        count = console.assign_attempts(request, list(queryset.values_list("id", flat=True)[:1000]), request.user)
+        self.message_user(request, f"{count} attempt(s) assigned to you; see them under “Waiting, assigned to me”.", messages.SUCCESS)
 
     @admin.action(description="Mark selected as resolved…", permissions=["resolve"])
     def resolve_selected(self, request, queryset):
@@ -213,6 +344,8 @@ class SyncAttemptAdmin(admin.ModelAdmin):
             path("commissions/", wrap(lambda r: console.commission_queue_view(self, r)), name="syncs_syncattempt_commissions"),
             path("<int:object_id>/retry/", wrap(self.retry_one_view), name="syncs_syncattempt_retry"),
             path("<int:object_id>/resolve/", wrap(self.resolve_one_view), name="syncs_syncattempt_resolve"),
+            path("<int:object_id>/assign/", wrap(self.assign_one_view), name="syncs_syncattempt_assign"),
+            path("export/", wrap(self.csv_export_view), name="syncs_syncattempt_export"),
             *super().get_urls(),
         ]
 
@@ -237,8 +370,18 @@ class SyncAttemptAdmin(admin.ModelAdmin):
                 self.message_user(request, "Only a failed or dead attempt that no later try replaced can be resolved, with a reason.", messages.ERROR)
         return redirect(reverse("admin:syncs_syncattempt_change", args=[attempt.pk]))
 
+    def assign_one_view(self, request, object_id):
+        attempt = get_object_or_404(SyncAttempt, pk=object_id)
+        if request.method == "POST" and self.has_assign_permission(request):
+            form = console.AssignForm(request.POST)
+            if form.is_valid():
+                assignee = form.cleaned_data["assignee"]
+                console.assign_attempts(request, [attempt.pk], assignee)
+                self.message_user(request, f"Assigned to {assignee.get_username()}." if assignee else "Assigned to nobody.", messages.SUCCESS)
+        return redirect(reverse("admin:syncs_syncattempt_change", args=[attempt.pk]))
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        attempt = get_object_or_404(SyncAttempt.objects.select_related("job", "run", "resolved_by"), pk=object_id)
+        attempt = get_object_or_404(SyncAttempt.objects.select_related("job", "run", "resolved_by", "assigned_to"), pk=object_id)
         story = selectors.record_story(attempt=attempt)
         user = request.user
         waiting = attempt.status in (AttemptStatus.FAILED, AttemptStatus.DEAD) and not attempt.superseded and attempt.resolved_at is None
@@ -252,7 +395,10 @@ class SyncAttemptAdmin(admin.ModelAdmin):
                 user.has_perm("syncs.retry_commission_attempt") and attempt.job.name in selectors.commission_job_names())),
             "can_resolve": waiting and self.has_resolve_permission(request),
             "can_fix_mapping": user.has_perm("mappings.change_fieldmapping"),
+            "value_mapping_fix": selectors.value_mapping_fix(attempt=attempt) if waiting or attempt.remote_code else None,
             "resolve_form": console.ResolveForm(),
+            "can_assign": self.has_assign_permission(request),
+            "assign_form": console.AssignForm(initial={"assignee": attempt.assigned_to_id}),
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -262,8 +408,22 @@ class RecordLinkAdmin(admin.ModelAdmin):
     list_display = ("record_type", "salesforce_id", "netsuite_record_type", "netsuite_internal_id", "netsuite_external_id", "last_synced_at")
     list_filter = ("record_type", "netsuite_record_type")
     search_fields = ("=salesforce_id", "=netsuite_internal_id", "=netsuite_external_id")
+    search_help_text = "A Salesforce id (15 or 18 characters), a NetSuite internal or external id."
     show_full_result_count = False
     paginator = CappedCountPaginator
 
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if SALESFORCE_ID.match(term):
+            term = salesforce_id_18(term)
+        return super().get_search_results(request, queryset, term)
+
+    # The engine's own bookkeeping (ids, content hashes): an edit by hand would make the hub skip or duplicate a record.
+    def has_change_permission(self, request, obj=None):
+        return False
+
     def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -7,12 +7,13 @@ class SyncsConfig(AppConfig):
     verbose_name = "Syncs"
 
     def ready(self):
-        from mappings.services import mapping_schemas_reader_register
+        from mappings.services import mapping_schemas_reader_register, value_lookups_register
 
         from . import catalog  # noqa: F401  registers the jobs
-        from .mapping_schemas import mapping_schemas_read
+        from .mapping_schemas import VALUE_LOOKUPS, mapping_schemas_read
 
         mapping_schemas_reader_register(mapping_schemas_read)
+        value_lookups_register(VALUE_LOOKUPS)
         post_migrate.connect(_jobs_apply, sender=self)
 
 

@@ -11,17 +11,20 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connections, router, transaction
-from django.db.models import Q
+from django.db.models import Case, F, Q, TextField, Value, When
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from .breakers import breaker_fault
 from .clients.errors import RemoteError
-from .models import NEEDS_PERSON_STATUSES, AttemptStatus, ErrorKind, SyncAttempt, SyncJob, SyncRun
+from .models import NEEDS_PERSON_STATUSES, AttemptStatus, Direction, ErrorKind, SyncAttempt, SyncJob, SyncRun
 from .redaction import redact
 
 outcome_logger = logging.getLogger("hub.attempts")
 # A child held back for its parent fails with one of these; it gets a new try when the parent goes through.
 PARENT_WAIT_CODES = ("PARENT_FAILED", "PARENT_NOT_SYNCED")
+# The payload of a try to be planned afresh from the source record when it is sent: {REPLAN: the try it follows}.
+REPLAN = "replan_of"
 
 
 @dataclass
@@ -79,14 +82,16 @@ def attempts_plan(*, run: SyncRun, planned: list[PlannedRecord], operation: str)
             # A change read twice (the watermark's overlap window) while its attempt is still open is the same work; a
             # record that failed and has not changed since waits for a person's retry instead of failing again.
             in_hand.add((key, source_hash))
-            if status == AttemptStatus.PENDING:
-                older.append((pk, key))
+            older.append((pk, key))
     planned = [p for p in planned if not p.content_hash or (p.key, p.content_hash) not in in_hand]
     replaced = {p.key for p in planned}
     older_ids = [pk for pk, key in older if key in replaced]
     with transaction.atomic():
         if older_ids:
-            SyncAttempt.objects.filter(pk__in=older_ids, status=AttemptStatus.PENDING).update(superseded=True)
+            # A record has one open try: the new one takes over from a pending try and from a failure still waiting
+            # for a person (else one record counts twice among those needing a person). Running tries finish.
+            SyncAttempt.objects.filter(pk__in=older_ids, status__in=[AttemptStatus.PENDING, *NEEDS_PERSON_STATUSES],
+                                       resolved_at__isnull=True).update(superseded=True)
         _attempts_insert(run=run, planned=planned, operation=operation, numbers=counts, now=now)
     return len(planned)
 
@@ -229,8 +234,48 @@ def attempts_succeed(completions: list[tuple[SyncAttempt, str, dict]]) -> None:
             for attempt, _, _ in completions]
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
+    _failures_resolve_by_success([attempt for attempt, _, _ in completions], now=now)
     for attempt, _, _ in completions:
         log_outcome(attempt)
+
+
+def _record_key(attempt: SyncAttempt) -> Q:
+    return Q(salesforce_id=attempt.salesforce_id) if attempt.salesforce_id else Q(netsuite_internal_id=attempt.netsuite_internal_id)
+
+
+def _failures_resolve_by_success(succeeded: list[SyncAttempt], *, now) -> int:
+    """A record that went through needs nobody any more: its earlier failed or dead tries in the same job are
+    resolved (by the hub, naming the try that succeeded). A record is known by its Salesforce id or its NetSuite
+    internal id (a pulled remittance learns its Salesforce id only when it succeeds). One read, one update a winner."""
+    winners: dict[tuple, SyncAttempt] = {}
+    for attempt in succeeded:
+        for key in (("sf", attempt.job_id, attempt.salesforce_id), ("ns", attempt.job_id, attempt.netsuite_internal_id)):
+            if key[2] and (key not in winners or winners[key].pk < attempt.pk):
+                winners[key] = attempt
+    if not winners:
+        return 0
+    candidates = SyncAttempt.objects.filter(
+        Q(salesforce_id__in={key[2] for key in winners if key[0] == "sf"})
+        | Q(netsuite_internal_id__in={key[2] for key in winners if key[0] == "ns"}),
+        job_id__in={key[1] for key in winners}, status__in=NEEDS_PERSON_STATUSES, resolved_at__isnull=True,
+    ).values_list("pk", "job_id", "salesforce_id", "netsuite_internal_id")
+    by_winner: dict[int, list[int]] = {}
+    for pk, job_id, salesforce_id, internal_id in candidates:
+        for key in (("sf", job_id, salesforce_id), ("ns", job_id, internal_id)):
+            winner = winners.get(key) if key[2] else None
+            if winner is not None and pk < winner.pk:
+                by_winner.setdefault(winner.pk, []).append(pk)
+                break
+    numbers = {attempt.pk: attempt.attempt_number for attempt in winners.values()}
+    resolved = 0
+    for winner_pk, ids in by_winner.items():
+        note = f"Resolved by the hub: try #{numbers[winner_pk]} of the record went through."
+        # Kept after the notes people left (finance's "broker asked to hold payment").
+        resolved += SyncAttempt.objects.filter(pk__in=ids, resolved_at__isnull=True).update(
+            resolved_at=now, resolution_note=Case(When(resolution_note="", then=Value(note)),
+                                                  default=Concat(F("resolution_note"), Value("\n" + note)),
+                                                  output_field=TextField()))
+    return resolved
 
 
 def attempt_fail(attempt: SyncAttempt, *, error: RemoteError, response: dict | None = None, retry: bool = True,
@@ -252,7 +297,7 @@ def attempt_fail(attempt: SyncAttempt, *, error: RemoteError, response: dict | N
     attempt.finished_at = now
     attempt.duration_ms = _duration_ms(attempt, now)
     successor = None
-    key = Q(salesforce_id=attempt.salesforce_id) if attempt.salesforce_id else Q(netsuite_internal_id=attempt.netsuite_internal_id)
+    key = _record_key(attempt)
     newer = SyncAttempt.objects.filter(key, job=job, id__gt=attempt.id, superseded=False).exists()
     retrying_since = attempt.retrying_since if request_fault else (attempt.retrying_since or attempt.started_at or now)
     window = timedelta(minutes=job.retry_for_minutes)
@@ -275,6 +320,10 @@ def attempt_fail(attempt: SyncAttempt, *, error: RemoteError, response: dict | N
         attempt.save()
         if successor is not None:
             successor.save()
+        elif not attempt.superseded:
+            # This failure now speaks for the record: an older one still open would count it twice.
+            SyncAttempt.objects.filter(key, job=job, id__lt=attempt.id, status__in=NEEDS_PERSON_STATUSES,
+                                       superseded=False, resolved_at__isnull=True).update(superseded=True)
     log_outcome(attempt)
     return successor
 
@@ -302,7 +351,12 @@ def request_failed(system: str | None, attempts: list[SyncAttempt], error: Remot
 
 
 def attempts_retry(*, attempt_ids: list[int], run: SyncRun | None = None) -> list[SyncAttempt]:
-    """A person asks for another try of failed or dead records: each gets a new pending attempt, due now."""
+    """A person asks for another try of failed or dead records: each gets a new pending attempt, due now.
+
+    A person retries once the cause is fixed, and the fix is most often in a mapping or in Salesforce: a push's new
+    try carries no payload (REPLAN) and is read again from Salesforce and mapped with the mappings of the moment it
+    is sent. It keeps the lookup-before-write of an earlier unknown outcome. A pull's try keeps its payload: reading
+    the NetSuite transaction again would take a read by internal id the NetSuite client does not have."""
     now = timezone.now()
     created = []
     with transaction.atomic():
@@ -313,6 +367,8 @@ def attempts_retry(*, attempt_ids: list[int], run: SyncRun | None = None) -> lis
             attempt.save(update_fields=["superseded"])
             successor = _next_try(attempt, run=run, due=now, source_hash="",
                                   verify_before_write=attempt.verify_before_write)
+            if attempt.job.direction == Direction.PUSH:
+                successor.request_payload = {REPLAN: attempt.pk}
             successor.save()
             created.append(successor)
     return created
@@ -351,7 +407,7 @@ def _next_try(attempt: SyncAttempt, *, run: SyncRun | None, due, source_hash: st
         netsuite_external_id=attempt.netsuite_external_id, operation=attempt.operation,
         attempt_number=attempt.attempt_number + 1, status=AttemptStatus.PENDING,
         request_payload=attempt.request_payload, source_hash=source_hash, waiting_on=attempt.waiting_on,
-        verify_before_write=verify_before_write, next_attempt_at=due,
+        verify_before_write=verify_before_write, next_attempt_at=due, assigned_to_id=attempt.assigned_to_id,
     )
 
 

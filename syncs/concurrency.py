@@ -39,6 +39,10 @@ class RedisBudget:
         self.limit, self.key, self.lease_seconds = limit, key, lease_seconds
         self.acquire_script = self.redis.register_script(_ACQUIRE)
 
+    def in_use(self) -> int:
+        """Slots held now (by live holders: an expired lease is a killed worker's)."""
+        return int(self.redis.zcount(self.key, time.time(), "+inf"))
+
     @contextmanager
     def slot(self, timeout: float = 600):
         token = uuid.uuid4().hex
@@ -60,6 +64,20 @@ class FileBudget:
     def __init__(self, directory: Path, limit: int):
         self.directory, self.limit = directory, limit
         directory.mkdir(parents=True, exist_ok=True)
+
+    def in_use(self) -> int:
+        """Slots held now by any process on this machine (a lock that can't be taken is held)."""
+        held = 0
+        for number in range(self.limit):
+            handle = os.open(self.directory / f"slot-{number}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(handle, fcntl.LOCK_UN)
+            except BlockingIOError:
+                held += 1
+            finally:
+                os.close(handle)
+        return held
 
     @contextmanager
     def slot(self, timeout: float = 600):
@@ -88,8 +106,11 @@ class ProcessGate:
     at a time ask the shared budget (where they poll) for a slot."""
 
     def __init__(self, shared, limit: int):
-        self.shared = shared
+        self.shared, self.limit = shared, limit
         self.gate = threading.BoundedSemaphore(limit)
+
+    def in_use(self) -> int:
+        return self.shared.in_use()
 
     @contextmanager
     def slot(self, timeout: float = 600):

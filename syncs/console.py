@@ -5,7 +5,9 @@ import json
 from datetime import datetime, time, timedelta, timezone as dt_timezone
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -15,9 +17,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mappings.models import FieldMapping, MasterRule, ValueMapping
+from mappings.services import BASELINE_REASON
 
 from . import selectors, services
-from .models import SyncAttempt, SyncJob, SyncRun
+from .models import AlertSubscription, SyncAttempt, SyncJob, SyncRun
 from .previews import mapping_preview
 from .selectors import commission_job_names
 
@@ -48,42 +51,48 @@ def humanize_lag(lag: timedelta | None) -> str:
 
 
 def dashboard_context(request) -> dict:
-    health = selectors.job_health_list()
-    hours = selectors.attempts_per_hour()
-    return {"health": [{"row": row, "lag": humanize_lag(row.lag)} for row in health], "chart": outcome_chart(hours),
+    counts = selectors.waiting_counts()
+    health = selectors.job_health_list(counts=counts)
+    return {"health": [{"row": row, "lag": humanize_lag(row.lag)} for row in health],
+            "chart": outcome_chart(selectors.outcomes_per_day()),
+            "failure_groups": selectors.failure_groups(counts=counts),
             "waiting_total": sum(row.needs_person for row in health),
             "breakers": selectors.breaker_states(),
             "can_run": request.user.has_perm("syncs.change_syncjob"),
             "can_see_commissions": request.user.has_perm("syncs.retry_commission_attempt") or request.user.has_perm("syncs.view_syncattempt")}
 
 
-def outcome_chart(hours: list[selectors.HourlyOutcomes]) -> dict:
-    """Stacked hourly bars (succeeded below, failed above) as SVG geometry; the template draws it."""
-    plot_width, plot_height = CHART_WIDTH - CHART_LEFT - 10, CHART_HEIGHT - CHART_BOTTOM - 10
-    peak = max([h.succeeded + h.failed for h in hours] + [1])
+def outcome_chart(days: list[selectors.DailyOutcomes]) -> dict:
+    """One pair of bars a day (succeeded, failed) as SVG geometry; the template draws it. Failures are usually a
+    sliver of the successes, so a day with any keeps a bar tall enough to see, and every bar carries its number."""
+    plot_height = CHART_HEIGHT - CHART_BOTTOM - 24
+    base = 18 + plot_height
+    peak = max([max(day.succeeded, day.failed) for day in days] + [1])
     scale_top = _nice_ceiling(peak)
-    step = plot_width / max(len(hours), 1)
-    bars, days = [], []
-    for index, hour in enumerate(hours):
-        x = CHART_LEFT + index * step
-        ok_height = hour.succeeded / scale_top * plot_height
-        failed_height = hour.failed / scale_top * plot_height
-        base = 10 + plot_height
-        bars.append({"x": round(x, 2), "width": round(max(step - 1, 1), 2),
-                     "ok_y": round(base - ok_height, 2), "ok_height": round(ok_height, 2),
-                     "failed_y": round(base - ok_height - failed_height, 2), "failed_height": round(failed_height, 2),
-                     "title": f"{timezone.localtime(hour.hour):%a %d %b %H:00}: {hour.succeeded} succeeded, {hour.failed} failed"})
-        local = timezone.localtime(hour.hour)
-        if local.hour == 0 or index == 0:
-            days.append({"x": round(x, 2), "label": f"{local:%a %d %b}"})
-    grid = [{"y": round(10 + plot_height - plot_height * f, 2), "label": int(scale_top * f)} for f in (0, 0.5, 1)]
+    slot = (CHART_WIDTH - CHART_LEFT - 10) / max(len(days), 1)
+    bar = min(48.0, slot * 0.3)
+    groups = []
+    for index, day in enumerate(days):
+        x = CHART_LEFT + index * slot + (slot - 2 * bar - 4) / 2
+        bars = []
+        for kind, count, offset in (("ok", day.succeeded, 0), ("bad", day.failed, bar + 4)):
+            height = count / scale_top * plot_height
+            if count:
+                height = max(height, 4)
+            bars.append({"kind": kind, "x": round(x + offset, 2), "y": round(base - height, 2), "width": round(bar, 2),
+                         "height": round(height, 2), "count": count, "label_x": round(x + offset + bar / 2, 2),
+                         "label_y": round(base - height - 4, 2)})
+        groups.append({"bars": bars, "label": f"{day.day:%a %d %b}", "label_x": round(CHART_LEFT + index * slot + slot / 2, 2),
+                       "title": f"{day.day:%a %d %b %Y}: {day.succeeded} succeeded, {day.failed} failed"})
+    grid = [{"y": round(base - plot_height * f, 2), "label": int(scale_top * f)} for f in (0, 0.5, 1)]
     return {"width": CHART_WIDTH, "height": CHART_HEIGHT, "left": CHART_LEFT, "right": CHART_WIDTH - 10,
-            "bottom": 10 + plot_height, "bars": bars, "days": days, "grid": grid,
-            "succeeded": sum(h.succeeded for h in hours), "failed": sum(h.failed for h in hours)}
+            "bottom": base, "days": groups, "grid": grid,
+            "succeeded": sum(d.succeeded for d in days), "failed": sum(d.failed for d in days)}
 
 
 def _nice_ceiling(value: int) -> int:
-    for candidate in (2, 4, 10, 20, 40, 100, 200, 400, 1000, 2000, 4000, 10000, 20000, 40000, 100000):
+    for candidate in (2, 4, 10, 20, 40, 100, 200, 400, 1000, 2000, 4000, 10000, 20000, 40000, 100000, 200000, 400000,
+                      1000000, 2000000, 4000000, 10000000):
         if value <= candidate:
             return candidate
     return value
@@ -188,18 +197,33 @@ def _history_changes(records, kind: str) -> list[dict]:
     changes = []
     for record in records:
         previous = record.prev_record
+        model_fields = {f.name: f for f in record.instance_type._meta.fields}
         if record.history_type == "~" and previous is not None:
             delta = record.diff_against(previous)
-            fields = [{"field": c.field, "before": c.old, "after": c.new} for c in delta.changes]
+            fields = [{"field": _label(model_fields, c.field), "before": c.old, "after": c.new} for c in delta.changes]
         elif record.history_type == "+":
-            fields = [{"field": f.attname, "before": "", "after": getattr(record, f.attname)}
-                      for f in record.instance_type._meta.fields if f.attname not in ("id",)]
+            fields = [{"field": _label(model_fields, f.name), "before": "", "after": _shown(record, f)}
+                      for f in model_fields.values() if f.name != "id"]
         else:
             fields = []
-        changes.append({"when": record.history_date, "who": record.history_user, "kind": kind,
-                        "action": {"+": "created", "~": "changed", "-": "deleted"}[record.history_type],
+        # The baseline written just before a seeded row's first edit is its state as installed, not someone's creation.
+        baseline = record.history_type == "+" and record.history_change_reason == BASELINE_REASON
+        changes.append({"when": record.history_date, "who": None if baseline else record.history_user, "kind": kind,
+                        "action": "as installed" if baseline else {"+": "created", "~": "changed", "-": "deleted"}[record.history_type],
                         "what": str(record.instance), "fields": fields})
     return changes
+
+
+def _label(model_fields: dict, name: str) -> str:
+    field = model_fields.get(name)
+    return str(field.verbose_name) if field is not None else name.replace("_", " ")
+
+
+def _shown(record, field) -> str:
+    if field.is_relation:
+        related = getattr(record, field.name, None)
+        return str(related) if related is not None else ""
+    return getattr(record, field.attname)
 
 
 # --- finance ------------------------------------------------------------------------------------------------------
@@ -220,7 +244,7 @@ def commission_queue_view(model_admin, request):
             raise PermissionDenied
         if "retry" in request.POST:
             ids = [int(i) for i in request.POST.getlist("attempt") if i.isdigit()]
-            retry_attempts(request, ids)
+            retry_attempts(request, selectors.commission_attempt_ids(attempt_ids=ids))
         elif "note" in request.POST:
             form = CommissionNoteForm(request.POST)
             if form.is_valid():
@@ -259,6 +283,22 @@ def retry_attempts(request, attempt_ids: list[int]) -> int:
     return len(retried)
 
 
+class AssignForm(forms.Form):
+    assignee = forms.ModelChoiceField(queryset=None, required=False, empty_label="nobody", label="Assigned to")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = get_user_model().objects.filter(is_active=True, is_staff=True).order_by("username")
+
+
+def assign_attempts(request, attempt_ids: list[int], assignee) -> int:
+    with transaction.atomic():
+        count = services.attempts_assign(attempt_ids=attempt_ids, assignee=assignee)
+        for attempt in SyncAttempt.objects.filter(id__in=attempt_ids):
+            log_change(request, attempt, f"Assigned to {assignee.get_username() if assignee else 'nobody'}.")
+    return count
+
+
 class ResolveForm(forms.Form):
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=2000,
                            label="Reason", help_text="Why no further try is needed, e.g. 'fixed by hand in NetSuite'.")
@@ -271,3 +311,31 @@ def resolve_attempts(request, attempt_ids: list[int], note: str) -> int:
         for attempt in SyncAttempt.objects.filter(id__in=[a.pk for a in attempts], resolved_by=request.user, resolved_at__isnull=False):
             log_change(request, attempt, f"Marked resolved: {note}")
     return resolved
+
+
+# --- alerts -------------------------------------------------------------------------------------------------------
+
+
+class AlertChoicesForm(forms.ModelForm):
+    email = forms.EmailField(required=False, help_text="Where your alerts go.")
+
+    class Meta:
+        model = AlertSubscription
+        fields = ["failures", "stale", "credentials", "reconciliation"]
+
+
+def my_alerts_view(model_admin, request):
+    if not request.user.has_perm("syncs.view_syncjob"):
+        raise PermissionDenied
+    subscription, _ = AlertSubscription.objects.get_or_create(user=request.user)
+    form = AlertChoicesForm(request.POST or None, instance=subscription, initial={"email": request.user.email})
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            services.alert_choices_save(user=request.user, email=form.cleaned_data["email"],
+                                        kinds={kind: form.cleaned_data[kind] for kind in AlertChoicesForm.Meta.fields})
+        messages.success(request, "Your alert choices are saved.")
+        return redirect(reverse("admin:syncs_alerts_mine"))
+    return TemplateResponse(request, "admin/syncs/my_alerts.html", {
+        **model_admin.admin_site.each_context(request), "opts": SyncJob._meta, "form": form,
+        "webhook": bool(settings.HUB_ALERT_WEBHOOK_URL), "title": "My alerts",
+    })

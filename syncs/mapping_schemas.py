@@ -1,6 +1,6 @@
 """Reads the schemas a job's mappings are checked against (mappings.services.mapping_check): Salesforce's describe
 of the object and the NetSuite field names of each record type the job writes or reads."""
-from mappings.services import MappingSchemas
+from mappings.services import LookupUnreachable, MappingSchemas, ValueLookups
 
 from .clients.errors import RemoteError
 from .clients.netsuite import netsuite_client
@@ -32,3 +32,24 @@ def salesforce_field_names(object_name: str) -> set[str]:
     """Field API names, plus relationship names so that a parent path like Account.Name checks its first step."""
     fields = salesforce_client().describe_fields(object_name)
     return set(fields) | {f["relationshipName"] for f in fields.values() if f.get("relationshipName")}
+
+
+# --- the lookups value mappings are checked against (mappings.services.value_mapping_check) ---------------------------
+
+def netsuite_record_names(record_type: str, internal_ids: list[str]) -> dict[str, str]:
+    try:
+        return netsuite_client().get_names_by_internal_ids(record_type, internal_ids)
+    except (RemoteError, OSError) as error:
+        raise LookupUnreachable(f"NetSuite could not be asked for {record_type} {', '.join(internal_ids)} ({error}).") from error
+
+
+def salesforce_picklist(object_name: str, field_name: str) -> tuple[list[str], bool]:
+    try:
+        field = salesforce_client().describe_fields(object_name).get(field_name) or {}
+    except (RemoteError, OSError) as error:
+        raise LookupUnreachable(f"Salesforce's description of {object_name} could not be read ({error}).") from error
+    values = [entry["value"] for entry in field.get("picklistValues") or [] if entry.get("active", True)]
+    return values, bool(field.get("restrictedPicklist"))
+
+
+VALUE_LOOKUPS = ValueLookups(netsuite_names=netsuite_record_names, salesforce_picklist=salesforce_picklist)

@@ -10,6 +10,19 @@ from mappings.models import RecordType, System
 
 # A Salesforce record id: 15 characters, or 18 with the case-safe suffix.
 SALESFORCE_ID = re.compile(r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$")
+_SUFFIX_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+
+def salesforce_id_18(record_id: str) -> str:
+    """The 18-character, case-safe form of a Salesforce id (the API's form, which the hub stores), from either form.
+    Each suffix character encodes which of five characters of the 15 are upper case."""
+    if len(record_id) != 15:
+        return record_id
+    suffix = ""
+    for start in range(0, 15, 5):
+        bits = sum(1 << index for index, character in enumerate(record_id[start:start + 5]) if "A" <= character <= "Z")
+        suffix += _SUFFIX_CHARACTERS[bits]
+    return record_id + suffix
 
 
 class Direction(models.TextChoices):
@@ -154,6 +167,8 @@ class SyncAttempt(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True, help_text="A person settled this failure without another try.")
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     resolution_note = models.TextField(blank=True, help_text="Why it was resolved, and notes staff left on the record.")
+    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+", help_text="The person looking after this failure.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -177,6 +192,28 @@ class SyncAttempt(models.Model):
                 condition=Q(status__in=["failed", "dead"], superseded=False, resolved_at__isnull=True),
             ),
             models.Index(fields=["waiting_on"], name="attempt_waiting_on", condition=~Q(waiting_on="")),
+            # The dashboard's counts of what waits, by job, status and code, with the oldest and newest, read from
+            # the index alone in one pass.
+            models.Index(
+                fields=["job", "status", "remote_code", "created_at"],
+                name="attempt_needs_person_code",
+                condition=Q(status__in=["failed", "dead"], superseded=False, resolved_at__isnull=True),
+            ),
+            # The dashboard's lag and in-flight count: the open tries of each job, oldest first.
+            models.Index(
+                fields=["job", "created_at"],
+                name="attempt_open_created",
+                condition=Q(status__in=["pending", "running"], superseded=False),
+            ),
+            # The hourly roll-ups: the tries that finished in an hour, by job and status, from the index alone.
+            models.Index(
+                fields=["finished_at", "job", "status"],
+                name="attempt_finished",
+                condition=Q(status__in=["succeeded", "failed", "dead"]),
+            ),
+            # "Mine": the failures assigned to a person.
+            models.Index(fields=["assigned_to", "-created_at"], name="attempt_assigned",
+                         condition=Q(assigned_to__isnull=False)),
             # A sender's claim: a job's pending tries in due order, read from the front with no sort (without it, each
             # claim of 100 sorted every pending row of the job, holding the write lock meanwhile on SQLite).
             models.Index(
@@ -251,3 +288,67 @@ class CircuitBreaker(models.Model):
 
     def is_open(self, now) -> bool:
         return self.open_until is not None and self.open_until > now
+
+
+
+class HourlyOutcome(models.Model):
+    """A job's tries that finished in one closed hour, succeeded or failed: the dashboard's chart and its "moved in
+    24 h" read these instead of millions of attempts. A closed hour's counts never change (a try finishes once), so
+    each is counted once, by the sweeper or the first dashboard that misses it (syncs.services.outcomes_rollup)."""
+
+    job = models.ForeignKey(SyncJob, on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField()
+    succeeded = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["hour", "job"], name="hourly_outcome_hour_job")]
+
+    def __str__(self):
+        return f"{self.job_id} {self.hour:%Y-%m-%d %H}:00 {self.succeeded}/{self.failed}"
+
+
+class AlertKind(models.TextChoices):
+    FAILURES = "failures", "New failures waiting for a person (a digest per job)"
+    STALE = "stale", "A job gone stale, or the beat silent"
+    CREDENTIALS = "credentials", "A remote system refusing the hub's credentials"
+    RECONCILIATION = "reconciliation", "Salesforce and NetSuite disagreeing (reconciliation)"
+
+
+class AlertSubscription(models.Model):
+    """What one person is told by email. Nobody is subscribed until they choose (their own page in the console)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="hub_alerts")
+    failures = models.BooleanField(default=False, help_text=AlertKind.FAILURES.label)
+    stale = models.BooleanField(default=False, help_text=AlertKind.STALE.label)
+    credentials = models.BooleanField(default=False, help_text=AlertKind.CREDENTIALS.label)
+    reconciliation = models.BooleanField(default=False, help_text=AlertKind.RECONCILIATION.label)
+
+    def __str__(self):
+        return f"alerts for {self.user}"
+
+    def wants(self, kind: str) -> bool:
+        return bool(getattr(self, kind, False))
+
+
+class AlertSent(models.Model):
+    """One alert sent: what about (`subject`: a job, a system), when, and how far it covered (`last_attempt_id`, for
+    a digest). The next alert of the same kind and subject is decided from the latest of these."""
+
+    kind = models.CharField(max_length=20, choices=AlertKind.choices)
+    subject = models.CharField(max_length=120)
+    sent_at = models.DateTimeField()
+    last_attempt_id = models.BigIntegerField(null=True, blank=True)
+    text = models.TextField()
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "subject", "-sent_at"], name="alert_kind_subject_sent")]
+
+
+class ApiUsage(models.Model):
+    """A remote system's request allocation as the hub last saw it (Salesforce's daily API requests), for /metrics."""
+
+    system = models.CharField(max_length=16, choices=System.choices, unique=True)
+    used = models.PositiveBigIntegerField()
+    allocation = models.PositiveBigIntegerField()
+    seen_at = models.DateTimeField()

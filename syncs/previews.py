@@ -12,7 +12,7 @@ from .jobs.netsuite_writer import references_resolved
 from .jobs.pulls import PullContext, PullJob, _plan_page
 from .jobs.pushes import PushJob
 from .jobs.registry import job_spec
-from .models import Direction, SyncJob
+from .models import SALESFORCE_ID, Direction, SyncJob, salesforce_id_18
 
 
 @dataclass
@@ -73,6 +73,10 @@ def _push_preview(spec: PushJob, job: SyncJob, record_id: str) -> MappingPreview
     ctx = spec.context(job, None)
     preview = MappingPreview(job_name=job.name, notes=[])
     salesforce = salesforce_client()
+    if record_id and not SALESFORCE_ID.match(record_id):
+        preview.error = f"{record_id!r} is not a Salesforce id: give the 15 or 18 letters and digits of the record's id."
+        return preview
+    record_id = salesforce_id_18(record_id)
     try:
         if not record_id:
             soql, values = spec.latest_query(ctx)
@@ -83,7 +87,8 @@ def _push_preview(spec: PushJob, job: SyncJob, record_id: str) -> MappingPreview
             record_id = latest[0]["Id"]
         records = spec.read_by_ids(ctx, salesforce, [record_id])
     except RemoteError as error:
-        preview.error = f"Salesforce refused the read: {error.code}: {error.message}"
+        # Salesforce's message quotes the whole query back; the code says enough.
+        preview.error = f"Salesforce refused the read ({error.code}). Check the id, or try again if Salesforce is unwell."
         return preview
     if not records:
         preview.error = f"{record_id} is not in Salesforce, or does not qualify for {job.name} (e.g. not funded)."

@@ -9,6 +9,9 @@ TASK = "syncs.tasks.run_sync_job"
 SWEEP_TASK = "syncs.tasks.sweep"
 SWEEP_NAME = "sweep: re-enqueue due retries and reclaim stopped workers' tries"
 SWEEP_EVERY_MINUTES = 1
+ALERTS_TASK = "syncs.tasks.send_alerts"
+ALERTS_NAME = "alerts: digests of new failures, stale jobs, refused credentials"
+ALERTS_EVERY_MINUTES = 5
 
 
 def schedules_apply(*, every_minutes_override: int | None = None) -> list[PeriodicTask]:
@@ -33,6 +36,11 @@ def schedules_apply(*, every_minutes_override: int | None = None) -> list[Period
         name=SWEEP_NAME, defaults={"task": SWEEP_TASK}, create_defaults={"task": SWEEP_TASK, "interval": every_minute}
     )
     tasks.append(sweep)
+    every_five, _ = IntervalSchedule.objects.get_or_create(every=ALERTS_EVERY_MINUTES, period=IntervalSchedule.MINUTES)
+    alerts, _ = PeriodicTask.objects.update_or_create(
+        name=ALERTS_NAME, defaults={"task": ALERTS_TASK}, create_defaults={"task": ALERTS_TASK, "interval": every_five}
+    )
+    tasks.append(alerts)
     return tasks
 
 

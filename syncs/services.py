@@ -1,16 +1,17 @@
 """Services: the one place where sync work is started. Celery tasks, beat, admin actions and management commands all
 call these functions."""
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.db import transaction
 from django.utils import timezone
 
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from .engine import job_idle
 from .jobs.registry import job_spec
-from .models import NEEDS_PERSON_STATUSES, AttemptStatus, Heartbeat, RecordLink, RunOutcome, SyncAttempt, SyncJob, SyncRun
+from .models import (NEEDS_PERSON_STATUSES, AttemptStatus, Heartbeat, HourlyOutcome, RecordLink, RunOutcome, SyncAttempt,
+                     SyncJob, SyncRun)
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ def sync_sweep() -> list[str]:
     now = timezone.now()
     Heartbeat.objects.update_or_create(name="sweeper", defaults={"at": now})
     _release_children_of_linked_parents()
+    outcomes_rollup()
     due = SyncAttempt.objects.filter(
         Q(status=AttemptStatus.PENDING, superseded=False, next_attempt_at__lte=now)
         | Q(status=AttemptStatus.RUNNING, lease_expires_at__lt=now)
@@ -71,6 +73,28 @@ def sync_sweep() -> list[str]:
     for job_name in job_names:
         transaction.on_commit(lambda name=job_name: run_sync_job.delay(name, trigger=SyncRun.Trigger.RETRY))
     return job_names
+
+
+def outcomes_rollup(*, start: datetime | None = None, end: datetime | None = None) -> int:
+    """Count the closed hours in [start, end) (default: the last 8 days) that the roll-up table lacks, and keep
+    them. A closed hour never changes, so each is counted once; a concurrent count of the same hour is ignored.
+    Returns how many hours were counted."""
+    from .selectors import outcomes_counted
+
+    end = end or timezone.now().astimezone(dt_timezone.utc).replace(minute=0, second=0, microsecond=0)
+    start = start or end - timedelta(days=8)
+    jobs = SyncJob.objects.count()
+    counted = dict(HourlyOutcome.objects.filter(hour__gte=start, hour__lt=end).values("hour").annotate(n=Count("*"))
+                   .values_list("hour", "n"))
+    missing = [hour for hour in (start + timedelta(hours=i) for i in range(int((end - start).total_seconds() // 3600)))
+               if counted.get(hour, 0) < jobs]
+    if not missing:
+        return 0
+    # One read over the span of the missing hours (usually the one that just closed).
+    wanted = set(missing)
+    rows = [row for row in outcomes_counted(start=missing[0], end=missing[-1] + timedelta(hours=1)) if row.hour in wanted]
+    HourlyOutcome.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(missing)
 
 
 def _release_children_of_linked_parents() -> int:
@@ -131,6 +155,11 @@ def attempts_resolve(*, attempt_ids: list[int], user, note: str) -> int:
     ).update(resolved_at=timezone.now(), resolved_by=user, resolution_note=note)
 
 
+def attempts_assign(*, attempt_ids: list[int], assignee) -> int:
+    """Give failures to a person to look after (None: to nobody); a retry's new try stays theirs. Returns how many."""
+    return SyncAttempt.objects.filter(id__in=attempt_ids).update(assigned_to=assignee)
+
+
 def attempt_note_add(*, attempt_id: int, user, note: str) -> SyncAttempt:
     """A note on a record (finance: "broker asked to hold payment"), kept with the attempt, newest last."""
     with transaction.atomic():
@@ -162,3 +191,13 @@ def watermark_reset(*, job_name: str, timestamp: datetime | None) -> tuple[datet
     if not moved:
         raise WatermarkBusy(f"{job_name} is running; reset its watermark once the run has finished.")
     return before
+
+
+def alert_choices_save(*, user, email: str, kinds: dict[str, bool]) -> None:
+    """A person's choice of alerts, and the address they go to."""
+    from .models import AlertSubscription
+
+    AlertSubscription.objects.update_or_create(user=user, defaults=kinds)
+    if email != user.email:
+        user.email = email
+        user.save(update_fields=["email"])

@@ -12,3 +12,10 @@ def run_sync_job(job_name: str, trigger: str = "schedule") -> int:
 @shared_task(name="syncs.tasks.sweep")
 def sweep() -> list[str]:
     return services.sync_sweep()
+
+
+@shared_task(name="syncs.tasks.send_alerts")
+def send_alerts() -> int:
+    from .alerts import alerts_send
+
+    return len(alerts_send())

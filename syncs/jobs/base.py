@@ -14,7 +14,8 @@ from mappings.services import MappingSet, MasterRuleViolation, mapping_set_for, 
 
 from ..attempts import PARENT_WAIT_CODES
 from ..engine import JobLeaseKeeper, job_lease_acquire, job_lease_release
-from ..models import NEEDS_PERSON_STATUSES, AttemptStatus, CircuitBreaker, Direction, RunOutcome, SyncAttempt, SyncJob, SyncRun, System
+from ..models import (NEEDS_PERSON_STATUSES, ApiUsage, AttemptStatus, CircuitBreaker, Direction, RunOutcome, SyncAttempt,
+                      SyncJob, SyncRun, System)
 
 
 class JobSpec:
@@ -96,8 +97,13 @@ def job_run_leased(spec: JobSpec, run: SyncRun, mappings: MappingSet, body) -> t
 
 
 def salesforce_pause(job: SyncJob, salesforce) -> str:
-    """The reason to hold the job back ('' to go on), kept on the job for the dashboard."""
-    pause = api_pause_reason(salesforce)
+    """The reason to hold the job back ('' to go on), kept on the job for the dashboard; the usage seen is kept for
+    /metrics."""
+    usage = salesforce.api_usage
+    if usage:
+        ApiUsage.objects.update_or_create(system=System.SALESFORCE, defaults={
+            "used": usage[0], "allocation": usage[1], "seen_at": timezone.now()})
+    pause = api_pause_reason(salesforce, usage=usage)
     SyncJob.objects.filter(pk=job.pk).update(paused_reason=pause)
     return pause
 

@@ -29,8 +29,10 @@ class NetSuiteBatchWriter:
     everything needed to write it without reading Salesforce again.
     """
 
-    def __init__(self, *, netsuite, job: SyncJob):
-        self.netsuite, self.job = netsuite, job
+    def __init__(self, *, netsuite, job: SyncJob, replan=None):
+        # replan(attempts) → the attempts ready to send: plans the tries that carry no record yet (a person's retry)
+        # from the source record, and closes those it cannot plan.
+        self.netsuite, self.job, self.replan = netsuite, job, replan
 
     def __call__(self, attempts: list[SyncAttempt]) -> None:
         wait = breaker_wait(System.NETSUITE)
@@ -53,7 +55,7 @@ class NetSuiteBatchWriter:
                 attempt_fail(attempt, error=error)
 
     def _send(self, attempts: list[SyncAttempt]) -> None:
-        ready = self._verify_unknown_outcomes(self._hold_back_orphans(attempts))
+        ready = self._verify_unknown_outcomes(self._hold_back_orphans(self._planned(attempts)))
         if not ready:
             return
         known_accounts = account_links([attempt.request_payload["record"] for attempt in ready])
@@ -106,6 +108,19 @@ class NetSuiteBatchWriter:
                                   f"{parent['salesforce_id']} is not in NetSuite yet (NetSuite said: {result.message})")
         kind = TransientError if result.transient else PermanentError
         return kind(result.code or "UNKNOWN", result.message)
+
+    def _planned(self, attempts: list[SyncAttempt]) -> list[SyncAttempt]:
+        """The attempts with a NetSuite record to send, after planning those that carry none yet."""
+        planned = [a for a in attempts if "record" in (a.request_payload or {})]
+        unplanned = [a for a in attempts if "record" not in (a.request_payload or {})]
+        if not unplanned:
+            return attempts
+        if self.replan is not None:
+            return planned + self.replan(unplanned)
+        for attempt in unplanned:
+            attempt_fail(attempt, error=PermanentError("NOTHING_TO_SEND", "This try carries no record and this "
+                                                       "writer cannot plan one."), retry=False)
+        return planned
 
     def _hold_back_orphans(self, attempts: list[SyncAttempt]) -> list[SyncAttempt]:
         """A record whose parent is not in NetSuite yet waits for it: it fails with the parent's reason when the

@@ -15,12 +15,12 @@ from django.conf import settings
 from mappings.services import MappingSet, mapping_set_for
 from mappings.transforms import MappingError, map_record
 
-from ..attempts import PlannedRecord, attempt_fail, attempts_plan, attempts_reclaim_expired
+from ..attempts import PlannedRecord, attempt_fail, attempts_plan, attempts_reclaim_expired, attempts_succeed, request_failed
 from ..clients.errors import PermanentError, RemoteError
 from ..clients.netsuite import NetSuiteClient, netsuite_client
 from ..clients.salesforce import SalesforceClient, salesforce_client, soql_format
 from ..engine import BatchSender, content_hash, links_for, parse_salesforce_datetime, run_count, watermark_advance, watermark_since
-from ..models import AttemptStatus, Direction, RunOutcome, SyncAttempt, SyncJob, SyncRun
+from ..models import Direction, RunOutcome, SyncAttempt, SyncJob, SyncRun, System
 from .base import (
     JobSpec,
     job_run_leased,
@@ -98,8 +98,8 @@ class PushJob(JobSpec):
         soql, values = self.read_query(ctx)
         if run.dry_run:
             return self._dry_run(ctx, salesforce, soql, values)
-        self.replan_retried(ctx, salesforce)
-        writer = NetSuiteBatchWriter(netsuite=netsuite or netsuite_client(), job=job)
+        writer = NetSuiteBatchWriter(netsuite=netsuite or netsuite_client(), job=job,
+                                     replan=lambda attempts: self.replan(ctx, salesforce, attempts))
         read = planned_count = skipped = 0
         paused = None
         # Twice as many senders as NetSuite slots: a sender spends part of each batch outside its slot (claiming,
@@ -253,34 +253,45 @@ class PushJob(JobSpec):
     def name_of(self, record: dict) -> str:
         return str(record.get("Name") or record.get("LastName") or record["Id"])
 
-    def replan_retried(self, ctx: PushContext, salesforce) -> None:
-        """Attempts a person asked to retry after a mapping failure carry no NetSuite record yet: read each record
-        afresh and map it with today's mappings, so a fixed mapping takes effect."""
-        waiting = {a.salesforce_id: a for a in SyncAttempt.objects.filter(
-            job=ctx.job, status=AttemptStatus.PENDING, superseded=False).exclude(request_payload__has_key="record")}
-        if not waiting:
-            return
-        for record in self.read_by_ids(ctx, salesforce, sorted(waiting)):
-            attempt = waiting.pop(record["Id"])
+    def replan(self, ctx: PushContext, salesforce, attempts: list[SyncAttempt]) -> list[SyncAttempt]:
+        """Claimed tries that carry no NetSuite record yet (a person's retry, a held child released): read each record
+        afresh from Salesforce and map it with the mappings of this moment, so a fixed mapping or a corrected record
+        takes effect. Returns the tries now ready to send; the others are closed (nothing to send, mapping failed,
+        gone from Salesforce)."""
+        fresh = self.context(ctx.job, ctx.run)   # a mapping fixed after this run began counts too
+        waiting = {attempt.salesforce_id: attempt for attempt in attempts}
+        try:
+            records = self.read_by_ids(fresh, salesforce, sorted(waiting))
+        except RemoteError as error:
+            request_failed(System.SALESFORCE, attempts, error)
+            return []
+        links = links_for(self.record_type, [record["Id"] for record in records])
+        self.before_plan(fresh, records, links)
+        ready, nothing_to_send = [], []
+        for record in records:
+            attempt = waiting.pop(record["Id"], None)
+            if attempt is None:
+                continue
             try:
-                item = self.plan(ctx, record, {})
+                item = self.plan(fresh, record, links)
             except MappingError as error:
-                attempt.status = AttemptStatus.RUNNING
+                attempt.request_payload = {"source": record}
                 attempt_fail(attempt, error=PermanentError(error.code, error.message), retry=False)
                 continue
             if item is None:
                 attempt.request_payload = {"record": None}
-                attempt.status = AttemptStatus.SUCCEEDED
-                attempt.remote_message = "Nothing to send: NetSuite already holds this content."
-                attempt.save()
+                attempt.save(update_fields=["request_payload"])
+                nothing_to_send.append((attempt, "", {"note": "Nothing to send: NetSuite already holds this content."}))
                 continue
             attempt.request_payload, attempt.source_hash, attempt.waiting_on = item.payload, item.content_hash, item.waiting_on
             attempt.netsuite_external_id = item.netsuite_external_id
             attempt.save(update_fields=["request_payload", "source_hash", "waiting_on", "netsuite_external_id"])
+            ready.append(attempt)
+        attempts_succeed(nothing_to_send)
         for attempt in waiting.values():
-            attempt.status = AttemptStatus.RUNNING
             attempt_fail(attempt, error=PermanentError("NOT_IN_SCOPE", "The record is gone from Salesforce or no longer "
                                                        "qualifies for this job (e.g. no longer funded)."), retry=False)
+        return ready
 
 
 class PushAccounts(PushJob):

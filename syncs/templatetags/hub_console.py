@@ -11,3 +11,11 @@ def hub_dashboard(context):
     if not request.user.has_perm("syncs.view_syncjob"):
         return {"visible": False}
     return {"visible": True, "request": request, "perms": context.get("perms"), **console.dashboard_context(request)}
+
+
+@register.filter
+def urlencode_message(message: str) -> str:
+    """The remote_message filter of the attempts list, as a query-string pair."""
+    from urllib.parse import urlencode
+
+    return urlencode({"remote_message": message})

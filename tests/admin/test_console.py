@@ -19,7 +19,7 @@ APPLICATION_ID = "006000000000APPAAA"
 
 def attempt(job_name: str, **fields) -> SyncAttempt:
     job = SyncJob.objects.get(name=job_name)
-    defaults = {"record_type": job.record_type, "operation": "upsert", "status": "succeeded"}
+    defaults = {"record_type": job.record_type, "operation": "upsert", "status": "succeeded", "finished_at": timezone.now()}
     return SyncAttempt.objects.create(job=job, **{**defaults, **fields})
 
 
@@ -256,3 +256,235 @@ def test_it_shows_master_rules_as_the_domain_table(client, ops_user):
     client.force_login(ops_user)
     page = client.get(reverse("admin:mappings_masterrule_changelist")).content.decode()
     assert "Remittance" in page and "Read only in" in page
+
+
+def test_it_lists_each_application_once_in_the_commission_queue_and_retries_its_lines_with_it(
+        client, finance_user, commission_failure, enqueued, django_capture_on_commit_callbacks):
+    lines = attempt("push_purchase_order_lines", salesforce_id=APPLICATION_ID, record_name="Bluebird Bakery funding",
+                    status="failed", error_kind="permanent", remote_code="PARENT_FAILED",
+                    remote_message="Held back: its parent failed.", waiting_on=APPLICATION_ID)
+    client.force_login(finance_user)
+    url = reverse("admin:syncs_syncattempt_commissions")
+    page = client.get(url).content.decode()
+    assert page.count("<tr data-attempt=") == 1 and f'data-attempt="{commission_failure.pk}"' in page
+    assert "push_purchase_order_lines try #1 (PARENT_FAILED)" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"retry": "1", "attempt": [commission_failure.pk]})
+    lines.refresh_from_db()
+    commission_failure.refresh_from_db()
+    assert lines.superseded and commission_failure.superseded
+    assert sorted(enqueued) == [("push_purchase_order_lines", "retry"), ("push_purchase_orders", "retry")]
+
+
+@pytest.fixture
+def netsuite_items(monkeypatch):
+    """NetSuite and Salesforce as the value-mapping check sees them: the sandbox's service items, two account types."""
+    from mappings import services
+
+    items = {"serviceSaleItem": {"101": "FEE-ORIG", "102": "FEE-UW"}, "servicePurchaseItem": {"201": "BROKER-COMMISSION"}}
+    monkeypatch.setattr(services, "_value_lookups", services.ValueLookups(
+        netsuite_names=lambda record_type, ids: {i: items[record_type][i] for i in ids if i in items.get(record_type, {})},
+        salesforce_picklist=lambda object_name, field_name: (["Merchant", "Broker"], False)))
+
+
+def test_it_refuses_a_value_mapping_to_an_item_netsuite_does_not_have(client, ops_user, netsuite_items):
+    from mappings.models import ValueMapping
+
+    commission = ValueMapping.objects.get(category="commission_item")
+    client.force_login(ops_user)
+    page = client.post(reverse("admin:mappings_valuemapping_change", args=[commission.pk]),
+                       {"category": "commission_item", "source_value": "BROKER-COMMISSION", "target_value": "999",
+                        "description": ""}).content.decode()
+    assert "NetSuite has no service purchase item with internal id 999." in page
+    listed = client.post(reverse("admin:mappings_valuemapping_changelist"), {
+        "form-TOTAL_FORMS": "1", "form-INITIAL_FORMS": "1", "form-0-id": commission.pk, "form-0-target_value": "999",
+        "_save": "Save"}).content.decode()
+    assert "NetSuite has no service purchase item with internal id 999." in listed
+    commission.refresh_from_db()
+    assert commission.target_value == "201"
+    response = client.post(reverse("admin:mappings_valuemapping_change", args=[commission.pk]),
+                           {"category": "commission_item", "source_value": "BROKER-COMMISSION", "target_value": "201",
+                            "description": "Broker Commission, checked"})
+    assert response.status_code == 302
+
+
+def test_it_offers_a_categorys_known_values_and_refuses_an_unknown_category(client, ops_user, netsuite_items):
+    client.force_login(ops_user)
+    page = client.get(reverse("admin:mappings_valuemapping_add") + "?category=account_type&source_value=Prospect").content.decode()
+    assert 'value="Prospect"' in page and '<option value="vendor">' in page and '<option value="Broker">' in page
+    page = client.post(reverse("admin:mappings_valuemapping_add"),
+                       {"category": "fee_items", "source_value": "FEE-X", "target_value": "101"}).content.decode()
+    assert "Select a valid choice" in page
+
+
+def test_it_links_a_failed_attempt_to_the_exact_value_mapping(client, ops_user, commission_failure):
+    from mappings.models import ValueMapping
+
+    missing = attempt("push_accounts", salesforce_id="001000000000MISAAA", status="failed", remote_code="MAPPING_ERROR",
+                      remote_message="No value mapping in 'account_type' for Type = 'Partner'.")
+    client.force_login(ops_user)
+    page = client.get(reverse("admin:syncs_syncattempt_change", args=[missing.pk])).content.decode()
+    assert "/admin/mappings/valuemapping/add/?category=account_type&amp;source_value=Partner" in page
+    commission = ValueMapping.objects.get(category="commission_item")
+    commission.target_value = "999"
+    commission.save()
+    refused = attempt("push_purchase_orders", salesforce_id="006000000000REFAAA", status="failed",
+                      remote_code="INVALID_KEY_OR_REF", remote_message="Invalid item reference key 999.",
+                      request_payload={"record": {"fields": {"itemList": {"item": [{"item": {"internalId": "999"}}]}}}})
+    page = client.get(reverse("admin:syncs_syncattempt_change", args=[refused.pk])).content.decode()
+    assert reverse("admin:mappings_valuemapping_change", args=[commission.pk]) in page
+    assert "Fix the commission_item value mapping BROKER-COMMISSION → 999" in page
+
+
+def test_it_groups_the_waiting_failures_by_job_code_and_message_with_links(client, ops_user):
+    for n in range(3):
+        attempt("push_purchase_orders", salesforce_id=f"006C{n:014d}", status="failed", remote_code="INVALID_KEY_OR_REF",
+                remote_message="Invalid item reference key 999.")
+    attempt("push_accounts", salesforce_id="001C00000000000001", status="failed", remote_code="MAPPING_ERROR",
+            remote_message="No value mapping in 'account_type' for Type = 'Partner'.")
+    client.force_login(ops_user)
+    page = client.get(reverse("admin:index")).content.decode()
+    groups = page[page.index('id="failure-groups"'):].split("</table>")[0]
+    first = groups.split("</tr>")[1]
+    assert 'data-job="push_purchase_orders"' in first and "INVALID_KEY_OR_REF" in first and '<td class="num">3</td>' in first
+    link = first.split('class="hub-group-link" href="')[1].split('"')[0].replace("&amp;", "&")
+    listed = client.get(link).content.decode()
+    assert all(f"006C{n:014d}" in listed for n in range(3)) and "001C0000" not in listed
+    message_link = first.split('<td class="hub-message"><div><a href="')[1].split('"')[0].replace("&amp;", "&")
+    assert "remote_message=Invalid+item" in message_link
+    by_message = client.get(message_link).content.decode()
+    assert all(f"006C{n:014d}" in by_message for n in range(3)) and "001C0000" not in by_message
+    row = page[page.index('data-job="push_accounts"'):].split("</tr>")[0]
+    assert "1 failure waits" not in row   # never ran: no outcome to qualify
+
+
+def test_it_says_a_succeeded_run_leaves_failures_waiting(client, ops_user):
+    job = SyncJob.objects.get(name="push_accounts")
+    SyncRun.objects.create(job=job, started_at=timezone.now(), finished_at=timezone.now(), outcome="succeeded")
+    attempt("push_accounts", salesforce_id="001D00000000000001", status="failed", remote_code="X")
+    client.force_login(ops_user)
+    page = client.get(reverse("admin:index")).content.decode()
+    row = page[page.index('data-job="push_accounts"'):].split("</tr>")[0]
+    assert "Ran; 1 failure waits" in row and "hub-retrying" in row
+
+
+def test_it_rolls_finished_hours_up_once_and_draws_days(client, ops_user):
+    from syncs.models import HourlyOutcome
+    from syncs.selectors import outcomes_per_day
+    from syncs.services import outcomes_rollup
+
+    two_days_ago = timezone.now() - timedelta(days=2)
+    attempt("push_accounts", salesforce_id="001E00000000000001", finished_at=two_days_ago)
+    attempt("push_accounts", salesforce_id="001E00000000000002", status="failed", finished_at=two_days_ago)
+    assert outcomes_rollup() == 8 * 24
+    assert outcomes_rollup() == 0   # a closed hour is counted once
+    assert HourlyOutcome.objects.filter(succeeded=1, failed=1).count() == 1
+    days = outcomes_per_day()
+    assert len(days) == 7 and days[-3].succeeded == 1 and days[-3].failed == 1
+    client.force_login(ops_user)
+    page = client.get(reverse("admin:index")).content.decode()
+    chart = page[page.index('id="attempts-chart"'):].split("</svg>")[0]
+    assert chart.count('class="day"') == 7 and 'class="bad"' in chart   # a lone failure still shows a bar
+    assert timezone.localtime(two_days_ago).strftime("%a %d %b") in chart
+
+
+def test_it_links_a_run_to_its_attempts_and_shows_its_duration(client, ops_user):
+    job = SyncJob.objects.get(name="push_accounts")
+    started = timezone.now() - timedelta(seconds=75)
+    run = SyncRun.objects.create(job=job, started_at=started, finished_at=started + timedelta(seconds=42.5),
+                                 outcome="partial", records_failed=1)
+    attempt("push_accounts", run=run, salesforce_id="001F00000000000001", status="failed", remote_code="X")
+    attempt("push_accounts", run=run, salesforce_id="001F00000000000002")
+    client.force_login(ops_user)
+    page = client.get(reverse("admin:syncs_syncrun_change", args=[run.pk])).content.decode()
+    assert "42.5 s" in page
+    link = page.split('id="run-failed"')[0].rsplit('href="', 1)[1].split('"')[0]
+    listed = client.get(link.replace("&amp;", "&")).content.decode()
+    assert "001F00000000000001" in listed and "001F00000000000002" not in listed
+    assert "42.5 s" in client.get(reverse("admin:syncs_syncrun_changelist")).content.decode()
+
+
+def test_it_assigns_a_failure_to_a_finance_user_who_finds_it_under_mine(client, ops_user, finance_user):
+    failure = attempt("push_purchase_orders", salesforce_id="006G00000000000001", status="failed", remote_code="X",
+                      record_name="Mine funding")
+    attempt("push_purchase_orders", salesforce_id="006G00000000000002", status="failed", remote_code="X",
+            record_name="Not mine funding")
+    client.force_login(ops_user)
+    client.post(reverse("admin:syncs_syncattempt_assign", args=[failure.pk]), {"assignee": finance_user.pk})
+    failure.refresh_from_db()
+    assert failure.assigned_to == finance_user
+    client.force_login(finance_user)
+    mine = client.get(reverse("admin:syncs_syncattempt_changelist") + "?attention=mine").content.decode()
+    assert "Mine funding" in mine and "Not mine funding" not in mine
+
+
+def test_it_exports_the_filtered_list_as_csv(client, ops_user):
+    attempt("push_accounts", salesforce_id="001H00000000000001", status="failed", remote_code="INVALID_FLD_VALUE",
+            remote_message="Bad phone, with a comma")
+    attempt("push_accounts", salesforce_id="001H00000000000002")
+    client.force_login(ops_user)
+    listed = client.get(reverse("admin:syncs_syncattempt_changelist") + "?status__exact=failed").content.decode()
+    export = listed.split('id="export-csv"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+    assert "status__exact=failed" in export
+    response = client.get(export)
+    body = b"".join(response.streaming_content).decode()
+    assert response["Content-Type"] == "text/csv"
+    lines = body.strip().splitlines()
+    assert len(lines) == 2 and '"Bad phone, with a comma"' in lines[1] and "001H00000000000002" not in body
+
+
+def test_it_finds_an_attempt_by_the_15_character_form_of_its_salesforce_id(client, ops_user):
+    attempt("push_accounts", salesforce_id="001A0000006Vm9rIAC", record_name="Case-safe Cafe")
+    client.force_login(ops_user)
+    page = client.get(reverse("admin:syncs_syncattempt_changelist") + "?q=001A0000006Vm9r").content.decode()
+    assert "Case-safe Cafe" in page
+    RecordLink.objects.create(record_type="Account", salesforce_id="001A0000006Vm9rIAC", netsuite_internal_id="4242")
+    page = client.get(reverse("admin:syncs_recordlink_changelist") + "?q=001A0000006Vm9r").content.decode()
+    assert "4242" in page
+
+
+def test_it_keeps_record_links_read_only(client, ops_user):
+    link = RecordLink.objects.create(record_type="Account", salesforce_id="001A0000006Vm9rIAC", netsuite_internal_id="4242",
+                                     content_hash="abc")
+    client.force_login(ops_user)
+    page = client.get(reverse("admin:syncs_recordlink_change", args=[link.pk])).content.decode()
+    assert 'name="content_hash"' not in page and "_save" not in page
+    client.post(reverse("admin:syncs_recordlink_change", args=[link.pk]), {"netsuite_internal_id": "1", "content_hash": ""})
+    link.refresh_from_db()
+    assert (link.netsuite_internal_id, link.content_hash) == ("4242", "abc")
+
+
+def test_it_gives_a_forbidden_page_a_way_back(client, finance_user):
+    client.force_login(finance_user)
+    response = client.get(reverse("admin:mappings_valuemapping_add"))
+    page = response.content.decode()
+    assert response.status_code == 403
+    assert "signed in as <strong>frank-finance</strong>" in page and 'href="/admin/" id="back-to-console"' in page
+
+
+def test_it_refuses_a_preview_id_that_is_not_a_salesforce_id_without_showing_a_query(client, ops_user):
+    client.force_login(ops_user)
+    job = SyncJob.objects.get(name="push_accounts")
+    page = client.get(reverse("admin:syncs_syncjob_preview", args=[job.pk]) + "?record_id=abc'%20OR").content.decode()
+    assert "is not a Salesforce id" in page and "SELECT" not in page
+
+
+def test_it_shows_no_next_attempt_or_lease_on_a_finished_try(client, ops_user):
+    failed = attempt("push_accounts", salesforce_id="001J00000000000001", status="failed", remote_code="X",
+                     next_attempt_at=timezone.now(), lease_expires_at=timezone.now())
+    client.force_login(ops_user)
+    page = client.get(reverse("admin:syncs_syncattempt_change", args=[failed.pk])).content.decode()
+    assert "Next attempt at" not in page and "Lease expires at" not in page
+
+
+def test_it_lets_each_person_choose_their_alerts(client, finance_user):
+    from syncs.models import AlertSubscription
+
+    client.force_login(finance_user)
+    url = reverse("admin:syncs_alerts_mine")
+    assert "New failures waiting for a person" in client.get(url).content.decode()
+    client.post(url, {"email": "frank@example.com", "failures": "on", "reconciliation": "on"})
+    choice = AlertSubscription.objects.get(user=finance_user)
+    assert (choice.failures, choice.stale, choice.credentials, choice.reconciliation) == (True, False, False, True)
+    finance_user.refresh_from_db()
+    assert finance_user.email == "frank@example.com"

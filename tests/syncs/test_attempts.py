@@ -4,9 +4,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from syncs.attempts import attempt_fail, attempts_retry, backoff_delay
+from syncs.attempts import REPLAN, attempt_fail, attempts_retry, attempts_succeed, backoff_delay
 from syncs.clients.errors import PermanentError, TransientError
 from syncs.models import AttemptStatus, SyncAttempt, SyncJob, SyncRun
+from syncs.selectors import NEEDS_PERSON
 
 pytestmark = pytest.mark.django_db
 
@@ -105,3 +106,47 @@ def test_a_persons_retry_makes_a_new_due_try_and_keeps_the_old_one(job):
     assert attempt.superseded and (attempt.status, attempt.remote_code) == ("failed", "USER_ERROR")
     assert (retry.status, retry.attempt_number) == ("pending", 2) and retry.next_attempt_at <= timezone.now()
     assert attempts_retry(attempt_ids=[attempt.pk]) == []   # the same failure is not retried twice
+
+
+def failed(job, *, number=1, salesforce_id="001000000000001AAA", code="INVALID_KEY_OR_REF", **fields):
+    return SyncAttempt.objects.create(job=job, record_type="Account", salesforce_id=salesforce_id, operation="upsert",
+                                      attempt_number=number, status=AttemptStatus.FAILED, error_kind="permanent",
+                                      remote_code=code, request_payload={"record": {"type": "customer"}}, **fields)
+
+
+def test_it_plans_a_persons_retry_of_a_push_afresh_and_keeps_the_lookup_before_write(job):
+    old = failed(job, verify_before_write=True)
+    (retry,) = attempts_retry(attempt_ids=[old.pk])
+    assert retry.request_payload == {REPLAN: old.pk}   # read again from Salesforce when it is sent
+    assert retry.verify_before_write and retry.attempt_number == 2
+
+
+def test_it_keeps_the_payload_of_a_pulls_retry():
+    pull = SyncJob.objects.get(name="pull_sales_orders")
+    old = SyncAttempt.objects.create(job=pull, record_type="Application", salesforce_id="006000000000001AAA",
+                                     operation="update", status=AttemptStatus.FAILED,
+                                     request_payload={"object": "Opportunity", "record": {"Id": "006000000000001AAA"}})
+    (retry,) = attempts_retry(attempt_ids=[old.pk])
+    assert retry.request_payload == old.request_payload
+
+
+def test_it_keeps_one_open_failure_per_record(job):
+    older = failed(job)
+    newer = running(job, number=2)
+    attempt_fail(newer, error=PermanentError("INVALID_KEY_OR_REF", "still wrong"))
+    older.refresh_from_db()
+    assert older.superseded
+    assert SyncAttempt.objects.filter(NEEDS_PERSON, salesforce_id=older.salesforce_id).count() == 1
+
+
+def test_it_resolves_a_records_earlier_failures_when_a_later_try_goes_through(job):
+    older = failed(job, resolution_note="[2024-01-01 09:00 frank] asked the broker")
+    other_record = failed(job, salesforce_id="001000000000002AAA")
+    later = running(job, number=2)
+    attempts_succeed([(later, "555", {"isSuccess": True})])
+    older.refresh_from_db()
+    other_record.refresh_from_db()
+    assert older.resolved_at is not None and older.resolved_by is None
+    assert older.resolution_note.splitlines() == ["[2024-01-01 09:00 frank] asked the broker",
+                                                  "Resolved by the hub: try #2 of the record went through."]
+    assert other_record.resolved_at is None

@@ -302,3 +302,29 @@ def test_the_lines_job_reads_no_application_whose_lines_went_with_its_order(hub_
     assert run.records_written == 1, run.message
     order = get_record(netsuite_service, netsuite, "salesOrder", app["Id"])
     assert 4321.0 in [line.amount / line.quantity for line in order.itemList.item]
+
+
+def test_a_persons_retry_sends_todays_mapping_not_the_failed_payload(hub_on_sandboxes):
+    sync_run(job_name="push_accounts")
+    commission = ValueMapping.objects.get(category="commission_item")
+    commission.target_value = "999"
+    commission.save()
+    sync_run(job_name="push_purchase_orders")
+    failed = list(SyncAttempt.objects.filter(job__name="push_purchase_orders", status="failed", superseded=False))
+    assert failed and {a.remote_code for a in failed} == {"INVALID_KEY_OR_REF"}
+    assert all(a.request_payload["record"]["fields"]["itemList"]["item"][0]["item"]["internalId"] == "999" for a in failed)
+
+    commission.target_value = "201"
+    commission.save()
+    from syncs.attempts import attempts_retry
+
+    attempts_retry(attempt_ids=[a.pk for a in failed])
+    run = sync_run(job_name="push_purchase_orders", trigger="retry")
+    assert run.outcome == "succeeded", run.message
+    for old in failed:
+        later = list(SyncAttempt.objects.filter(job=old.job, salesforce_id=old.salesforce_id, id__gt=old.id).order_by("id"))
+        # The retry, and any re-read of the record in the watermark's overlap, send today's item.
+        assert later[0].attempt_number == old.attempt_number + 1 and later[0].status == "succeeded"
+        assert {a.request_payload["record"]["fields"]["itemList"]["item"][0]["item"]["internalId"] for a in later} == {"201"}
+        old.refresh_from_db()
+        assert old.resolved_at is not None and "went through" in old.resolution_note

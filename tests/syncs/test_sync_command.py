@@ -40,3 +40,20 @@ def test_it_records_a_job_without_a_spec_as_not_implemented_never_as_success(mon
 def test_it_refuses_an_unknown_job():
     with pytest.raises(Exception):
         call_command("sync", "run", "push_everything")
+
+
+def test_it_fails_outside_demo_mode_with_one_line_naming_the_missing_setting(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import PROJECT_ROOT
+
+    env = {k: v for k, v in os.environ.items() if k not in ("HUB_DEMO", "DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE")}
+    env["HUB_VAR_DIR"] = str(tmp_path)
+    result = subprocess.run([sys.executable, "manage.py", "sync", "status"], cwd=PROJECT_ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "Set the SECRET_KEY environment variable (or SECRET_KEY_FILE); it has no default. "
+        "(Or set HUB_DEMO=1 to run against the demo sandboxes.)"]

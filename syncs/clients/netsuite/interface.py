@@ -73,6 +73,10 @@ class NetSuiteClient(Protocol):
     def get_by_external_ids(self, record_type: str, external_ids: list[str]) -> dict[str, str]:
         """externalId → internalId of the records that exist; missing ones are left out."""
 
+    def get_names_by_internal_ids(self, record_type: str, internal_ids: list[str]) -> dict[str, str]:
+        """internalId → name (an item's itemId, an entity's entityId) of the records of one type that exist; missing
+        ones are left out. For checking value mappings that name NetSuite records (items) by internal id."""
+
     def search_transactions(self, *, transaction_type: str, modified_since: datetime | None, page_size: int = 1000,
                             body_fields_only: bool = True, created_since: datetime | None = None) -> SearchPage:
         """The first page of one transaction type modified (and created) at or after the given aware datetimes, in

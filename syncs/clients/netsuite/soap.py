@@ -192,6 +192,23 @@ class SoapNetSuiteClient:
                     found[external_id] = str(read.record.internalId)
         return found
 
+    def get_names_by_internal_ids(self, record_type: str, internal_ids: list[str]) -> dict[str, str]:
+        """internalId → name of the records that exist (an item's itemId, an entity's entityId); missing ones are
+        left out."""
+        # Reference: Oracle Help Center, SuiteTalk SOAP Web Services Platform Guide, "getList".
+        found = {}
+        for start in range(0, len(internal_ids), GET_LIST_LIMIT):
+            chunk = internal_ids[start:start + GET_LIST_LIMIT]
+            refs = [self.record_ref(internalId=internal_id, type=record_type) for internal_id in chunk]
+            response = self._call(lambda: self.service.getList(baseRef=refs, _soapheaders=self._headers()))
+            read_list = response.body.readResponseList
+            for internal_id, read in zip(chunk, read_list.readResponse or []):
+                if read.status.isSuccess and read.record is not None:
+                    record = read.record
+                    found[internal_id] = str(next((getattr(record, name, None) for name in ("itemId", "entityId", "name")
+                                                   if getattr(record, name, None)), "") or "")
+        return found
+
     def describe_record_type(self, record_type: str) -> set[str]:
         """Field names of the record type in the WSDL's schema (elements and attributes)."""
         try:

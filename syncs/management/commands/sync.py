@@ -1,4 +1,5 @@
-"""python manage.py sync run JOB [--dry-run] [--since DATE] [--enqueue] | sync status | sync schedule | sync sweep | sync reconcile"""
+"""python manage.py sync run JOB [--dry-run] [--since DATE] [--enqueue] | sync status | sync schedule | sync sweep | sync reconcile
+| sync alerts"""
 import time
 from datetime import datetime, timezone as dt_timezone
 
@@ -26,7 +27,10 @@ class Command(BaseCommand):
                          "offset is given), page by page with progress; run it again to resume after an interruption.")
         sub.add_parser("status", help="A table of the nine jobs.")
         sub.add_parser("sweep", help="Enqueue runs for jobs with due retries or tries of a stopped worker.")
-        sub.add_parser("reconcile", help="Compare Salesforce and NetSuite record by record: missing, duplicated, unexpected.")
+        sub.add_parser("reconcile", help="Compare Salesforce and NetSuite record by record: missing, duplicated, unexpected "
+                       "(differences are sent to those who chose reconciliation alerts).")
+        sub.add_parser("alerts", help="Send the alerts that are due now (the beat does this every few minutes; run it "
+                       "from cron too, to hear of a beat that stopped).")
         schedule = sub.add_parser("schedule", help="Create or update the jobs' periodic tasks (keeps edited intervals).")
         schedule.add_argument("--every-minutes", type=int, default=None, help="Force one interval on every job (demo).")
 
@@ -45,6 +49,12 @@ class Command(BaseCommand):
                 self._run(job_name, options["dry_run"], options["since"])
         elif action == "reconcile":
             self._reconcile()
+        elif action == "alerts":
+            from syncs.alerts import alerts_send
+
+            sent = alerts_send()
+            self.stdout.write(f"{len(sent)} alert{'s' if len(sent) != 1 else ''} sent" + (": " + ", ".join(
+                f"{alert.kind} {alert.subject}" for alert in sent) if sent else "."))
         elif action == "sweep":
             with transaction.atomic():
                 job_names = services.sync_sweep()
@@ -86,6 +96,9 @@ class Command(BaseCommand):
                     self.stdout.write(f"      {label} ({len(values)}): {', '.join(values[:10])}{' …' if len(values) > 10 else ''}")
         if failed:
             self.stdout.write(f"({len(failed)} records the hub reports as failed are left out; see the console.)")
+        from syncs.alerts import alert_reconciliation
+
+        alert_reconciliation(findings=findings)
         if not all(finding.ok for finding in findings):
             raise CommandError("The two systems disagree.")
 
