@@ -22,6 +22,10 @@ DEMO = {
     "token_id": "hub-sandbox-token-id",
     "token_secret": "hub-sandbox-token-secret",
 }
+# The OAuth 2.0 client credentials (M2M) integration REST uses; without --certificate the demo key pair is made in
+# the data dir (m2m_private.pem for the client, m2m_public.pem mapped here).
+DEMO_M2M = {"client_id": "hub-sandbox-client-id", "certificate_id": "hub-sandbox-certificate-id"}
+WSDL_HINT = "set NETSUITE_WSDL or pass --wsdl (a path or URL to Oracle's netsuite.wsdl for 2023_2)"
 
 
 def _env(name: str, default):
@@ -49,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--url", default=_env("url", f"http://127.0.0.1:{DEFAULT_PORT}"),
                          help="a running sandbox (default %(default)s)")
 
-    serve = commands.add_parser("serve", help="run the SOAP server (default)")
+    serve = commands.add_parser("serve", help="run the server: REST always, SOAP when a WSDL is at hand (default)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=int(_env("port", DEFAULT_PORT)))
     data_dir(serve)
@@ -57,7 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="WSDL path or URL (default: $NETSUITE_WSDL)")
     for key, default in DEMO.items():
         serve.add_argument(f"--{key.replace('_', '-')}", default=_env(key, default))
+    for key, default in DEMO_M2M.items():
+        serve.add_argument(f"--{key.replace('_', '-')}", default=_env(key, default))
+    serve.add_argument("--certificate", default=_env("certificate", None),
+                       help="PEM certificate mapped to the M2M client (default: a demo key pair in the data dir)")
     serve.add_argument("--timezone", default=_env("timezone", "America/Los_Angeles"))
+    serve.add_argument("--date-format", default=_env("date_format", "M/D/YYYY"),
+                       help="the account's date format preference, as SuiteQL answers dates (default %(default)s)")
     serve.add_argument("--concurrency-limit", type=int, default=5)
     serve.add_argument("--latency-ms", type=float, default=0.0)
     serve.add_argument("--latency-per-record-ms", type=float, default=0.0)
@@ -129,20 +139,37 @@ def _serve(args) -> int:
     from .auth import Credentials
     from .governance import Governance
     from .operations import NetSuiteApp
+    from .rest import build as rest_build
     from .store import Store
     from .wsdl import WsdlSet
 
-    if not args.wsdl:
-        print("no WSDL: pass --wsdl or set NETSUITE_WSDL (a path or URL to netsuite.wsdl)", file=sys.stderr)
-        return 2
     store = Store(args.data_dir)
     records.seed_items(store)
+    zone = ZoneInfo(args.timezone)
     governance = Governance(concurrency_limit=args.concurrency_limit, latency_ms=args.latency_ms,
                             latency_per_record_ms=args.latency_per_record_ms, **dict(args.settings))
     credentials = Credentials(args.account, args.consumer_key, args.consumer_secret, args.token_id, args.token_secret)
-    app = NetSuiteApp(wsdl=WsdlSet(args.wsdl), store=store, credentials=credentials,
-                      zone=ZoneInfo(args.timezone), governance=governance, check_responses=args.check_responses)
-    server.serve(app, governance, args.host, args.port, verbose=args.verbose)
+    try:
+        rest = rest_build.rest_front(store=store, zone=zone, governance=governance, account=args.account,
+                                     data_dir=args.data_dir, client_id=args.client_id,
+                                     certificate_id=args.certificate_id, certificate=args.certificate,
+                                     date_format=args.date_format)
+    except (OSError, ValueError) as error:
+        print(f"cannot start REST: {error}", file=sys.stderr)
+        return 2
+    soap, soap_off = None, ""
+    if not args.wsdl:
+        soap_off = f"no WSDL: {WSDL_HINT}"
+    else:
+        try:
+            soap = NetSuiteApp(wsdl=WsdlSet(args.wsdl), store=store, credentials=credentials, zone=zone,
+                               governance=governance, check_responses=args.check_responses)
+        except Exception as error:  # noqa: BLE001 - any unreadable WSDL: REST still serves, SOAP says why it is off
+            soap_off = f"the WSDL at {args.wsdl} could not be loaded ({error}); {WSDL_HINT}"
+    if soap is None:
+        print(f"NetSuite sandbox: REST only, SOAP off: {soap_off}", file=sys.stderr, flush=True)
+    account = server.Account(store=store, zone=zone, rest=rest, soap=soap, soap_off_reason=soap_off)
+    server.serve(account, governance, args.host, args.port, verbose=args.verbose)
     return 0
 
 

@@ -18,6 +18,9 @@ DEFAULTS = {
     "latency_per_record_ms": 0.0,
     "slow_ms": 60000.0,
     "search_ttl_s": 15 * 60.0,
+    # REST asynchronous jobs run in the account's REST async processors, whose number follows its SuiteCloud Plus
+    # licences (article_0127092747.html); jobs beyond them wait in the queue.
+    "rest_async_processors": 2,
     "fault_operations": "",
     "record_changed_match": "",
     "fault_seed": 0,

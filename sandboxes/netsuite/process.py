@@ -21,11 +21,12 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 from ..processes import free_port, process_stop
-from .cli import DEMO
+from .cli import DEMO, DEMO_M2M
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SERVICE_PATH = "/services/NetSuitePort_2023_2"
@@ -55,7 +56,14 @@ class RunningSandbox:
         self.data_dir = Path(data_dir)
         self.port = port
         self.options = dict(options)
-        self.wsdl = self.options.pop("wsdl", None) or default_wsdl()
+        # wsdl=False starts the sandbox without one: REST only.
+        wsdl = self.options.pop("wsdl", None)
+        self.wsdl = None if wsdl is False else (wsdl or default_wsdl())
+        self.client_id = self.options.pop("client_id", DEMO_M2M["client_id"])
+        self.certificate_id = self.options.pop("certificate_id", DEMO_M2M["certificate_id"])
+        # Without a certificate of its own the sandbox makes the demo key pair in its data dir.
+        self.certificate = self.options.pop("certificate", None)
+        self.private_key_path = self.data_dir / "m2m_private.pem" if self.certificate is None else None
         self.account = self.options.pop("account", DEMO["account"])
         self.consumer_key = self.options.pop("consumer_key", DEMO["consumer_key"])
         self.consumer_secret = self.options.pop("consumer_secret", DEMO["consumer_secret"])
@@ -63,6 +71,8 @@ class RunningSandbox:
         self.token_secret = self.options.pop("token_secret", DEMO["token_secret"])
         self.url = f"http://127.0.0.1:{port}"
         self.endpoint = self.url + SERVICE_PATH
+        self.rest_url = self.url + "/services/rest"
+        self.token_url = self.rest_url + "/auth/oauth2/v1/token"
         self.wsdl_url = self.url + "/wsdl/v2023_2_0/netsuite.wsdl"
         self.log_path = self.data_dir / "sandbox.log"
         self.process: subprocess.Popen | None = None
@@ -70,9 +80,14 @@ class RunningSandbox:
     # -- process -----------------------------------------------------------------------------------
     def command(self) -> list[str]:
         command = [sys.executable, "-m", "sandboxes.netsuite", "serve", "--port", str(self.port),
-                   "--data-dir", str(self.data_dir), "--wsdl", self.wsdl, "--account", self.account,
+                   "--data-dir", str(self.data_dir), "--account", self.account,
                    "--consumer-key", self.consumer_key, "--consumer-secret", self.consumer_secret,
-                   "--token-id", self.token_id, "--token-secret", self.token_secret]
+                   "--token-id", self.token_id, "--token-secret", self.token_secret,
+                   "--client-id", self.client_id, "--certificate-id", self.certificate_id]
+        if self.wsdl:
+            command += ["--wsdl", self.wsdl]
+        if self.certificate:
+            command += ["--certificate", str(self.certificate)]
         for key, value in self.options.items():
             if key == "settings":
                 for setting, setting_value in value.items():
@@ -85,10 +100,13 @@ class RunningSandbox:
 
     def start(self, timeout: float = 30.0) -> "RunningSandbox":
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        if self.wsdl is None:
+            env.pop("NETSUITE_WSDL", None)
         log = open(self.log_path, "ab")
         # A session of its own: a terminal's Ctrl-C reaches only the starter, which stops the sandbox in order.
         self.process = subprocess.Popen(self.command(), cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+                                        start_new_session=True, env=env)
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -134,6 +152,29 @@ class RunningSandbox:
 
     def reset(self) -> None:
         self._request("POST", "/_sandbox/reset", {})
+
+    # -- REST --------------------------------------------------------------------------------------------
+    def client_assertion(self, *, key_path=None, algorithm: str = "PS256", lifetime_s: int = 300,
+                         **claims) -> str:
+        """A JWT client assertion for the token endpoint, signed with the demo key (or key_path)."""
+        import jwt
+
+        now = int(time.time())
+        payload = {"iss": self.client_id, "scope": ["rest_webservices"], "aud": self.token_url, "iat": now,
+                   "exp": now + lifetime_s, **claims}
+        key = Path(key_path or self.private_key_path).read_bytes()
+        return jwt.encode(payload, key, algorithm=algorithm, headers={"kid": self.certificate_id, "typ": "JWT"})
+
+    def access_token(self) -> str:
+        """A fresh access token from the client credentials flow (valid 60 minutes)."""
+        form = urllib.parse.urlencode({
+            "grant_type": "client_credentials",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": self.client_assertion()}).encode()
+        request = urllib.request.Request(self.token_url, data=form, method="POST",
+                                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())["access_token"]
 
     def token_passport(self, **overrides) -> dict:
         values = {"account": self.account, "consumer_key": self.consumer_key, "consumer_secret": self.consumer_secret,

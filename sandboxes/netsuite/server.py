@@ -1,7 +1,9 @@
-"""HTTP front of the sandbox: the SOAP endpoint, the WSDL and XSDs, and the /_sandbox control API.
+"""HTTP front of the sandbox: the SOAP endpoint, the WSDL and XSDs, SuiteTalk REST (rest.router), and the
+/_sandbox control API.
 
 Governance lives here because it is about requests, not records: a request holds one of the
 account's concurrency slots from arrival until its response is ready, injected latency included.
+SOAP and REST draw on the same slots, as NetSuite's one account-wide pool.
 """
 from __future__ import annotations
 
@@ -11,11 +13,16 @@ import posixpath
 import sys
 import time
 import urllib.parse
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from .. import web
 from . import envelope, faults, payments, records
 from .governance import Governance
 from .operations import NetSuiteApp
+from .rest.router import PREFIX as REST_PREFIX
+from .rest.router import RestFront
+from .store import Store
 
 SERVICE_PATH = "/services/NetSuitePort_2023_2"
 WSDL_PREFIX = "/wsdl/v2023_2_0/"
@@ -24,17 +31,29 @@ MAX_REQUEST_BYTES = 100 * 1024 * 1024  # NetSuite's limit
 XML = "text/xml; charset=utf-8"
 
 
-class Handler:
-    """One request to the account: the SOAP endpoint, the WSDL, or the control API."""
+@dataclass
+class Account:
+    """What both transports serve: one store, one zone, one governance; SOAP only when a WSDL was loaded."""
+    store: Store
+    zone: ZoneInfo
+    rest: RestFront
+    soap: NetSuiteApp | None
+    soap_off_reason: str = ""
 
-    def __init__(self, app: NetSuiteApp, governance: Governance, request: web.Request, *, verbose: bool = False):
-        self.app, self.governance, self.request = app, governance, request
+
+class Handler:
+    """One request to the account: the SOAP endpoint, the WSDL, REST, or the control API."""
+
+    def __init__(self, account: Account, governance: Governance, request: web.Request, *, verbose: bool = False):
+        self.account, self.app, self.governance, self.request = account, account.soap, governance, request
         self.headers = request.headers
         self.verbose = verbose
 
     def dispatch(self) -> web.Response:
         method = self.request.command
-        if method in ("GET", "HEAD"):
+        if self.request.path.startswith(REST_PREFIX):
+            response = self.account.rest.handle(self.request)
+        elif method in ("GET", "HEAD"):
             response = self.do_get()
         elif method == "POST":
             response = self.do_post()
@@ -56,18 +75,21 @@ class Handler:
     def do_get(self) -> web.Response:
         url = urllib.parse.urlsplit(self.request.path)
         path = posixpath.normpath(url.path.replace("//", "/"))
-        wsdl = self.app.wsdl
-        if path == WSDL_PATH.rstrip("/") or (path == SERVICE_PATH and url.query.lower() == "wsdl"):
-            return web.Response(200, wsdl.wsdl_for(self._endpoint()), XML)
-        if path.startswith(WSDL_PREFIX):
-            content = wsdl.xsd(path[len(WSDL_PREFIX):])
-            if content is not None:
-                return web.Response(200, content, XML)
+        if self.app is None and (path.startswith(WSDL_PREFIX) or path == SERVICE_PATH):
+            return self._soap_off()
+        if self.app is not None:
+            wsdl = self.app.wsdl
+            if path == WSDL_PATH.rstrip("/") or (path == SERVICE_PATH and url.query.lower() == "wsdl"):
+                return web.Response(200, wsdl.wsdl_for(self._endpoint()), XML)
+            if path.startswith(WSDL_PREFIX):
+                content = wsdl.xsd(path[len(WSDL_PREFIX):])
+                if content is not None:
+                    return web.Response(200, content, XML)
         if path == "/_sandbox/health":
-            return self._json(200, {"ok": True})
+            return self._json(200, {"ok": True, "soap": self.app is not None, "rest": True})
         if path == "/_sandbox/stats":
             stats = self.governance.snapshot()
-            stats["records"] = self.app.store.counts()
+            stats["records"] = self.account.store.counts()
             return self._json(200, stats)
         return web.Response(404, b"Not Found", "text/plain")
 
@@ -75,31 +97,34 @@ class Handler:
     def do_post(self) -> web.Response:
         path = urllib.parse.urlsplit(self.request.path).path
         if path == SERVICE_PATH:
-            return self._soap()
+            return self._soap() if self.app is not None else self._soap_off()
         try:
             payload = json.loads(self.request.body(1024 * 1024) or b"{}")
         except ValueError:
             return self._json(400, {"error": "the body must be JSON"})
-        app, governance = self.app, self.governance
+        account, governance = self.account, self.governance
         try:
             if path == "/_sandbox/control":
                 return self._json(200, {"settings": governance.update(payload)})
             if path == "/_sandbox/pay":
-                result = payments.generate(app.store, days=int(payload.get("days", 30)),
+                result = payments.generate(account.store, days=int(payload.get("days", 30)),
                                            per_day=int(payload.get("per_day", 5)),
-                                           seed=int(payload.get("seed", 1)), zone=app.zone,
+                                           seed=int(payload.get("seed", 1)), zone=account.zone,
                                            backdate=bool(payload.get("backdate", True)),
                                            modified_at=(dt.datetime.fromisoformat(payload["modified_at"])
                                                         if payload.get("modified_at") else None))
                 return self._json(200, result)
             if path == "/_sandbox/reset":
-                app.store.wipe()
-                records.seed_items(app.store)
+                account.store.wipe()
+                records.seed_items(account.store)
                 governance.reset_stats()
                 return self._json(200, {"reset": True})
         except (KeyError, ValueError, TypeError) as error:
             return self._json(400, {"error": str(error)})
         return self._json(404, {"error": f"no such endpoint {path}"})
+
+    def _soap_off(self) -> web.Response:
+        return web.Response(404, f"SOAP is off in this sandbox: {self.account.soap_off_reason}\n".encode(), "text/plain")
 
     def _soap(self) -> web.Response:
         governance = self.governance
@@ -153,18 +178,20 @@ class Handler:
         return web.Response(outcome.http_status, outcome.content, XML, headers)
 
 
-def application(app: NetSuiteApp, governance: Governance, *, verbose: bool = False):
+def application(account: Account, governance: Governance, *, verbose: bool = False):
     """The account as a WSGI application."""
-    return web.wsgi_app(lambda request: Handler(app, governance, request, verbose=verbose).dispatch())
+    return web.wsgi_app(lambda request: Handler(account, governance, request, verbose=verbose).dispatch())
 
 
-def serve(app: NetSuiteApp, governance: Governance, host: str, port: int, *, verbose: bool = False,
+def serve(account: Account, governance: Governance, host: str, port: int, *, verbose: bool = False,
           threads: int | None = None) -> None:
     # Enough threads that every request over the concurrency limit is still answered (refused) at once.
     threads = threads or max(64, 4 * int(governance.settings["concurrency_limit"]))
-    server = web.build(application(app, governance, verbose=verbose), host, port, threads=threads,
+    server = web.build(application(account, governance, verbose=verbose), host, port, threads=threads,
                        name="NetSuiteSandbox/2023.2")
     bound_host, bound_port = web.bound_address(server)
-    print(f"NetSuite sandbox listening on http://{bound_host}:{bound_port}{SERVICE_PATH} "
-          f"(WSDL http://{bound_host}:{bound_port}{WSDL_PATH})", flush=True)
+    base = f"http://{bound_host}:{bound_port}"
+    soap = (f"SOAP {base}{SERVICE_PATH} (WSDL {base}{WSDL_PATH})" if account.soap is not None
+            else f"SOAP off: {account.soap_off_reason}")
+    print(f"NetSuite sandbox listening on {base}: REST {base}{REST_PREFIX}; {soap}", flush=True)
     web.serve_forever(server)

@@ -24,6 +24,16 @@ CREATE TABLE IF NOT EXISTS nonces (nonce TEXT NOT NULL, timestamp INTEGER NOT NU
 CREATE TABLE IF NOT EXISTS searches (
     search_id TEXT PRIMARY KEY, criteria TEXT NOT NULL, page_size INTEGER NOT NULL,
     body_fields_only INTEGER NOT NULL, created_ms INTEGER NOT NULL, last_used_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS deleted_records (
+    internal_id INTEGER NOT NULL, type TEXT NOT NULL, external_id TEXT, name TEXT, deleted_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS deleted_records_deleted ON deleted_records (deleted_ms, internal_id);
+CREATE TABLE IF NOT EXISTS rest_tokens (token TEXT PRIMARY KEY, expires_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS rest_jobs (
+    job_id INTEGER PRIMARY KEY, idempotency_key TEXT UNIQUE, request TEXT NOT NULL, state TEXT NOT NULL,
+    created_ms INTEGER NOT NULL, started_ms INTEGER, ended_ms INTEGER);
+CREATE TABLE IF NOT EXISTS rest_tasks (
+    job_id INTEGER NOT NULL, task_id INTEGER NOT NULL, started_ms INTEGER, ended_ms INTEGER, result TEXT,
+    PRIMARY KEY (job_id, task_id));
 """
 FAMILY_SCHEMA = """
 CREATE TABLE IF NOT EXISTS {family} (
@@ -147,6 +157,13 @@ class Store:
              record.tran_id, record.parent_id, json.dumps(record.body, separators=(",", ":"))),
         )
 
+    @staticmethod
+    def delete(connection, family: str, record: StoredRecord, name: str, now_ms: int) -> None:
+        """Remove a record and remember it, as NetSuite's deleted record list does."""
+        connection.execute(f"DELETE FROM {family} WHERE internal_id = ?", (record.internal_id,))
+        connection.execute("INSERT INTO deleted_records VALUES (?, ?, ?, ?, ?)",
+                           (record.internal_id, record.type, record.external_id, name, now_ms))
+
     def counts(self) -> dict[str, int]:
         result = {}
         with self.read() as connection:
@@ -194,4 +211,5 @@ class Store:
             for family in FAMILIES:
                 connection.execute(f"DELETE FROM {family}")
             connection.execute("DELETE FROM counters")
-            connection.execute("DELETE FROM searches")
+            for table in ("searches", "deleted_records", "rest_jobs", "rest_tasks"):
+                connection.execute(f"DELETE FROM {table}")

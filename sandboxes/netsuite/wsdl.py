@@ -73,10 +73,14 @@ def _is_url(location: str) -> bool:
 
 
 def _read(location: str) -> bytes:
-    if _is_url(location):
-        with urllib.request.urlopen(location, timeout=30) as response:
-            return response.read()
-    return Path(location).read_bytes()
+    try:
+        if _is_url(location):
+            with urllib.request.urlopen(location, timeout=30) as response:
+                return response.read()
+        return Path(location).read_bytes()
+    except (OSError, ValueError) as error:
+        # Whatever failed, the message names what was tried: a missing XSD deep in the set is otherwise a mystery.
+        raise OSError(f"cannot read {location}: {error}") from error
 
 
 def _join(base: str, relative: str) -> str:

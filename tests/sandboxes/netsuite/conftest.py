@@ -124,3 +124,69 @@ def netsuite(sandbox, zeep_client):
 def unique():
     """A prefix no other test uses, so tests sharing a module's sandbox never collide on external ids."""
     return f"T{time.monotonic_ns()}"
+
+
+class Rest:
+    """Plain HTTP to the sandbox's SuiteTalk REST side, with a bearer token from the client credentials flow."""
+
+    def __init__(self, sandbox):
+        import requests
+
+        self.sandbox = sandbox
+        self.http = requests.Session()
+        self.http.headers["Authorization"] = f"Bearer {sandbox.access_token()}"
+        self.base = sandbox.rest_url
+        self.records = sandbox.rest_url + "/record/v1"
+
+    def request(self, method, path, **kwargs):
+        url = path if path.startswith("http") else (self.sandbox.url + path if path.startswith("/services")
+                                                    else f"{self.records}/{path}")
+        return self.http.request(method, url, timeout=30, **kwargs)
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, body, **kwargs):
+        return self.request("POST", path, json=body, **kwargs)
+
+    def put(self, path, body, **kwargs):
+        return self.request("PUT", path, json=body, **kwargs)
+
+    def patch(self, path, body, **kwargs):
+        return self.request("PATCH", path, json=body, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.request("DELETE", path, **kwargs)
+
+    def suiteql(self, q, **params):
+        return self.http.post(f"{self.base}/query/v1/suiteql", json={"q": q}, params=params,
+                              headers={"Prefer": "transient"}, timeout=30)
+
+    def rows(self, q, **params):
+        response = self.suiteql(q, **params)
+        assert response.status_code == 200, response.text
+        return response.json()["items"]
+
+    def batch(self, method, record_type, items, **headers):
+        return self.http.request(method, f"{self.records}/{record_type}", json={"items": items}, timeout=30,
+                                 headers={"Prefer": "respond-async",
+                                          "Content-Type": "application/vnd.oracle.resource+json; type=collection",
+                                          **headers})
+
+    def wait(self, job_location, timeout=20.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            job = self.get(job_location).json()
+            if job["completed"]:
+                return job
+            time.sleep(0.05)
+        raise AssertionError(f"job {job_location} did not complete within {timeout}s")
+
+
+@pytest.fixture(scope="module")
+def rest(sandbox):
+    return Rest(sandbox)
+
+
+def error_code(response):
+    return response.json()["o:errorDetails"][0]["o:errorCode"]

@@ -1,0 +1,122 @@
+"""The SuiteQL tables the sandbox answers, as SQL over the store's record tables.
+
+Column names are those of the SuiteAnalytics (NetSuite2.com) data source that SuiteQL queries (the Records
+Catalog, section_159367781370.html): lower case, references as the referenced record's internal id, booleans 'T'/'F'.
+Dates are kept as epoch milliseconds inside the query, so they compare and sort as dates; suiteql formats them on
+the way out. As in NetSuite, the lines of a sales order carry negative quantities and amounts on transactionline
+(they credit revenue), purchase order lines positive ones, and the main line (id 0, mainline 'T') the total.
+"""
+from __future__ import annotations
+
+DATE_COLUMNS = {"lastmodifieddate", "datecreated", "createddate", "trandate", "deleteddate", "linkdate",
+                "linelastmodifieddate"}
+
+
+def _text(path: str) -> str:
+    return f"json_extract(body, '$.{path}')"
+
+
+def _id(path: str) -> str:
+    return f"CAST(json_extract(body, '$.{path}') AS INTEGER)"
+
+
+def _flag(path: str) -> str:
+    return f"CASE json_extract(body, '$.{path}') WHEN 'true' THEN 'T' ELSE 'F' END"
+
+
+def _number(path: str) -> str:
+    return f"CAST(json_extract(body, '$.{path}') AS REAL)"
+
+
+def _select(columns: dict[str, str], source: str) -> str:
+    return "SELECT " + ", ".join(f"{sql} AS {name}" for name, sql in columns.items()) + f" FROM {source}"
+
+
+ENTITY = {
+    "id": "internal_id", "externalid": "external_id", "entityid": _text("entityId"),
+    "isinactive": _flag("isInactive"), "email": _text("email"), "phone": _text("phone"),
+    "firstname": _text("firstName"), "lastname": _text("lastName"), "subsidiary": _id("subsidiary.internalId"),
+    "datecreated": "created_ms", "lastmodifieddate": "last_modified_ms", "comments": _text("comments"),
+}
+CUSTOMER = {**ENTITY, "companyname": _text("companyName"), "isperson": _flag("isPerson"),
+            "altname": f"COALESCE({_text('companyName')}, TRIM(COALESCE({_text('firstName')}, '') || ' ' || "
+                       f"COALESCE({_text('lastName')}, '')))",
+            "currency": _id("currency.internalId"), "terms": _id("terms.internalId")}
+VENDOR = {**CUSTOMER, "legalname": _text("legalName"), "is1099eligible": _flag("is1099Eligible")}
+CONTACT = {**ENTITY, "company": "parent_id", "title": _text("title"),
+           "middlename": _text("middleName")}
+
+SO_STATUS = {"_pendingApproval": "A", "_pendingFulfillment": "B", "_cancelled": "C", "_partiallyFulfilled": "D",
+             "_pendingBillingPartFulfilled": "E", "_pendingBilling": "F", "_fullyBilled": "G", "_closed": "H"}
+PO_STATUS = {"_pendingSupervisorApproval": "A", "_pendingReceipt": "B", "_rejectedBySupervisor": "C",
+             "_partiallyReceived": "D", "_pendingBillingPartiallyReceived": "E", "_pendingBilling": "F",
+             "_fullyBilled": "G", "_closed": "H"}
+TYPE_CODES = {"salesOrder": "SalesOrd", "purchaseOrder": "PurchOrd", "customerPayment": "CustPymt"}
+
+
+def _case(expression: str, mapping: dict[str, str]) -> str:
+    return "CASE " + expression + " " + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in mapping.items()) + " END"
+
+
+_status = ("CASE type WHEN 'salesOrder' THEN " + _case(_text("orderStatus"), SO_STATUS)
+           + " WHEN 'purchaseOrder' THEN " + _case(_text("orderStatus"), PO_STATUS) + " END")
+TRANSACTION = {
+    "id": "internal_id", "externalid": "external_id", "tranid": "tran_id", "type": _case("type", TYPE_CODES),
+    "recordtype": "lower(type)", "trandate": f"json_extract(body, '$.tranDate')", "entity": "parent_id",
+    "memo": _text("memo"), "status": _status, "foreigntotal": _number("total"), "currency": _id("currency.internalId"),
+    "approvalstatus": _id("approvalStatus.internalId"), "otherrefnum": _text("otherRefNum"),
+    "foreignpaymentamountused": f"CASE type WHEN 'customerPayment' THEN {_number('applied')} END",
+    "foreignpaymentamountunused": f"CASE type WHEN 'customerPayment' THEN {_number('unapplied')} END",
+    "createddate": "created_ms", "lastmodifieddate": "last_modified_ms",
+}
+
+_sign = "(CASE t.type WHEN 'salesOrder' THEN -1 ELSE 1 END)"
+TRANSACTION_LINE = (
+    "SELECT t.internal_id AS \"transaction\", 0 AS id, 0 AS linesequencenumber, 'T' AS mainline, 'F' AS taxline, "
+    "t.parent_id AS entity, NULL AS item, NULL AS quantity, NULL AS rate, "
+    "CAST(json_extract(t.body, '$.total') AS REAL) AS foreignamount, "
+    "CAST(json_extract(t.body, '$.total') AS REAL) AS netamount, json_extract(t.body, '$.memo') AS memo, "
+    "CAST(json_extract(t.body, '$.subsidiary.internalId') AS INTEGER) AS subsidiary, "
+    "t.last_modified_ms AS linelastmodifieddate FROM transactions t "
+    "UNION ALL "
+    "SELECT t.internal_id, CAST(json_extract(l.value, '$.line') AS INTEGER), "
+    "CAST(json_extract(l.value, '$.line') AS INTEGER), 'F', 'F', "
+    "COALESCE(CAST(json_extract(l.value, '$.customer.internalId') AS INTEGER), t.parent_id), "
+    "CAST(json_extract(l.value, '$.item.internalId') AS INTEGER), "
+    f"{_sign} * CAST(json_extract(l.value, '$.quantity') AS REAL), CAST(json_extract(l.value, '$.rate') AS REAL), "
+    f"{_sign} * CAST(json_extract(l.value, '$.amount') AS REAL), "
+    f"{_sign} * CAST(json_extract(l.value, '$.amount') AS REAL), json_extract(l.value, '$.description'), "
+    "CAST(json_extract(t.body, '$.subsidiary.internalId') AS INTEGER), t.last_modified_ms "
+    "FROM transactions t, json_each(t.body, '$.itemList.item') l"
+)
+
+# What a payment applies to: the applied-to order is the previous document, the payment the next.
+_LINKS = (
+    "SELECT CAST(json_extract(a.value, '$.doc') AS INTEGER) AS previousdoc, t.internal_id AS nextdoc, "
+    "'SalesOrd' AS previoustype, 'CustPymt' AS nexttype, 'Payment' AS linktype, "
+    "CAST(json_extract(a.value, '$.amount') AS REAL) AS foreignamount, "
+    "json_extract(t.body, '$.tranDate') AS linkdate{lines} "
+    "FROM transactions t, json_each(t.body, '$.applyList.apply') a "
+    "WHERE t.type = 'customerPayment' AND json_extract(a.value, '$.apply') = 'true'"
+)
+TRANSACTION_LINK = _LINKS.format(lines="")
+TRANSACTION_LINE_LINK = _LINKS.format(lines=", 0 AS previousline, 0 AS nextline")
+
+TABLES = {
+    "customer": _select(CUSTOMER, "entities WHERE type = 'customer'"),
+    "vendor": _select(VENDOR, "entities WHERE type = 'vendor'"),
+    "contact": _select(CONTACT, "entities WHERE type = 'contact'"),
+    "transaction": _select(TRANSACTION, "transactions"),
+    "transactionline": TRANSACTION_LINE,
+    "previoustransactionlink": TRANSACTION_LINK,
+    "nexttransactionlink": TRANSACTION_LINK,
+    "previoustransactionlinelink": TRANSACTION_LINE_LINK,
+    "nexttransactionlinelink": TRANSACTION_LINE_LINK,
+    "item": ("SELECT internal_id AS id, external_id AS externalid, json_extract(body, '$.itemId') AS itemid, "
+             "json_extract(body, '$.displayName') AS displayname, "
+             "CASE type WHEN 'serviceSaleItem' THEN 'Service' WHEN 'servicePurchaseItem' THEN 'Service' END "
+             "AS itemtype, CASE json_extract(body, '$.isInactive') WHEN 'true' THEN 'T' ELSE 'F' END AS isinactive, "
+             "created_ms AS createddate, last_modified_ms AS lastmodifieddate FROM items"),
+    "deletedrecord": ("SELECT internal_id AS recordid, type AS recordtype, name, deleted_ms AS deleteddate, "
+                      "'F' AS iscustomrecord FROM deleted_records"),
+}
