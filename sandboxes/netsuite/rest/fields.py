@@ -1,14 +1,14 @@
 """Records between REST JSON and the bodies the store keeps (SOAP-shaped, see schema.Codec), so a record written
 over one transport reads the same over the other.
 
-REST names the same fields as SOAP (lowerCamel) but shapes them differently (Records in REST web services,
-section_1545136010.html and NetSuite Record Structure, section_1544787084.html):
+REST names the same fields as SOAP (lowerCamel) but shapes them differently (the Help Center's "NetSuite Record Structure"
+and "Getting a Record Instance", section_1545141500.html):
 - the internal id is `id`; a reference is `{"id": ..., "refName": ...}` (SOAP: RecordRef internalId/name) and may be
   written as `{"id": ...}` or `{"externalId": ...}`;
 - a sublist is an object with `items` under the sublist's name (`item`, `apply`, `expense`), not `itemList.item[]`;
 - custom fields are plain top-level fields named by script id (`custentity_...`), not a customFieldList;
 - booleans and numbers are JSON booleans and numbers, not text; dates are `YYYY-MM-DD` and date-times ISO 8601 in
-  UTC (Using Datetime Fields, section_156335239493.html), where SOAP answers in the account's zone;
+  UTC ("Using Datetime Fields"), where SOAP answers in the account's zone;
 - `null` empties a field (SOAP: nullFieldList).
 """
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """The record service, /services/rest/record/v1/{type}[/{id | eid:externalId}], over the store SOAP uses.
 
 References (all on docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/):
-- create, get, update, delete: section_1545141395.html, section_1545141500.html, section_1545141922.html,
-  section_1545142287.html; upsert (PUT on eid:): section_156335203191.html; external ids: section_156334828635.html
+- get: section_1545141500.html; delete: section_1545142287.html; create and update: "Creating a Record
+  Instance", "Updating a Record Instance"; upsert (PUT on eid:): section_156335203191.html; external ids: section_156334828635.html
 - sublists on update: lines are merged by `line` unless `replace=<sublist>` asks for the sublist to be replaced
-  (section_1545141922.html, "Updating a Sublist")
+  ("Updating a Record Instance")
 """
 from __future__ import annotations
 
@@ -180,7 +180,7 @@ SUBLIST_NAMES = ("item", "apply", "expense")
 
 
 def paging(query: dict, maximum: int) -> tuple[int, int]:
-    """limit and offset of a collection (Collection Paging, section_1545222128.html)."""
+    """limit and offset of a collection ("Collection Paging")."""
     try:
         limit = int(query.get("limit", maximum))
         offset = int(query.get("offset", 0))

@@ -2,7 +2,7 @@
 
 References (docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/):
 - the request, paging with limit (at most 1000) and offset, at most 100,000 results: section_157909186990.html
-- collection paging and its links: section_1545222128.html
+- collection paging and its links: "Collection Paging"
 
 The query is parsed by sqlglot (Oracle dialect, as SuiteQL follows Oracle SQL), checked, and run by sqlite over the
 tables of suiteql_tables: only SELECT, only those tables, only the functions listed in FUNCTIONS. Oracle's date

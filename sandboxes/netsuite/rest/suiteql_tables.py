@@ -1,7 +1,7 @@
 """The SuiteQL tables the sandbox answers, as SQL over the store's record tables.
 
 Column names are those of the SuiteAnalytics (NetSuite2.com) data source that SuiteQL queries (the Records
-Catalog, section_159367781370.html): lower case, references as the referenced record's internal id, booleans 'T'/'F'.
+Catalog, section_157909186990.html): lower case, references as the referenced record's internal id, booleans 'T'/'F'.
 Dates are kept as epoch milliseconds inside the query, so they compare and sort as dates; suiteql formats them on
 the way out. As in NetSuite, the lines of a sales order carry negative quantities and amounts on transactionline
 (they credit revenue), purchase order lines positive ones, and the main line (id 0, mainline 'T') the total.
