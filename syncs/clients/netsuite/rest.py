@@ -21,6 +21,7 @@ import logging
 import random
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin
@@ -51,6 +52,8 @@ POLL_FIRST_S, POLL_GROWTH, POLL_MAX_S = 0.05, 1.5, 2.0
 # Keys of one batch, derived from the batch's key by record type (uuid5 of this namespace): the same batch sent
 # again reproduces them.
 BATCH_KEYS = uuid.UUID("6f1d3a52-94c4-4f5e-9a0e-0b7c2f1e8d41")
+# Task results read at once per batch.
+RESULT_READERS = 4
 # A server clock further than this from what the zone setting makes of SuiteQL's local time: the zone is wrong.
 ZONE_TOLERANCE = timedelta(minutes=20)
 
@@ -165,12 +168,15 @@ class RestNetSuiteClient:
         if len(ids) != expected:
             raise TransientError("UNEXPECTED_RESPONSE", f"NetSuite's job {job_url} has {len(ids)} tasks for {expected} "
                                  "records", outcome_unknown=True)
-        results = []
-        for task_id in ids:
+        def result(task_id: str) -> WriteResult:
             reply = self._get(f"{job_url}/task/{task_id}/result", hold=hold, accept_refusal=True)
-            results.append(task_result("", reply.status_code, reply.headers.get("Location") or "",
-                                       self._json_or_none(reply)))
-        return results
+            return task_result("", reply.status_code, reply.headers.get("Location") or "", self._json_or_none(reply))
+
+        # One GET per record: a few at a time (each in a slot of its own), so that the batch's last result is not a
+        # hundred round trips after NetSuite finished it.
+        with ThreadPoolExecutor(max_workers=min(RESULT_READERS, len(ids)) or 1,
+                                thread_name_prefix="netsuite-results") as pool:
+            return list(pool.map(result, ids))
 
     # --- reads --------------------------------------------------------------------------------------------------
     def get_by_external_ids(self, record_type: str, external_ids: list[str]) -> dict[str, str]:
