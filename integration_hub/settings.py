@@ -203,6 +203,9 @@ NETSUITE = {
     "WSDL": env("NETSUITE_WSDL", default="https://webservices.netsuite.com/wsdl/v2023_2_0/netsuite.wsdl"),
     "ENDPOINT": env("NETSUITE_ENDPOINT", default=""),
     "TIMEOUT": env.float("NETSUITE_TIMEOUT", default=120.0),
+    # REST: how long a batch job NetSuite took on is waited for (it may queue for the account's async processors);
+    # keep it under HUB_ATTEMPT_LEASE_SECONDS. A job not done by then is asked for again on the record's next try.
+    "ASYNC_WAIT": env.float("NETSUITE_ASYNC_WAIT_SECONDS", default=300.0),
     # The account's concurrency limit, shared by every worker on every machine (Standard tier: 5).
     "CONCURRENCY_LIMIT": env.int("NETSUITE_CONCURRENCY_LIMIT", default=5),
     # Where the slots of that budget live: Redis shares them across machines; without it, lock files under var/.

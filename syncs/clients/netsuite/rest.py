@@ -47,8 +47,10 @@ NOT_TAKEN_ON = {429, 503}
 SUBMIT_TRIES = 3
 # Polls and result reads change nothing: a transient fault of one is worth a few quick tries within the call.
 GET_TRIES = 3
-# The first look at a job comes soon (a small batch runs in well under a second), later ones less often.
-POLL_FIRST_S, POLL_GROWTH, POLL_MAX_S = 0.05, 1.5, 2.0
+# The first look at a job comes soon (a small batch runs in well under a second), later ones less often: a job
+# waiting for one of the account's async processors is seen a few seconds late at worst, and the processor has
+# the next job meanwhile.
+POLL_FIRST_S, POLL_GROWTH, POLL_MAX_S = 0.05, 1.5, 5.0
 # Keys of one batch, derived from the batch's key by record type (uuid5 of this namespace): the same batch sent
 # again reproduces them.
 BATCH_KEYS = uuid.UUID("6f1d3a52-94c4-4f5e-9a0e-0b7c2f1e8d41")
@@ -102,7 +104,9 @@ class RestNetSuiteClient:
                                              code="HUB_INVALID_RECORD", message=str(error))
                 continue
             groups.setdefault((record["type"], replaced), []).append((index, item))
-        deadline = time.monotonic() + self.timeout
+        # A job NetSuite has taken on may wait in its queue for the account's async processors: it is waited for
+        # longer than one request (NETSUITE_ASYNC_WAIT_SECONDS, kept under the attempts' lease).
+        deadline = time.monotonic() + float(self.config.get("ASYNC_WAIT", 300))
         jobs = [(group, self._submit(record_type, replaced, [item for _, item in group],
                                      batch_key(batch, record_type, replaced), hold))
                 for (record_type, replaced), group in groups.items()]
@@ -159,8 +163,9 @@ class RestNetSuiteClient:
             if job.get("completed") is True:
                 break
             if time.monotonic() + wait > deadline:
-                raise TransientError("ASYNC_JOB_TIMEOUT", f"NetSuite had not run the batch job {job_url} within "
-                                     f"{self.timeout:.0f} s (progress: {job.get('progress')})", outcome_unknown=True)
+                raise TransientError("ASYNC_JOB_TIMEOUT", f"NetSuite had not run the batch job {job_url} in time "
+                                     f"(NETSUITE_ASYNC_WAIT_SECONDS; progress: {job.get('progress')}); the next try "
+                                     "asks for it again under the same key", outcome_unknown=True)
             time.sleep(wait)
             wait = min(wait * POLL_GROWTH, POLL_MAX_S)
         tasks = self._get_json(f"{job_url}/task", hold=hold, params={"limit": 1000})
