@@ -146,3 +146,11 @@ def test_it_signs_the_client_assertion_as_netsuite_asks(key, algorithm):
 def test_it_names_a_missing_private_key():
     with pytest.raises(PermanentError, match="NETSUITE_PRIVATE_KEY"):
         M2MCredentials("https://a.example/token", "client", "cert", "").assertion()
+
+
+def test_it_follows_the_catalogs_links_to_a_sublists_line_schema():
+    parts = {"/c": {"properties": {"items": {"$ref": "/e-list"}}}, "/e-list": {"items": {"$ref": "/e"}},
+             "/e": {"properties": {"item": {}, "rate": {}}}}
+    schema = {"properties": {"item": {"$ref": "/c"}}}
+    resolve = lambda part: parts[part["$ref"]] if "$ref" in part else part   # noqa: E731
+    assert rest_reads.catalog_fields(schema, "item", resolve) == {"item", "rate"}

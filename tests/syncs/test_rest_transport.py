@@ -173,3 +173,13 @@ def test_a_running_hub_moves_from_soap_to_rest_by_its_settings(hub_on_sandboxes,
     after = netsuite.stats()["requests"]
     assert after.get("async.submit", 0) == before.get("async.submit", 0) and after.get("upsertList") == before.get("upsertList")
     assert after.get("suiteql", 0) > before.get("suiteql", 0), "the pulls read over REST"
+
+
+def test_it_describes_record_types_and_their_lines_from_the_metadata_catalog(hub_on_sandboxes):
+    from syncs.clients.netsuite import UnknownRecordType, netsuite_client
+
+    netsuite = netsuite_client()
+    assert {"companyName", "email", "externalId", "internalId"} <= netsuite.describe_record_type("customer")
+    assert {"item", "amount", "rate", "quantity"} <= netsuite.describe_record_type("salesOrderItem")
+    with pytest.raises(UnknownRecordType):
+        netsuite.describe_record_type("spaceship")

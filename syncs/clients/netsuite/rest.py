@@ -246,13 +246,19 @@ class RestNetSuiteClient:
         parent, sublist = rest_reads.LINE_TYPES.get(record_type, (record_type, ""))
         if parent not in rest_reads.RECORD_TABLES:
             raise UnknownRecordType(record_type)
-        reply = self._get(f"{RECORD_PATH}/metadata-catalog/{parent}", hold=contextlib.nullcontext,
-                          headers={"Accept": "application/schema+json"}, accept_refusal=True)
-        if reply.status_code == 404:
-            raise UnknownRecordType(record_type)
-        if reply.status_code >= 400:
-            raise self._refusal(reply)
-        return rest_reads.catalog_fields(self._expect_json(reply), sublist)
+        def schema(url: str) -> dict:
+            reply = self._get(url, hold=contextlib.nullcontext, headers={"Accept": "application/schema+json"},
+                              accept_refusal=True)
+            if reply.status_code == 404:
+                raise UnknownRecordType(record_type)
+            if reply.status_code >= 400:
+                raise self._refusal(reply)
+            return self._expect_json(reply)
+
+        def resolve(part: dict) -> dict:
+            return schema(urljoin(self.base_url + "/", part["$ref"])) if isinstance(part.get("$ref"), str) else part
+
+        return rest_reads.catalog_fields(schema(f"{RECORD_PATH}/metadata-catalog/{parent}"), sublist, resolve)
 
     def suiteql(self, query: str, *, limit: int = 1000, offset: int = 0, hold=contextlib.nullcontext) -> dict:
         """One page of a SuiteQL query's rows."""

@@ -205,12 +205,13 @@ def _attach_applications(client, records: list[dict], hold, retrying) -> None:
         offset += LINK_PAGE
 
 
-def catalog_fields(schema: dict, sublist: str = "") -> set[str]:
-    """Field names of a metadata catalog JSON schema (or of one sublist's lines), with internalId beside id."""
+def catalog_fields(schema: dict, sublist: str = "", resolve=lambda part: part) -> set[str]:
+    """Field names of a metadata catalog JSON schema (or of one sublist's lines), with internalId beside id.
+    `resolve` reads a part given by "$ref" (NetSuite links a sublist's collection and line schemas that way)."""
     properties = schema.get("properties") or {}
     if sublist:
-        lines = properties.get(sublist) or {}
-        element = ((lines.get("properties") or {}).get("items") or {}).get("items") or {}
+        lines = resolve(properties.get(sublist) or {})
+        element = resolve(resolve((lines.get("properties") or {}).get("items") or {}).get("items") or {})
         properties = element.get("properties") or {}
     names = set(properties)
     if "id" in names:
