@@ -13,9 +13,15 @@ runs `syncs.services.sync_run(job_name="pull_remittances")` in this process, as 
 database (or --database-url, an empty one), then runs it again to show that the second run writes nothing.
 
 The lower bound overlaps the two sides: max(NetSuite: the first page, then the rest READ_AHEAD at a time (the pages
-the hub asks for while it reads one; syncs/jobs/pulls.py), each latency + page size × per-record latency;
+the hub asks for while it reads one; syncs/clients/netsuite/soap_pages.py), each latency + page size × per-record latency;
 ⌈payments / 200⌉ collection calls × the measured mean collection call). The serial sum is shown for reference.
 The roll-up of the applications' totals that follows the pull is timed separately and is not in the bound.
+
+`--transport rest` then reads the same account again over SuiteTalk REST (SuiteQL with a keyset cursor, OAuth 2.0)
+into a fresh hub database, and reports it against its own bound and against the SOAP run. A keyset page needs the
+last key of the one before, so REST pages come one after another (the next one asked for while the hub works on the
+current one), and each page of payments takes a second SuiteQL query for what they apply to, run beside the next
+page: its NetSuite bound is (pages + 1) × (latency + page size × per-record latency).
 """
 from __future__ import annotations
 
@@ -41,7 +47,8 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from push import cpu_model, cpu_seconds, hub_environment, machine_busy_seconds, process_cpu_seconds  # noqa: E402
+from push import (cpu_model, cpu_seconds, hub_database_empty, hub_environment, machine_busy_seconds,  # noqa: E402
+                  point_hub_at, process_cpu_seconds)
 from sandboxes.netsuite import records as ns_records  # noqa: E402
 from sandboxes.netsuite import seeding as ns_seeding  # noqa: E402
 from sandboxes.netsuite.store import DB_NAME as NS_DB_NAME  # noqa: E402
@@ -168,6 +175,9 @@ class CallLog:
 
         self.wrap(NetSuiteClient, "search_transactions", "search", page)
         self.wrap(NetSuiteClient, "search_more", "searchMoreWithId", page)
+        from syncs.clients.netsuite.rest import RestNetSuiteClient
+
+        self.wrap(RestNetSuiteClient, "suiteql", "suiteql", lambda a, k, r: len(r.get("items") or []))
         self.wrap(SalesforceClient, "upsert_collection", "upsert collection", lambda a, k, r: len(a[3]))
         self.wrap(SalesforceClient, "update_collection", "update collection", lambda a, k, r: len(a[2]))
         self.wrap(SalesforceClient, "query_all", "query", lambda a, k, r: len(r))
@@ -313,7 +323,7 @@ def report_run(label: str, figures: dict, args) -> dict:
     ns_requests = dict(sorted(figures["ns"].get("requests", {}).items()))
     sf_routes = {route: n for route, n in figures["sf"].get("by_route", {}).items()
                  if route not in ("control", "stats")}  # the bench's own calls to the sandbox
-    searches = [c for c in figures["calls"] if c[0] in ("search", "searchMoreWithId")]
+    searches = [c for c in figures["calls"] if c[0] in ("search", "searchMoreWithId", "suiteql")]
     upserts = [c for c in figures["calls"] if c[0] == "upsert collection"]
     rollup = [c for c in figures["calls"] if c[0] == "roll-up"]
     print(f"--- {label} ---")
@@ -327,8 +337,9 @@ def report_run(label: str, figures: dict, args) -> dict:
         mean = sum(end - start for _, start, end, _ in searches) / len(searches)
         exchanges = [end - start for what, start, end, _ in figures["calls"] if what == "NetSuite HTTP"]
         http = sum(exchanges) / len(exchanges) if exchanges else float("nan")
-        print(f"NetSuite pages               {len(searches):8d}   mean {mean:.2f} s a page: {http:.2f} s the HTTP "
-              f"exchange, {mean - http:.2f} s the hub's client building the request and reading the answer; "
+        split = (f": {http:.2f} s the HTTP exchange, {mean - http:.2f} s the hub's client building the request and "
+                 "reading the answer") if exchanges else " (SuiteQL: pages and their applications)"
+        print(f"NetSuite pages               {len(searches):8d}   mean {mean:.2f} s a page{split}; "
               f"reading done at {reading_done:.1f} s")
     if upserts:
         mean = sum(end - start for _, start, end, _ in upserts) / len(upserts)
@@ -352,6 +363,8 @@ def main() -> int:
     parser.add_argument("--latency-per-record-ms", type=float, default=1)
     parser.add_argument("--salesforce-latency-ms", type=float, default=0)
     parser.add_argument("--concurrency-limit", type=int, default=5)
+    parser.add_argument("--transport", choices=["soap", "rest"], default="soap",
+                        help="rest: read over SOAP, then again over REST into a fresh hub database, and compare")
     parser.add_argument("--random-seed", type=int, default=7)
     parser.add_argument("--database-url", default="", help="an empty hub database (default: a fresh SQLite file)")
     parser.add_argument("--profile", default="", metavar="FILE",
@@ -393,16 +406,29 @@ def bench(temp: Path, args) -> int:
             # One JSON line per attempt outcome, as a worker writes it, but into a file rather than over the report.
             handler.setStream(attempt_log)
         links_create(seeded)
-        del seeded
         calls.install()
         # parse the WSDL once before the clock starts, as a warm worker has; time its HTTP exchanges on their own
         calls.wrap(zeep_client().transport, "post_xml", "NetSuite HTTP", lambda a, k, r: 0)
         salesforce_client().sf  # and log in: a worker's client stays logged in between runs
         netsuite.control(latency_ms=args.latency_ms, latency_per_record_ms=args.latency_per_record_ms)
 
+        point_hub_at(netsuite, "soap")
         first_run = pull_once(salesforce, netsuite, profile=args.profile)
         second_run = pull_once(salesforce, netsuite)
         problems = verify(temp, salesforce, args)
+        rest_runs = None
+        if args.transport == "rest":
+            hub_database_empty()
+            links_create(seeded)
+            point_hub_at(netsuite, "rest")
+            from syncs.clients.netsuite.rest import RestNetSuiteClient
+            from syncs.clients.netsuite.rest_auth import access_tokens
+
+            client = RestNetSuiteClient()   # logged in before the clock starts, as a warm worker is
+            access_tokens.token(client.credentials, client.session, client.timeout)
+            rest_runs = (pull_once(salesforce, netsuite), pull_once(salesforce, netsuite))
+            problems += [f"REST: {problem}" for problem in verify(temp, salesforce, args)]
+        del seeded
 
     latency_s, per_record_s = args.latency_ms / 1000, args.latency_per_record_ms / 1000
     print()
@@ -416,7 +442,7 @@ def bench(temp: Path, args) -> int:
     timeline = report_run("first pull (everything new)", first_run, args)
     run = first_run["run"]
     written = run.records_written
-    from syncs.jobs.pulls import READ_AHEAD
+    from syncs.clients.netsuite.soap_pages import READ_AHEAD
 
     pages = math.ceil(args.payments / args.page_size)
     page_s = latency_s + args.page_size * per_record_s
@@ -461,6 +487,36 @@ def bench(temp: Path, args) -> int:
     collection_calls = sum(n for route, n in second_run["sf"].get("by_route", {}).items() if "composite" in route)
     if collection_calls:
         problems.append(f"second run made {collection_calls} collection calls")
+    if rest_runs is not None:
+        rest_first, rest_second = rest_runs
+        rest_timeline = report_run("REST: first pull (everything new to this hub)", rest_first, args)
+        rest_wall = rest_first["wall"]
+        rest_netsuite_bound = (pages + 1) * page_s
+        rest_upserts = rest_timeline["upserts"]
+        rest_mean_call = (sum(end - start for _, start, end, _ in rest_upserts) / len(rest_upserts)
+                          if rest_upserts else float("nan"))
+        rest_bound = max(rest_netsuite_bound, calls_needed * rest_mean_call)
+        rest_rollup = sum(end - start for _, start, end, _ in rest_timeline["rollup"])
+        print(f"lower bound (overlapped)     {rest_bound:8.2f} s   = max(NetSuite ({pages} keyset pages + 1) × "
+              f"{page_s:.2f} s = {rest_netsuite_bound:.2f} s, Salesforce {calls_needed} calls × {rest_mean_call:.3f} s)")
+        print(f"ratio to the bound           {rest_wall / rest_bound:8.2f}   (without the roll-up, {rest_rollup:.2f} s: "
+              f"{(rest_wall - rest_rollup) / rest_bound:.2f})")
+        print()
+        report_run("REST: second pull (nothing new)", rest_second, args)
+        rest_requests = sum(n for op, n in rest_first["ns"].get("requests", {}).items() if op != "token")
+        soap_requests = sum(first_run["ns"].get("requests", {}).values())
+        print()
+        print("--- REST against SOAP ---")
+        print(f"wall time                    REST {rest_wall:.2f} s, SOAP {wall:.2f} s ({rest_wall / wall:.2f}×)")
+        print(f"ratio to its bound           REST {rest_wall / rest_bound:.2f}, SOAP {wall / bound:.2f}   (aim ≤ 1.3)")
+        print(f"NetSuite requests per record REST {rest_requests / max(rest_first['run'].records_read, 1):.4f}, "
+              f"SOAP {soap_requests / max(run.records_read, 1):.4f}")
+        if rest_first["run"].outcome != "succeeded" or rest_first["failed"]:
+            problems.append(f"REST first run {rest_first['run'].outcome}: {rest_first['run'].message}")
+        if rest_first["run"].records_written != args.payments:
+            problems.append(f"REST first run wrote {rest_first['run'].records_written} of {args.payments}")
+        if rest_second["run"].outcome != "succeeded" or rest_second["run"].records_written != 0:
+            problems.append(f"REST second run {rest_second['run'].outcome}, wrote {rest_second['run'].records_written}")
     print("PASS" if not problems else "FAIL: " + "; ".join(problems))
     return 0 if not problems else 1
 

@@ -16,6 +16,18 @@ in threads of one process):
 The lower bound is what NetSuite's limits allow: per stage, ⌈(Σ over its jobs of ⌈records/100⌉) / limit⌉ rounds of
 latency + 100 × per-record latency, summed over the stages. "One record per call" is the request count an
 integration writing each record with its own upsert would need.
+
+`--transport rest` pushes the same org twice in one invocation, first over SOAP (as above), then over SuiteTalk REST
+(asynchronous batch upserts, OAuth 2.0), each into a fresh NetSuite sandbox and a fresh hub database, and reports
+the REST run against its own bound and against the SOAP run. The REST bound models what the sandbox charges and
+what NetSuite's limits allow: a batch is a job whose tasks the account's REST async processors run, one record
+after another, each costing latency + per-record latency (the sandbox's model; NetSuite runs a batch's tasks in
+parallel), at most `--rest-async-processors` jobs at a time; and every request (the submit, at least one poll, the
+task list and one result per record) holds one of the `limit` slots for its latency. Per stage:
+
+    max(records × (latency + per-record) / processors,  (3 × batches + records) × latency / limit)
+
+summed over the stages.
 """
 from __future__ import annotations
 
@@ -135,6 +147,7 @@ def hub_environment(temp: Path, salesforce, netsuite, args) -> None:
         "NETSUITE_CONSUMER_KEY": netsuite.consumer_key, "NETSUITE_CONSUMER_SECRET": netsuite.consumer_secret,
         "NETSUITE_TOKEN_ID": netsuite.token_id, "NETSUITE_TOKEN_SECRET": netsuite.token_secret,
         "NETSUITE_CONCURRENCY_LIMIT": str(args.concurrency_limit), "NETSUITE_SEMAPHORE_URL": "",
+        "NETSUITE_TRANSPORT": "soap",
     })
     import django
 
@@ -254,6 +267,37 @@ def stage_bound(written: list[int], *, limit: int, latency_s: float, per_record_
     return math.ceil(batches / limit) * (latency_s + BATCH * per_record_s)
 
 
+def rest_stage_bound(written: list[int], *, limit: int, latency_s: float, per_record_s: float,
+                     processors: int) -> float:
+    records = sum(written)
+    batches = sum(math.ceil(count / BATCH) for count in written)
+    return max(records * (latency_s + per_record_s) / processors, (3 * batches + records) * latency_s / limit)
+
+
+def point_hub_at(netsuite, transport: str) -> None:
+    """The hub's NetSuite settings for one pass: this sandbox, this transport (as an operator's variables would)."""
+    from django.conf import settings
+    from syncs import concurrency
+    from syncs.clients.netsuite.rest_auth import access_tokens
+
+    settings.NETSUITE = {
+        **settings.NETSUITE, "TRANSPORT": transport, "ENDPOINT": netsuite.endpoint, "ACCOUNT": netsuite.account,
+        "REST_URL": netsuite.url, "CLIENT_ID": netsuite.client_id, "CERTIFICATE_ID": netsuite.certificate_id,
+        "PRIVATE_KEY": Path(netsuite.private_key_path).read_text(),
+    }
+    concurrency._budget = None
+    access_tokens.clear()
+
+
+def hub_database_empty() -> None:
+    """A fresh hub for the next pass: no attempts, links or watermarks; the jobs and their mappings as deployed."""
+    from django.core.management import call_command
+    from syncs.jobs.apply import jobs_apply
+
+    call_command("flush", interactive=False, verbosity=0)
+    jobs_apply()
+
+
 def process_cpu_seconds(pid: int) -> float:
     """CPU time (user + system) of another process so far, from /proc (Linux); NaN elsewhere."""
     try:
@@ -288,6 +332,10 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=float, default=200)
     parser.add_argument("--latency-per-record-ms", type=float, default=2)
     parser.add_argument("--concurrency-limit", type=int, default=5)
+    parser.add_argument("--transport", choices=["soap", "rest"], default="soap",
+                        help="rest: push over SOAP, then over REST into a fresh account, and compare")
+    parser.add_argument("--rest-async-processors", type=int, default=2,
+                        help="the account's REST async processors (SuiteCloud Plus licences)")
     parser.add_argument("--random-seed", type=int, default=7)
     parser.add_argument("--database-url", default="", help="an empty hub database (default: a fresh SQLite file)")
     parser.add_argument("--workers", choices=["processes", "threads"], default="processes",
@@ -319,70 +367,121 @@ def bench(temp: Path, args) -> int:
     print(f"seeded Salesforce in {time.monotonic() - started:.1f} s: " + ", ".join(
         f"{name} {count}" for name, count in seeded.items() if count))
 
-    with run_salesforce_sandbox(temp / "salesforce") as salesforce, \
-            run_netsuite_sandbox(temp / "netsuite", wsdl=default_wsdl(), latency_ms=args.latency_ms,
-                                 latency_per_record_ms=args.latency_per_record_ms,
-                                 concurrency_limit=args.concurrency_limit) as netsuite:
-        hub_environment(temp, salesforce, netsuite, args)
-        from syncs.clients.netsuite.soap import zeep_client
-        from syncs.models import SyncAttempt
-
-        slot_holds.install()
-        zeep_client()  # parse the WSDL once before the clock starts, as a warm worker has
-        salesforce.control(reset_stats=True)
-        netsuite.control(reset_stats=True)
-
-        cpu_before = cpu_seconds()
-        sandboxes_before = {name: process_cpu_seconds(box.process.pid) for name, box in
-                            (("Salesforce", salesforce), ("NetSuite", netsuite))}
-        machine_before = machine_busy_seconds()
-        runner = StageRunner(args.workers, width=max(len(job_names) for job_names in STAGES))
-        total_started = time.monotonic()
-        stage_rows = []
-        try:
-            for number, job_names in enumerate(STAGES, start=1):
-                stage_started = time.monotonic()
-                results = runner.run(job_names)
-                elapsed = time.monotonic() - stage_started
-                stage_rows.append((number, elapsed, results))
-        finally:
-            runner.close()
-        total = time.monotonic() - total_started
-        results = [result for _, _, stage_results in stage_rows for result in stage_results.values()]
-        if args.workers == "processes":
-            # each worker measured its own job; this process only waited
-            cpu = cpu_seconds() - cpu_before + sum(result["cpu"] for result in results)
-            slot_holds.seconds[:] = [s for result in results for s in result["slot_seconds"]]
-        else:
-            cpu = cpu_seconds() - cpu_before
-        peak_kb = max([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss] + [r["maxrss_kb"] for r in results])
-        machine_busy = machine_busy_seconds() - machine_before
-        sandbox_cpu = {name: process_cpu_seconds(box.process.pid) - sandboxes_before[name] for name, box in
-                       (("Salesforce", salesforce), ("NetSuite", netsuite))}
-
-        ns_stats, sf_stats = netsuite.stats(), salesforce.stats()
-        failed = SyncAttempt.objects.filter(status__in=["failed", "dead"]).count()
-        open_attempts = SyncAttempt.objects.filter(status__in=["pending", "running"], superseded=False).count()
+    transports = ["soap"] if args.transport == "soap" else ["soap", "rest"]
+    passes = {}
+    with run_salesforce_sandbox(temp / "salesforce") as salesforce:
+        for transport in transports:
+            with run_netsuite_sandbox(temp / f"netsuite-{transport}", wsdl=default_wsdl(), latency_ms=args.latency_ms,
+                                      latency_per_record_ms=args.latency_per_record_ms,
+                                      concurrency_limit=args.concurrency_limit,
+                                      settings={"rest_async_processors": args.rest_async_processors}) as netsuite:
+                if not passes:
+                    hub_environment(temp, salesforce, netsuite, args)
+                    slot_holds.install()
+                else:
+                    hub_database_empty()
+                point_hub_at(netsuite, transport)
+                passes[transport] = push_pass(salesforce, netsuite, transport, args)
 
     limit, latency_s, per_record_s = args.concurrency_limit, args.latency_ms / 1000, args.latency_per_record_ms / 1000
     print()
     print(f"shape: {args.accounts} accounts ({args.brokers} brokers), {args.contacts} contacts, {args.applications} "
           f"funded applications × {args.fees} fees, broker on {brokered}")
     print(f"NetSuite sandbox: {args.latency_ms:g} ms per request + {args.latency_per_record_ms:g} ms per record, "
-          f"concurrency limit {limit}")
+          f"concurrency limit {limit}" + (f", {args.rest_async_processors} REST async processors" if "rest" in passes else ""))
     print(f"hub workers: {args.workers} (a stage's jobs run at the same time)")
     print(f"machine: {os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} usable), {cpu_model()}, "
           f"Python {platform.python_version()}, hub database "
           f"{'SQLite (fresh file)' if not args.database_url else args.database_url.split(':', 1)[0]}")
+    verdict = True
+    for transport, figures in passes.items():
+        verdict = report_pass(transport, figures, args, expected) and verdict
+    if "rest" in passes:
+        soap, rest = passes["soap"], passes["rest"]
+        print()
+        print("--- REST against SOAP ---")
+        print(f"wall time                    REST {rest['total']:.2f} s, SOAP {soap['total']:.2f} s "
+              f"({rest['total'] / soap['total']:.1f}×)")
+        print(f"ratio to its bound           REST {rest['total'] / rest['bound']:.2f} (bound {rest['bound']:.2f} s), "
+              f"SOAP {soap['total'] / soap['bound']:.2f} (bound {soap['bound']:.2f} s)   (aim ≤ 1.3)")
+        print(f"NetSuite requests per record REST {rest['requests'] / max(rest['written'], 1):.3f}, "
+              f"SOAP {soap['requests'] / max(soap['written'], 1):.3f}")
+    print("PASS" if verdict else "FAIL")
+    return 0 if verdict else 1
+
+
+def push_pass(salesforce, netsuite, transport: str, args) -> dict:
+    """The six pushes over one transport, stage by stage, timed."""
+    from syncs.models import SyncAttempt
+
+    if transport == "soap":
+        from syncs.clients.netsuite.soap import zeep_client
+
+        zeep_client()  # parse the WSDL once before the clock starts, as a warm worker has
+    else:
+        from syncs.clients.netsuite.rest import RestNetSuiteClient
+        from syncs.clients.netsuite.rest_auth import access_tokens
+
+        client = RestNetSuiteClient()  # log in before the clock starts: a warm worker holds a token
+        access_tokens.token(client.credentials, client.session, client.timeout)
+    slot_holds.seconds.clear()
+    salesforce.control(reset_stats=True)
+    netsuite.control(reset_stats=True)
+
+    cpu_before = cpu_seconds()
+    sandboxes_before = {name: process_cpu_seconds(box.process.pid) for name, box in
+                        (("Salesforce", salesforce), ("NetSuite", netsuite))}
+    machine_before = machine_busy_seconds()
+    runner = StageRunner(args.workers, width=max(len(job_names) for job_names in STAGES))
+    total_started = time.monotonic()
+    stage_rows = []
+    try:
+        for number, job_names in enumerate(STAGES, start=1):
+            stage_started = time.monotonic()
+            results = runner.run(job_names)
+            elapsed = time.monotonic() - stage_started
+            stage_rows.append((number, elapsed, results))
+    finally:
+        runner.close()
+    total = time.monotonic() - total_started
+    results = [result for _, _, stage_results in stage_rows for result in stage_results.values()]
+    if args.workers == "processes":
+        # each worker measured its own job; this process only waited
+        cpu = cpu_seconds() - cpu_before + sum(result["cpu"] for result in results)
+        holds = [s for result in results for s in result["slot_seconds"]]
+    else:
+        cpu = cpu_seconds() - cpu_before
+        holds = list(slot_holds.seconds)
+    peak_kb = max([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss] + [r["maxrss_kb"] for r in results])
+    figures = {
+        "stage_rows": stage_rows, "total": total, "results": results, "cpu": cpu, "holds": holds, "peak_kb": peak_kb,
+        "machine_busy": machine_busy_seconds() - machine_before,
+        "sandbox_cpu": {name: process_cpu_seconds(box.process.pid) - sandboxes_before[name] for name, box in
+                        (("Salesforce", salesforce), ("NetSuite", netsuite))},
+        "ns": netsuite.stats(), "sf": salesforce.stats(),
+        "failed": SyncAttempt.objects.filter(status__in=["failed", "dead"]).count(),
+        "open": SyncAttempt.objects.filter(status__in=["pending", "running"], superseded=False).count(),
+    }
+    return figures
+
+
+def report_pass(transport: str, figures: dict, args, expected: dict) -> bool:
+    limit, latency_s, per_record_s = args.concurrency_limit, args.latency_ms / 1000, args.latency_per_record_ms / 1000
+    total, cpu, ns_stats, sf_stats = figures["total"], figures["cpu"], figures["ns"], figures["sf"]
     print()
+    print(f"--- {transport.upper()} ---")
     print(f"{'stage':<6} {'job':<28} {'outcome':<10} {'read':>7} {'written':>8} {'failed':>7} {'wall s':>8} "
           f"{'bound s':>8} {'ratio':>6} {'CPU s':>7} {'1st send s':>10}")
     bound_total = 0.0
     written_total = 0
-    for number, elapsed, stage_results in stage_rows:
+    for number, elapsed, stage_results in figures["stage_rows"]:
         runs = {name: result["run"] for name, result in stage_results.items()}
         written = [run.records_written for run in runs.values()]
-        bound = stage_bound(written, limit=limit, latency_s=latency_s, per_record_s=per_record_s)
+        if transport == "soap":
+            bound = stage_bound(written, limit=limit, latency_s=latency_s, per_record_s=per_record_s)
+        else:
+            bound = rest_stage_bound(written, limit=limit, latency_s=latency_s, per_record_s=per_record_s,
+                                     processors=args.rest_async_processors)
         bound_total += bound
         written_total += sum(written)
         for name, run in runs.items():
@@ -398,46 +497,53 @@ def bench(temp: Path, args) -> int:
               f"{bound:>8.2f} {ratio}")
     print()
     requests_by_operation = dict(sorted(ns_stats.get("requests", {}).items()))
-    ns_requests = sum(requests_by_operation.values())
+    # async.task is the sandbox's count of records its processors wrote, not a request
+    ns_requests = sum(n for operation, n in requests_by_operation.items() if operation not in ("async.task", "token"))
+    figures.update(bound=bound_total, written=written_total, requests=ns_requests)
     print(f"wall time                    {total:8.2f} s")
-    print(f"lower bound                  {bound_total:8.2f} s   (Σ stages ⌈⌈records/{BATCH}⌉ / {limit}⌉ × "
-          f"({latency_s:g} s + {BATCH} × {per_record_s * 1000:g} ms))")
+    if transport == "soap":
+        print(f"lower bound                  {bound_total:8.2f} s   (Σ stages ⌈⌈records/{BATCH}⌉ / {limit}⌉ × "
+              f"({latency_s:g} s + {BATCH} × {per_record_s * 1000:g} ms))")
+    else:
+        print(f"lower bound                  {bound_total:8.2f} s   (Σ stages max(records × ({latency_s:g} s + "
+              f"{per_record_s * 1000:g} ms) / {args.rest_async_processors} processors, (3 × batches + records) × "
+              f"{latency_s:g} s / {limit} slots))")
     print(f"ratio to the bound           {total / bound_total if bound_total else float('nan'):8.2f}   (aim ≤ 1.3)")
     print(f"records written              {written_total:8d}")
-    print(f"NetSuite requests            {ns_requests:8d}   {requests_by_operation}")
+    print(f"NetSuite requests            {ns_requests:8d}   ({ns_requests / max(written_total, 1):.3f} a record) "
+          f"{requests_by_operation}")
     print(f"NetSuite faults              {dict(ns_stats.get('faults', {}))}")
     print(f"NetSuite max concurrency     {ns_stats.get('max_concurrency'):8d}   (limit {limit})")
-    if slot_holds.seconds:
-        holds = sorted(slot_holds.seconds)
+    holds = sorted(figures["holds"])
+    if holds:
         print(f"slot held per request        median {holds[len(holds) // 2] * 1000:.0f} ms, "
               f"p95 {holds[int(len(holds) * 0.95)] * 1000:.0f} ms, {len(holds)} requests of "
               f"{written_total / len(holds):.1f} records on average (the sandbox models {latency_s * 1000:g} ms + "
               f"{per_record_s * 1000:g} ms a record, its own work included)")
         print(f"slots busy                   {100 * sum(holds) / (limit * total):7.0f}%   (Σ slot holds / ({limit} slots × "
-              f"wall time); the bound assumes 100% with {latency_s * 1000 + BATCH * per_record_s * 1000:g} ms holds)")
+              f"wall time))")
     print(f"one record per call          {written_total:8d} requests")
     print(f"Salesforce requests          {sf_stats.get('requests', 0):8d}   {sf_stats.get('by_route', {})}")
     per_record_ms = cpu / written_total * 1000 if written_total else float("nan")
     print(f"hub CPU                      {cpu:8.2f} s   ({per_record_ms:.2f} ms per record written)")
-    print("sandbox CPU                  " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in sandbox_cpu.items()))
+    print("sandbox CPU                  " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in figures["sandbox_cpu"].items()))
     cpus = len(os.sched_getaffinity(0))
-    others = machine_busy - cpu - sum(sandbox_cpu.values())
-    print(f"machine CPU busy             {machine_busy:8.2f} s of {cpus} × {total:.2f} s "
-          f"({100 * machine_busy / (cpus * total):.0f}%); other processes on the machine {max(0.0, others):.2f} s")
-    print(f"hub peak memory (maxrss)     {peak_kb / 1024:8.0f} MB   "
+    others = figures["machine_busy"] - cpu - sum(figures["sandbox_cpu"].values())
+    print(f"machine CPU busy             {figures['machine_busy']:8.2f} s of {cpus} × {total:.2f} s "
+          f"({100 * figures['machine_busy'] / (cpus * total):.0f}%); other processes on the machine {max(0.0, others):.2f} s")
+    print(f"hub peak memory (maxrss)     {figures['peak_kb'] / 1024:8.0f} MB   "
           f"({'largest worker process' if args.workers == 'processes' else 'the one hub process'})")
-    print()
     counts = {name: ns_stats.get("records", {}).get(name, 0) for name in expected}
     mismatched = {name: (counts[name], want) for name, want in expected.items() if counts[name] != want}
     print(f"NetSuite records: {counts}  expected {expected}")
-    print(f"attempts failed or dead: {failed}; still open: {open_attempts}")
+    print(f"attempts failed or dead: {figures['failed']}; still open: {figures['open']}")
     not_succeeded = {result["run"].job.name: f"{result['run'].outcome}: {result['run'].message}"
-                     for result in results if result["run"].outcome != "succeeded"}
+                     for result in figures["results"] if result["run"].outcome != "succeeded"}
     for name, why in not_succeeded.items():
         print(f"run of {name} did not succeed: {why}")
-    verdict = not mismatched and not not_succeeded and failed == 0 and open_attempts == 0
-    print("PASS" if verdict else f"FAIL {mismatched}")
-    return 0 if verdict else 1
+    ok = not mismatched and not not_succeeded and figures["failed"] == 0 and figures["open"] == 0
+    print(f"{transport.upper()}: " + ("PASS" if ok else f"FAIL {mismatched}"))
+    return ok
 
 
 if __name__ == "__main__":

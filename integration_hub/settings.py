@@ -174,15 +174,39 @@ SALESFORCE = {
     "LOGIN_URL": env("SALESFORCE_LOGIN_URL", default=""),
     "TIMEOUT": env.float("SALESFORCE_TIMEOUT", default=60.0),
 }
+# NetSuite is reached over SuiteTalk REST with OAuth 2.0 client credentials (machine to machine), or over SuiteTalk
+# SOAP with token-based authentication until Oracle retires SOAP (2028.2). Each transport needs only its own secrets.
+_netsuite_transport = env("NETSUITE_TRANSPORT", default="rest").strip().lower()
+if _netsuite_transport not in ("rest", "soap"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"NETSUITE_TRANSPORT is {_netsuite_transport!r}: set it to rest or soap.")
+_on_soap, _on_rest = _netsuite_transport == "soap", _netsuite_transport == "rest"
 NETSUITE = {
+    "TRANSPORT": _netsuite_transport,
     "ACCOUNT": secret("NETSUITE_ACCOUNT", demo_default="TSTDRV1234567"),
-    "CONSUMER_KEY": secret("NETSUITE_CONSUMER_KEY", demo_default="hub-sandbox-consumer-key"),
-    "CONSUMER_SECRET": secret("NETSUITE_CONSUMER_SECRET", demo_default="hub-sandbox-consumer-secret"),
-    "TOKEN_ID": secret("NETSUITE_TOKEN_ID", demo_default="hub-sandbox-token-id"),
-    "TOKEN_SECRET": secret("NETSUITE_TOKEN_SECRET", demo_default="hub-sandbox-token-secret"),
+    # REST: the integration record's client id, the certificate id of the OAuth 2.0 Client Credentials (M2M) Setup
+    # mapping, and the private key (PEM, RSA or EC) whose certificate was uploaded there.
+    "CLIENT_ID": secret("NETSUITE_CLIENT_ID", demo_default="hub-sandbox-client-id", required=_on_rest),
+    "CERTIFICATE_ID": secret("NETSUITE_CERTIFICATE_ID", demo_default="hub-sandbox-certificate-id", required=_on_rest),
+    "PRIVATE_KEY": secret("NETSUITE_PRIVATE_KEY", required=_on_rest),
+    # The REST services' base URL; by default the account's own host.
+    "REST_URL": env("NETSUITE_REST_URL", default=""),
+    # A CA bundle for a private certificate (TLS is always verified).
+    "CA_BUNDLE": env("NETSUITE_CA_BUNDLE", default=""),
+    # The time zone SuiteQL answers dates in: the integration role's user's preference (Set Preferences > Time Zone).
+    "TIME_ZONE": env("NETSUITE_TIME_ZONE", default="America/Los_Angeles"),
+    # SOAP: token-based authentication and Oracle's WSDL.
+    "CONSUMER_KEY": secret("NETSUITE_CONSUMER_KEY", demo_default="hub-sandbox-consumer-key", required=_on_soap),
+    "CONSUMER_SECRET": secret("NETSUITE_CONSUMER_SECRET", demo_default="hub-sandbox-consumer-secret", required=_on_soap),
+    "TOKEN_ID": secret("NETSUITE_TOKEN_ID", demo_default="hub-sandbox-token-id", required=_on_soap),
+    "TOKEN_SECRET": secret("NETSUITE_TOKEN_SECRET", demo_default="hub-sandbox-token-secret", required=_on_soap),
     "WSDL": env("NETSUITE_WSDL", default="https://webservices.netsuite.com/wsdl/v2023_2_0/netsuite.wsdl"),
     "ENDPOINT": env("NETSUITE_ENDPOINT", default=""),
     "TIMEOUT": env.float("NETSUITE_TIMEOUT", default=120.0),
+    # REST: how long a batch job NetSuite took on is waited for (it may queue for the account's async processors);
+    # keep it under HUB_ATTEMPT_LEASE_SECONDS. A job not done by then is asked for again on the record's next try.
+    "ASYNC_WAIT": env.float("NETSUITE_ASYNC_WAIT_SECONDS", default=300.0),
     # The account's concurrency limit, shared by every worker on every machine (Standard tier: 5).
     "CONCURRENCY_LIMIT": env.int("NETSUITE_CONCURRENCY_LIMIT", default=5),
     # Where the slots of that budget live: Redis shares them across machines; without it, lock files under var/.

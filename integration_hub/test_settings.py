@@ -9,6 +9,9 @@ os.environ.setdefault("HUB_DEMO", "1")
 # Tests and CI read Oracle's WSDL from the shared offline copy beside the project, never from the network.
 _shared_wsdl = Path(__file__).resolve().parent.parent.parent / "shared" / "netsuite-wsdl" / "2023_2" / "netsuite.wsdl"
 os.environ.setdefault("NETSUITE_WSDL", str(_shared_wsdl))
+# Tests that reach no NetSuite check mappings against the offline WSDL's schema, which needs the SOAP transport; the
+# sandbox fixtures (tests/syncs/conftest.py) choose the transport each test runs on.
+os.environ.setdefault("NETSUITE_TRANSPORT", "soap")
 # Never the sandboxes of a demo that may be running in this checkout.
 os.environ.setdefault("HUB_DEMO_ENV_FILE", "")
 

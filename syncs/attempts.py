@@ -279,7 +279,7 @@ def _failures_resolve_by_success(succeeded: list[SyncAttempt], *, now) -> int:
 
 
 def attempt_fail(attempt: SyncAttempt, *, error: RemoteError, response: dict | None = None, retry: bool = True,
-                 request_fault: bool = False) -> SyncAttempt | None:
+                 request_fault: bool = False, delay: timedelta | None = None) -> SyncAttempt | None:
     """Close a try as failed; returns the record's next try, if any.
 
     A permanent error waits for a person. A transient error of the record itself schedules the next try with backoff
@@ -308,7 +308,8 @@ def attempt_fail(attempt: SyncAttempt, *, error: RemoteError, response: dict | N
     elif transient and retry and (request_fault or now - retrying_since < window):
         attempt.status = AttemptStatus.FAILED
         attempt.superseded = True
-        delay = request_fault_delay() if request_fault else backoff_delay(attempt.attempt_number)
+        if delay is None:
+            delay = request_fault_delay() if request_fault else backoff_delay(attempt.attempt_number)
         successor = _next_try(attempt, run=attempt.run, due=now + delay, source_hash=attempt.source_hash,
                               verify_before_write=attempt.verify_before_write or error.outcome_unknown)
         successor.retrying_since = retrying_since
@@ -346,8 +347,11 @@ def request_failed(system: str | None, attempts: list[SyncAttempt], error: Remot
     permanent one (bad credentials, a missing permission) waits for a person with each record."""
     if error.transient and system:
         breaker_fault(system, error)
+    # The request's records come due together, so that their next try can be the same batch again (a transport with
+    # idempotent batches then sends it under the same key).
+    delay = request_fault_delay()
     for attempt in attempts:
-        attempt_fail(attempt, error=error, request_fault=True)
+        attempt_fail(attempt, error=error, request_fault=True, delay=delay)
 
 
 def attempts_retry(*, attempt_ids: list[int], run: SyncRun | None = None) -> list[SyncAttempt]:
@@ -408,6 +412,8 @@ def _next_try(attempt: SyncAttempt, *, run: SyncRun | None, due, source_hash: st
         attempt_number=attempt.attempt_number + 1, status=AttemptStatus.PENDING,
         request_payload=attempt.request_payload, source_hash=source_hash, waiting_on=attempt.waiting_on,
         verify_before_write=verify_before_write, next_attempt_at=due, assigned_to_id=attempt.assigned_to_id,
+        # The batch's key goes with the record: re-sent under it, NetSuite answers what the first send did.
+        idempotency_key=attempt.idempotency_key,
     )
 
 

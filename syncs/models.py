@@ -161,6 +161,11 @@ class SyncAttempt(models.Model):
         default=False, help_text="An earlier try may have been carried out unseen (timeout, lost answer): look it up first."
     )
     waiting_on = models.CharField(max_length=18, blank=True, help_text="Salesforce id of the parent this record needs first.")
+    idempotency_key = models.CharField(
+        max_length=36, blank=True,
+        help_text="The key of the NetSuite batch that carried this try (REST): sent again, NetSuite answers with that "
+                  "batch's results instead of writing twice.",
+    )
     retrying_since = models.DateTimeField(
         null=True, blank=True, help_text="When this record's own temporary failures began: its retry window runs from here."
     )

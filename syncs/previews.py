@@ -36,24 +36,36 @@ def mapping_preview(*, job_name: str, record_id: str = "") -> MappingPreview:
     return _pull_preview(spec, job, record_id.strip())
 
 
+def _first_page(netsuite, spec: PullJob, since) -> list[dict]:
+    """The records of the first page the pull would read from `since` (the rest is never asked for)."""
+    pages = netsuite.transaction_pages(transaction_type=spec.transaction_type, modified_since=since, page_size=50,
+                                       body_fields_only=spec.body_fields_only)
+    try:
+        return next(iter(pages)).records
+    except StopIteration:
+        return []
+    finally:
+        close = getattr(pages, "close", None)
+        if close:
+            close()
+
+
 def _pull_preview(spec: PullJob, job: SyncJob, internal_id: str) -> MappingPreview:
     """The next NetSuite transaction the pull would read (from its watermark), or the given internal id among the
     first page, planned by the pull's own code: the exact Salesforce write, or the mapping error it would record."""
     preview = MappingPreview(job_name=job.name, notes=[])
     try:
         netsuite = netsuite_client()
-        page = netsuite.search_transactions(transaction_type=spec.transaction_type, modified_since=watermark_since(job),
-                                            page_size=50, body_fields_only=spec.body_fields_only)
-        if not page.records and job.watermark_timestamp is not None:
+        first = _first_page(netsuite, spec, watermark_since(job))
+        if not first and job.watermark_timestamp is not None:
             preview.notes.append("Nothing changed since the watermark: showing the first record of all time instead.")
-            page = netsuite.search_transactions(transaction_type=spec.transaction_type, modified_since=None,
-                                                page_size=50, body_fields_only=spec.body_fields_only)
+            first = _first_page(netsuite, spec, None)
     except RemoteError as error:
         preview.error = f"NetSuite refused the search: {error.code}: {error.message}"
         return preview
-    records = [r for r in page.records if not internal_id or str(r.get("internalId")) == internal_id]
+    records = [r for r in first if not internal_id or str(r.get("internalId")) == internal_id]
     if not records:
-        preview.error = (f"No {spec.transaction_type} with internal id {internal_id} among the next {len(page.records)} the job would read."
+        preview.error = (f"No {spec.transaction_type} with internal id {internal_id} among the next {len(first)} the job would read."
                          if internal_id else f"NetSuite holds no {spec.transaction_type} for {job.name}.")
         return preview
     record = records[0]

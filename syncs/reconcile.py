@@ -53,12 +53,11 @@ def reconcile(*, salesforce=None, netsuite=None, failed_ids: set[str] = frozense
 
 
 def netsuite_payment_ids(netsuite: NetSuiteClient) -> list[str]:
-    page = netsuite.search_transactions(transaction_type="customerPayment", modified_since=None)
-    ids = [str(r["internalId"]) for r in page.records]
-    while page.page_index < page.total_pages:
-        page = netsuite.search_more(search_id=page.search_id, page_index=page.page_index + 1)
-        ids += [str(r["internalId"]) for r in page.records]
-    return ids
+    # A payment changed while the pages are read may come twice: each is counted once.
+    ids = {str(record["internalId"]) for page in netsuite.transaction_pages(transaction_type="customerPayment",
+                                                                           modified_since=None)
+           for record in page.records}
+    return sorted(ids)
 
 
 def _compare(check: str, expected: set[str], found_list: list[str]) -> Finding:

@@ -21,7 +21,7 @@ def sync_run(*, job_name: str, trigger: str = SyncRun.Trigger.MANUAL, dry_run: b
     """Run one job once and return its SyncRun, whatever the outcome.
 
     `since` makes it a backfill of a pull job from that moment (watermark_before of the run records it). A backfill
-    interrupted before it finished resumes from the date created its last committed page reached, when asked again
+    interrupted before it finished resumes from where its last committed page reached (the transport's mark), when asked again
     with the same `since`; the job's own watermark is left to the schedule.
     """
     job = SyncJob.objects.get(name=job_name)
@@ -32,7 +32,8 @@ def sync_run(*, job_name: str, trigger: str = SyncRun.Trigger.MANUAL, dry_run: b
         unfinished = (SyncRun.objects.filter(job=job, trigger=trigger, watermark_before_timestamp=since)
                       .exclude(outcome=RunOutcome.SUCCEEDED).exclude(watermark_after_timestamp=None).order_by("-started_at").first())
         extra["since"] = since
-        extra["resume_from"] = unfinished.watermark_after_timestamp if unfinished else None
+        extra["resume_from"] = ((unfinished.watermark_after_timestamp, unfinished.watermark_after_record_id)
+                                if unfinished else None)
         extra["progress"] = progress
     run = SyncRun.objects.create(
         job=job,

@@ -17,7 +17,8 @@ def worker_environment(env: dict, salesforce_sandbox, netsuite_sandbox) -> dict:
         SALESFORCE_LOGIN_URL=salesforce_sandbox.url, SALESFORCE_CA_BUNDLE=salesforce_sandbox.ca_cert,
         SALESFORCE_CONSUMER_KEY=salesforce_sandbox.consumer_key, SALESFORCE_USERNAME=salesforce_sandbox.username,
         SALESFORCE_PRIVATE_KEY_FILE=salesforce_sandbox.private_key_file,
-        NETSUITE_ENDPOINT=netsuite_sandbox.endpoint, NETSUITE_WSDL=netsuite_sandbox.wsdl,
+        # The worker suites run on SOAP; the end-to-end modules cover both transports (tests/syncs).
+        NETSUITE_TRANSPORT="soap", NETSUITE_ENDPOINT=netsuite_sandbox.endpoint, NETSUITE_WSDL=netsuite_sandbox.wsdl,
         NETSUITE_ACCOUNT=netsuite_sandbox.account, NETSUITE_CONSUMER_KEY=netsuite_sandbox.consumer_key,
         NETSUITE_CONSUMER_SECRET=netsuite_sandbox.consumer_secret, NETSUITE_TOKEN_ID=netsuite_sandbox.token_id,
         NETSUITE_TOKEN_SECRET=netsuite_sandbox.token_secret, NETSUITE_CONCURRENCY_LIMIT="5", NETSUITE_TIMEOUT="20",

@@ -166,6 +166,10 @@ def _serve(args) -> int:
                                governance=governance, check_responses=args.check_responses)
         except Exception as error:  # noqa: BLE001 - any unreadable WSDL: REST still serves, SOAP says why it is off
             soap_off = f"the WSDL at {args.wsdl} could not be loaded ({error}); {WSDL_HINT}"
+    if soap is not None:
+        from .rest.catalog import MetadataCatalog
+
+        rest.catalog = MetadataCatalog(soap.model)
     if soap is None:
         print(f"NetSuite sandbox: REST only, SOAP off: {soap_off}", file=sys.stderr, flush=True)
     account = server.Account(store=store, zone=zone, rest=rest, soap=soap, soap_off_reason=soap_off)

@@ -1,7 +1,8 @@
-"""Writes a batch of push attempts to NetSuite with one upsertList, and records each record's own result; holds a
-child back while its parent is not in NetSuite."""
+"""Writes a batch of push attempts to NetSuite with one upsert of the batch, and records each record's own result;
+holds a child back while its parent is not in NetSuite."""
 import logging
 import time
+import uuid
 
 from django.conf import settings
 from django.db import transaction
@@ -58,10 +59,22 @@ class NetSuiteBatchWriter:
         ready = self._verify_unknown_outcomes(self._hold_back_orphans(self._planned(attempts)))
         if not ready:
             return
+        key = ""
+        if self.netsuite.idempotent_batches:
+            # Recorded before the call: if its answer is lost, the next try sends the batch again under this key and
+            # NetSuite answers with what this send did.
+            key = str(uuid.uuid4())
+            SyncAttempt.objects.filter(pk__in=[attempt.pk for attempt in ready]).update(idempotency_key=key)
+            for attempt in ready:
+                attempt.idempotency_key = key
+        self._write(ready, idempotency_key=key)
+
+    def _write(self, ready: list[SyncAttempt], *, idempotency_key: str, note: str = "") -> None:
+        """One upsert of these attempts' records, and each record's own result recorded."""
         known_accounts = account_links([attempt.request_payload["record"] for attempt in ready])
         records = [references_resolved(attempt.request_payload["record"], known_accounts) for attempt in ready]
         started = time.monotonic()
-        results = self.netsuite.upsert_list(records, hold=netsuite_budget().slot)
+        results = self.netsuite.upsert_list(records, hold=netsuite_budget().slot, idempotency_key=idempotency_key)
         breaker_success(System.NETSUITE)
         elapsed_ms = int((time.monotonic() - started) * 1000)
         succeeded, failed = [], []
@@ -70,6 +83,8 @@ class NetSuiteBatchWriter:
                         "code": result.code, "message": result.message, "batchMs": elapsed_ms, "batchSize": len(ready)}
             if result.note:
                 response["hubNote"] = result.note   # what was changed to send it, shown with the attempt
+            if note:
+                response["note"] = note
             if result.success:
                 succeeded.append((attempt, result.internal_id, response))
             else:
@@ -153,14 +168,17 @@ class NetSuiteBatchWriter:
         return ready
 
     def _verify_unknown_outcomes(self, attempts: list[SyncAttempt]) -> list[SyncAttempt]:
-        """After a timeout or a lost answer the earlier write may have landed: look each record up by external id
-        before writing again. A record NetSuite did not hold before the hub's write (no link) and holds now was
+        """After a timeout or a lost answer the earlier write may have landed. Where the transport's batches are
+        idempotent and the whole earlier batch is here, it is sent again under its key (see _resend_under_batch_keys).
+        Otherwise each record is looked up by external id before writing again. A record NetSuite did not hold before the hub's write (no link) and holds now was
         created by that write: its try is complete, with the id found, and nothing is written again. A record
         that existed before may still hold its old content, so it is written again (the upsert by external id
         cannot duplicate it). Returns the attempts still to write."""
         unsure = [a for a in attempts if a.verify_before_write]
         if not unsure:
             return attempts
+        resolved = self._resend_under_batch_keys(unsure) if self.netsuite.idempotent_batches else set()
+        unsure = [a for a in unsure if a.pk not in resolved]
         by_type: dict[str, list[SyncAttempt]] = {}
         for attempt in unsure:
             by_type.setdefault(attempt.request_payload["record"]["type"], []).append(attempt)
@@ -180,8 +198,33 @@ class NetSuiteBatchWriter:
                     attempt.operation = "lookup+upsert"
                 attempt.save(update_fields=["netsuite_internal_id", "operation"])
         self._record_successes(landed)
-        done = {attempt.pk for attempt, _, _ in landed}
+        done = resolved | {attempt.pk for attempt, _, _ in landed}
         return [attempt for attempt in attempts if attempt.pk not in done]
+
+    def _resend_under_batch_keys(self, unsure: list[SyncAttempt]) -> set[int]:
+        """Unsure tries whose whole earlier batch is in this one are sent again under that batch's key, in the
+        batch's order (tries are claimed by id, and each successor is made in its predecessor's order): NetSuite
+        answers a key it has seen with the first send's job, so each record's outcome is that job's and nothing is
+        written twice. Returns the ids of the attempts settled this way."""
+        by_key: dict[str, list[SyncAttempt]] = {}
+        for attempt in unsure:
+            if attempt.idempotency_key:
+                by_key.setdefault(attempt.idempotency_key, []).append(attempt)
+        settled: set[int] = set()
+        for key, group in by_key.items():
+            # Every record that ever went under this key, closed tries included: the key names that whole batch.
+            carried = set(SyncAttempt.objects.filter(idempotency_key=key).values_list("netsuite_external_id", flat=True))
+            if carried != {attempt.netsuite_external_id for attempt in group} or len(group) != len(carried):
+                continue   # part of that batch is elsewhere or settled: these records alone are not that batch
+            group.sort(key=lambda attempt: attempt.pk)
+            for attempt in group:
+                attempt.operation = "upsert (same key)"
+            SyncAttempt.objects.filter(pk__in=[attempt.pk for attempt in group]).update(operation="upsert (same key)")
+            self._write(group, idempotency_key=key,
+                        note="Resolved by the batch's idempotency key: NetSuite answers a batch it has seen "
+                        "with that batch's results, so nothing is written twice.")
+            settled |= {attempt.pk for attempt in group}
+        return settled
 
     @staticmethod
     def _linked_before(attempts: list[SyncAttempt]) -> set[str]:

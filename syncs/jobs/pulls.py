@@ -1,21 +1,17 @@
 """The pulls: NetSuite changes since the watermark → Salesforce, through sObject Collections.
 
-Reading: a SOAP search cannot ask for an order, and NetSuite returns transactions by date created, not by
-lastModifiedDate, so a run cannot page by its modification cursor. Each run is a sweep: note NetSuite's clock,
-search everything modified since the watermark (less an overlap window), and walk every page with
-searchMoreWithId. Pages by date created do not skip when a record is modified meanwhile (it only moves or joins);
-when the results shrink under the hub (a record deleted) or the searchId expires, the sweep searches again from the
-date created it had reached. Only when the sweep is done does the watermark move, to the moment the sweep began.
-What is read twice is recognised by its content hash and skipped. NetSuite answers dates in the account's time zone;
-the hub compares them as aware datetimes and keeps its cursors in UTC.
+Reading: each run is a sweep. Note NetSuite's clock, read every transaction modified since the watermark (less an
+overlap window) through the transport's `transaction_pages` (SOAP pages a search by date created and searches again
+when the results shift; REST reads SuiteQL with a keyset cursor on last modified and id), and plan each page as it
+comes. Only when the sweep is done does the watermark move, to the moment the sweep began. What is read twice is
+recognised by its content hash and skipped. NetSuite answers dates in the account's time zone; the hub compares them
+as aware datetimes and keeps its cursors in UTC.
 
 Writing: one attempt per record, written 200 at a time with per-record results: one bad record fails alone.
 """
 import logging
 import random
 import time
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone as dt_timezone
 
@@ -28,7 +24,7 @@ from mappings.transforms import MappingError, map_record
 from ..attempts import PlannedRecord, attempts_plan, attempts_reclaim_expired
 from ..breakers import breaker_fault
 from ..clients.errors import RemoteError, TransientError
-from ..clients.netsuite import NetSuiteClient, SearchPage, SearchPageGone, netsuite_client
+from ..clients.netsuite import NetSuiteClient, SearchPageGone, netsuite_client
 from ..clients.salesforce import salesforce_client, soql_format
 from ..concurrency import netsuite_budget
 from ..engine import BatchSender, content_hash, run_count, watermark_advance, watermark_since
@@ -67,9 +63,9 @@ class PullJob(JobSpec):
     link: tuple[str, str, str] | None = None
 
     def run(self, *, run: SyncRun, since: datetime | None = None, progress=None, salesforce=None, netsuite=None,
-            resume_from: datetime | None = None):
+            resume_from: tuple[datetime, str] | None = None):
         """Run one pull. `since` (a backfill) starts from that moment instead of the watermark, and `resume_from`
-        skips the records created before that moment (an interrupted backfill's progress); `progress(done, total)`
+        (the moment and mark an interrupted backfill's last page reached) skips what that run read; `progress(done, total)`
         is called after each committed page."""
         ctx = PullContext(job=run.job, run=run, mappings=self.mappings())
         return job_run_leased(self, run, ctx.mappings, lambda: _pull_run_leased(
@@ -167,9 +163,13 @@ def _pull_run_leased(run, spec: PullJob, ctx: PullContext, since, progress, sale
         return RunOutcome.PAUSED, pause
     # From the watermark less the overlap window: what was read before is recognised by its hash and skipped.
     start = since if since is not None else watermark_since(job)
-    try:
+    def clock():
         with netsuite_budget().slot():
-            sweep_began = netsuite.server_time()
+            return netsuite.server_time()
+
+    try:
+        # A read like the pages (REST asks SuiteQL for it): its faults get the same few tries.
+        sweep_began = _read_through_request_faults(clock)
     except RemoteError as error:
         return RunOutcome.FAILED, f"NetSuite could not be reached: {error.code}: {error.message}"
     writer = SalesforceBatchWriter(salesforce=salesforce, job=job, link=spec.link)
@@ -205,7 +205,7 @@ def _sweep(run, spec: PullJob, ctx: PullContext, netsuite, salesforce, sender: B
     sweep stopped early ('' if it read everything); `totals` gathers what was planned and skipped."""
     job = run.job
     read, total = 0, None
-    for page in _pages(netsuite, spec, start, created_from=resume_from):
+    for page in _pages(netsuite, spec, start, resume_after=resume_from):
         if total is None:
             total = page.total_records
         records = page.records
@@ -215,10 +215,10 @@ def _sweep(run, spec: PullJob, ctx: PullContext, netsuite, salesforce, sender: B
         if planned:
             totals["planned"] += attempts_plan(run=run, planned=planned, operation=spec.operation)
             sender.planned()
-        # The run's own progress (a backfill resumes from it): every record created before this moment is read.
-        reached = _created(records[-1])
-        if reached is not None:
-            SyncRun.objects.filter(pk=run.pk).update(watermark_after_timestamp=reached, watermark_after_record_id="created")
+        # The run's own progress (a backfill resumes from it): how far the transport's order has been read.
+        if page.resume_after is not None:
+            reached, mark = page.resume_after
+            SyncRun.objects.filter(pk=run.pk).update(watermark_after_timestamp=reached, watermark_after_record_id=mark)
         run_count(run, records_read=len(records))
         if progress:
             progress(read, max(total, read))
@@ -230,70 +230,13 @@ def _sweep(run, spec: PullJob, ctx: PullContext, netsuite, salesforce, sender: B
     return ""
 
 
-# Pages asked for ahead of the one being processed: NetSuite's time answering them overlaps the hub's reading of
-# the one before (each holds a concurrency slot meanwhile).
-READ_AHEAD = 2
-
-
-def _pages(netsuite: NetSuiteClient, spec: PullJob, start: datetime | None, *, created_from: datetime | None = None):
-    """Every page of the transactions modified since `start` (created since `created_from`, if given), in NetSuite's
-    order: by date created. See the module's notes."""
-    page_size = settings.HUB_NETSUITE_PAGE_SIZE
-    restarts = 0
-    with ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix=f"read-{spec.transaction_type}") as pool:
-        ahead: deque = deque()
-
-        def read_ahead(search: SearchPage, after: int) -> int:
-            while len(ahead) < READ_AHEAD and after < search.total_pages:
-                after += 1
-                ahead.append(pool.submit(_search_more, netsuite, spec, search.search_id, after, page_size))
-            return after
-
-        search = _search(netsuite, spec, start, page_size, created_from)
-        asked = read_ahead(search, search.page_index)
-        while True:
-            if search.records:
-                yield search
-                created_from = _created(search.records[-1]) or created_from
-            if not ahead:
-                return
-            try:
-                following = ahead.popleft().result()
-            except SearchPageGone as error:
-                logger.info("%s while paging %s; searching again from the date created reached", error.code, spec.transaction_type)
-                following = None
-            if following is not None and following.total_records >= search.total_records:
-                search = following
-                asked = read_ahead(search, asked)
-                continue
-            # The searchId expired, or a record left the results (deleted) and the pages after it moved back by one:
-            # the next page could skip a record. Search again from the date created reached (that second included).
-            for future in ahead:
-                future.cancel()
-            ahead.clear()
-            restarts += 1
-            if restarts > 5:
-                raise TransientError("SEARCH_UNSTABLE", f"The {spec.transaction_type} search kept changing under the hub; try again later.")
-            search = _search(netsuite, spec, start, page_size, created_from)
-            asked = read_ahead(search, search.page_index)
-
-
-def _search_more(netsuite, spec, search_id: str, page_index: int, page_size: int) -> SearchPage:
-    # Runs in a reader thread, which touches no database.
-    def read():
-        with netsuite_budget().slot():
-            return netsuite.search_more(search_id=search_id, page_index=page_index, page_size=page_size,
-                                        body_fields_only=spec.body_fields_only)
-    return _read_through_request_faults(read)
-
-
-def _search(netsuite, spec, since, page_size, created_from=None) -> SearchPage:
-    def read():
-        with netsuite_budget().slot():
-            return netsuite.search_transactions(transaction_type=spec.transaction_type, modified_since=since,
-                                                page_size=page_size, body_fields_only=spec.body_fields_only,
-                                                created_since=created_from)
-    return _read_through_request_faults(read)
+def _pages(netsuite: NetSuiteClient, spec: PullJob, start: datetime | None, *, resume_after=None):
+    """Every page of the transactions modified since `start`, in the transport's order (SOAP: by date created;
+    REST: by last modified and id), each request in a concurrency slot and each read through request faults."""
+    return netsuite.transaction_pages(transaction_type=spec.transaction_type, modified_since=start,
+                                      page_size=settings.HUB_NETSUITE_PAGE_SIZE, body_fields_only=spec.body_fields_only,
+                                      resume_after=resume_after, hold=netsuite_budget().slot,
+                                      retrying=_read_through_request_faults)
 
 
 # A page read changes nothing, so a request fault of one (a 5xx, a refusal for concurrency, a timeout) is worth a
@@ -312,11 +255,6 @@ def _read_through_request_faults(read):
                 raise
             logger.info("Read failed (%s); trying again", error.code)
             time.sleep(random.uniform(0.5, 1.0) * 2 ** (number - 1))
-
-
-def _created(record: dict) -> datetime | None:
-    value = record.get("createdDate")
-    return _utc(value) if value else None
 
 
 def _utc(value) -> datetime:

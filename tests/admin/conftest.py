@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROJECT_ROOT
-from tests.syncs.conftest import hub_on_sandboxes, netsuite_sandbox, salesforce_sandbox  # noqa: F401
+from tests.syncs.conftest import hub_on_sandboxes, netsuite_sandbox, salesforce_sandbox, transport  # noqa: F401
 
 CHROMIUM = os.environ.get("HUB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -14,6 +14,8 @@ PRODUCTION = {
     "SALESFORCE_PASSWORD": "pw",
     "SALESFORCE_SECURITY_TOKEN": "tok",
     "NETSUITE_ACCOUNT": "1234567",
+    # An install that has not moved to REST yet says so; the TBA secrets are then required.
+    "NETSUITE_TRANSPORT": "soap",
     "NETSUITE_CONSUMER_KEY": "ck",
     "NETSUITE_CONSUMER_SECRET": "cs",
     "NETSUITE_TOKEN_ID": "ti",
@@ -37,6 +39,30 @@ def test_it_names_a_missing_secret(tmp_path, missing):
     result = _run(LOAD, tmp_path, **variables)
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr and missing in result.stderr
+
+
+REST = {**{k: v for k, v in PRODUCTION.items() if not k.startswith("NETSUITE_")}, "NETSUITE_ACCOUNT": "1234567",
+        "NETSUITE_CLIENT_ID": "client", "NETSUITE_CERTIFICATE_ID": "cert", "NETSUITE_PRIVATE_KEY": "pem"}
+SHOW_TRANSPORT = ("import django; django.setup(); from django.conf import settings; "
+                  "print(settings.NETSUITE['TRANSPORT'], settings.NETSUITE['CLIENT_ID'], repr(settings.NETSUITE['TOKEN_SECRET']))")
+
+
+def test_it_runs_on_rest_by_default_without_the_soap_secrets(tmp_path):
+    result = _run(SHOW_TRANSPORT, tmp_path, **REST)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["rest", "client", "''"]
+
+
+@pytest.mark.parametrize("missing", ["NETSUITE_CLIENT_ID", "NETSUITE_CERTIFICATE_ID", "NETSUITE_PRIVATE_KEY"])
+def test_it_names_a_missing_rest_secret(tmp_path, missing):
+    result = _run(SHOW_TRANSPORT, tmp_path, **{k: v for k, v in REST.items() if k != missing})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and missing in result.stderr
+
+
+def test_it_refuses_a_transport_it_does_not_know(tmp_path):
+    result = _run(SHOW_TRANSPORT, tmp_path, NETSUITE_TRANSPORT="xml-rpc", **REST)
+    assert result.returncode != 0 and "NETSUITE_TRANSPORT" in result.stderr and "xml-rpc" in result.stderr
 
 
 def test_it_names_the_salesforce_credentials_when_none_are_set(tmp_path):

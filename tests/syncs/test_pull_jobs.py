@@ -11,6 +11,14 @@ from syncs.models import SyncAttempt, SyncJob, SyncRun
 from syncs.services import sync_run
 
 pytestmark = pytest.mark.slow
+# The operations that carry the pulls' reads, as the sandbox's fault_operations names them.
+READ_OPERATIONS = {"soap": "search,searchMoreWithId", "rest": "suiteql"}
+
+
+@pytest.fixture(scope="module", params=["soap", "rest"])
+def transport(request):
+    """Every pull runs on both NetSuite transports."""
+    return request.param
 
 PUSHES = ["push_accounts", "push_contacts", "push_sales_orders", "push_purchase_orders",
           "push_sales_order_lines", "push_purchase_order_lines"]
@@ -120,6 +128,7 @@ def test_it_pulls_payments_at_2359_account_time_and_sharing_a_timestamp(hub_on_s
     assert job.watermark_timestamp >= at_2359.astimezone(dt.timezone.utc)
 
 
+@pytest.mark.transports("soap")   # REST's keyset cursor has no search id to expire
 def test_it_recovers_when_a_search_id_expires_mid_run(hub_on_sandboxes, settings, monkeypatch):
     salesforce, netsuite = hub_on_sandboxes
     run_all(PUSHES)
@@ -218,7 +227,8 @@ def test_it_backfills_history_and_resumes_where_it_stopped(hub_on_sandboxes, set
 
 
 def test_it_pulls_every_change_when_netsuite_pages_by_date_created(hub_on_sandboxes, netsuite_service, settings):
-    """NetSuite returns transactions by date created: payments changed newest-first must all arrive, across pages."""
+    """SOAP returns transactions by date created, REST by last modified: payments changed newest-first must all
+    arrive, across pages, on either."""
     from syncs.clients.netsuite.soap import NS, zeep_client
 
     salesforce, netsuite = hub_on_sandboxes
@@ -249,22 +259,24 @@ def test_it_pulls_every_change_when_netsuite_pages_by_date_created(hub_on_sandbo
     assert {dates[str(p["internalId"])] for p in paid} == {"2026-01-15"}
 
 
-def test_it_reads_through_a_burst_of_5xx_answers_and_says_so_when_it_cannot(hub_on_sandboxes, settings):
+def test_it_reads_through_a_burst_of_5xx_answers_and_says_so_when_it_cannot(hub_on_sandboxes, settings, transport):
     salesforce, netsuite = hub_on_sandboxes
     settings.HUB_NETSUITE_PAGE_SIZE = 5   # several pages
     run_all(PUSHES)
     # Two refused reads in a row: each page read is tried again, and the run goes through.
-    netsuite.control(http_503_next=2, fault_operations="search,searchMoreWithId", reset_stats=True)
+    netsuite.control(http_503_next=2, fault_operations=READ_OPERATIONS[transport], reset_stats=True)
     run = sync_run(job_name="pull_sales_orders")
     # (Earlier tests of this module may have left a record Salesforce refuses: "partial" then, but never "failed".)
     assert run.outcome in ("succeeded", "partial") and "failed a read" not in run.message, run.message
     assert netsuite.stats()["injected"]["http_503"] == 2
     # NetSuite refusing every read: the run fails saying what NetSuite answered, and the watermark stays.
     watermark = SyncJob.objects.get(name="pull_sales_orders").watermark_timestamp
-    netsuite.control(http_503_rate=1.0, fault_operations="search,searchMoreWithId")
+    netsuite.control(http_503_rate=1.0, fault_operations=READ_OPERATIONS[transport])
     try:
         run = sync_run(job_name="pull_sales_orders")
     finally:
         netsuite.control(clear_faults=True)
-    assert run.outcome == "failed" and "NetSuite failed a read (HTTP_503" in run.message, run.message
+    # (On REST the clock is a SuiteQL read too, refused first: "NetSuite could not be reached (HTTP_503 …".)
+    said = "NetSuite failed a read (HTTP_503" if transport == "soap" else "NetSuite could not be reached: HTTP_503"
+    assert run.outcome == "failed" and said in run.message, run.message
     assert SyncJob.objects.get(name="pull_sales_orders").watermark_timestamp == watermark

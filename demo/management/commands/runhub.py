@@ -34,7 +34,7 @@ class Command(BaseCommand):
         parser.add_argument("--every-minutes", type=int, default=int(os.environ.get("HUB_EVERY_MINUTES", "0")) or None,
                             help="Run every job at this interval (demo default 1); production cadence otherwise")
         demo = settings.DEMO_MODE and not (os.environ.get("SALESFORCE_LOGIN_URL") or os.environ.get("SALESFORCE_INSTANCE_URL")
-                                           or os.environ.get("NETSUITE_ENDPOINT"))
+                                           or os.environ.get("NETSUITE_ENDPOINT") or os.environ.get("NETSUITE_REST_URL"))
         parser.add_argument("--sandboxes", action=argparse.BooleanOptionalAction, default=demo,
                             help="Start both sandboxes and the demo story (default in demo mode)")
         parser.add_argument("--story-every", type=float, default=float(os.environ.get("HUB_STORY_EVERY", "15")),
@@ -75,7 +75,8 @@ class Command(BaseCommand):
             for role, (username, password) in logins.items():
                 self.stdout.write(f"  {role} login: {username} / {password}")
             if sandboxes:
-                self.stdout.write(f"  Salesforce sandbox: {remote[0].url}   NetSuite sandbox: {remote[1].url}")
+                self.stdout.write(f"  Salesforce sandbox: {remote[0].url}   NetSuite sandbox: {remote[1].url} "
+                                  f"(the hub on {env['NETSUITE_TRANSPORT'].upper()})")
                 self.stdout.write(f"  demo: every job runs every {every_minutes} min; the story acts every {story_every:.0f} s")
             self.stdout.write(f"  health: http://{host}:{port}/healthz")
             self.stdout.write(f"  processes: {', '.join(processes)}; logs in {log_dir}")
@@ -133,6 +134,9 @@ class Command(BaseCommand):
         jwt_keys = signing_keys.ensure_key_pair(Path(settings.VAR_DIR) / "salesforce-jwt")
         salesforce = RunningSalesforceSandbox(salesforce_dir, int(os.environ.get("HUB_SALESFORCE_SANDBOX_PORT", "8101")),
                                               {"jwt_certificate": str(jwt_keys["certificate"])})
+        # The hub reaches NetSuite over REST with OAuth 2.0 client credentials, as in production: the sandbox makes its
+        # M2M key pair in its data dir on first start and maps the certificate, as an operator maps one to a real
+        # integration. Its WSDL serves SOAP only (a hub set to NETSUITE_TRANSPORT=soap); without one it runs REST alone.
         netsuite = RunningSandbox(netsuite_dir, int(os.environ.get("HUB_NETSUITE_SANDBOX_PORT", "8102")),
                                   {"wsdl": self._netsuite_wsdl_source()})
         started = []
@@ -147,6 +151,10 @@ class Command(BaseCommand):
         pointers = {"SALESFORCE_LOGIN_URL": salesforce.url, "SALESFORCE_CA_BUNDLE": salesforce.ca_cert,
                     "SALESFORCE_CONSUMER_KEY": salesforce.consumer_key, "SALESFORCE_USERNAME": salesforce.username,
                     "SALESFORCE_PRIVATE_KEY_FILE": str(jwt_keys["key"]),
+                    "NETSUITE_TRANSPORT": os.environ.get("NETSUITE_TRANSPORT", "rest"),
+                    "NETSUITE_REST_URL": netsuite.url, "NETSUITE_ACCOUNT": netsuite.account,
+                    "NETSUITE_CLIENT_ID": netsuite.client_id, "NETSUITE_CERTIFICATE_ID": netsuite.certificate_id,
+                    "NETSUITE_PRIVATE_KEY_FILE": str(netsuite.private_key_path),
                     "NETSUITE_ENDPOINT": netsuite.endpoint, "NETSUITE_WSDL": netsuite.wsdl_url}
         env.update(pointers)
         if settings.DEMO_ENV_FILE:

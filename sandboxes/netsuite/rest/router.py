@@ -33,6 +33,8 @@ def _prefers(headers, token: str) -> bool:
 def operation_of(method: str, path: str, headers) -> str:
     """A short name per kind of request, for stats and fault_operations (record.add, suiteql, async.submit ...)."""
     rest = path[len(PREFIX):]
+    if rest.startswith("record/v1/metadata-catalog"):
+        return "metadata"
     if rest.startswith("record/v1/"):
         if _prefers(headers, "respond-async"):
             return "async.submit"
@@ -54,6 +56,8 @@ class RestFront:
     def __init__(self, *, store, zone, governance, account: str, tokens, records, jobs, suiteql):
         self.store, self.zone, self.governance, self.account = store, zone, governance, account
         self.tokens, self.records, self.jobs, self.suiteql = tokens, records, jobs, suiteql
+        # The record metadata catalog, read from the XSDs: set when SOAP has a WSDL (see cli).
+        self.catalog = None
 
     # -- HTTP --------------------------------------------------------------------------------------
     def handle(self, request: web.Request) -> web.Response:
@@ -151,6 +155,8 @@ class RestFront:
     # -- services ----------------------------------------------------------------------------------
     def route(self, method, path, query, headers, content: bytes, base: str, operation: str) -> Answer:
         rest = path[len(PREFIX):]
+        if rest.startswith("record/v1/metadata-catalog"):
+            return self.metadata(method, [s for s in rest[len("record/v1/metadata-catalog"):].split("/") if s])
         if rest.startswith("record/v1/"):
             segments = [s for s in rest[len("record/v1/"):].split("/") if s]
             if not segments:
@@ -183,6 +189,16 @@ class RestFront:
         if rest.rstrip("/") == "system/v1/governanceLimits":
             return self.governance_limits()
         raise RestError(404, "NONEXISTENT_ID", f"The resource {path} does not exist.")
+
+    def metadata(self, method: str, segments: list[str]) -> Answer:
+        if method != "GET":
+            raise RestError(405, "METHOD_NOT_ALLOWED", "The metadata catalog is read with GET.")
+        if self.catalog is None:
+            raise bad_request("METADATA_CATALOG_UNAVAILABLE", "The sandbox reads the metadata catalog from the WSDL's "
+                              "XSDs, and it was started without a WSDL.")
+        if len(segments) != 1:
+            raise RestError(404, "NONEXISTENT_ID", "Ask for one record type: metadata-catalog/{type}.")
+        return self.catalog.schema(segments[0])
 
     @staticmethod
     def _json(content: bytes):

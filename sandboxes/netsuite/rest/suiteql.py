@@ -37,7 +37,7 @@ MAX_RESULTS = 100_000
 FUNCTIONS = {exp.Count, exp.Max, exp.Min, exp.Sum, exp.Avg, exp.Upper, exp.Lower, exp.Coalesce, exp.Length,
              exp.Trim, exp.Round, exp.Abs, exp.Case, exp.If, exp.Substring, exp.Concat, exp.DPipe, exp.Nullif,
              exp.Cast, exp.StrToDate, exp.StrToTime, exp.ToChar, exp.CurrentDate, exp.CurrentTimestamp,
-             exp.Floor, exp.Ceil, exp.Distinct}
+             exp.Floor, exp.Ceil, exp.Distinct, exp.TimeToStr}
 ANONYMOUS = {"nvl2", "instr", "decode"}
 # sqlglot models some operators as functions too (AND, OR, comparisons): those are always allowed.
 OPERATORS = (exp.Binary, exp.Connector, exp.Predicate, exp.Not, exp.Paren, exp.Neg)
@@ -151,6 +151,10 @@ class SuiteQL:
             fmt = node.args.get("format")
             strftime = exp.Literal.string(format_time(fmt.name, Oracle.TIME_MAPPING, Oracle.TIME_TRIE)) if fmt else None
             node.replace(exp.Anonymous(this="ns_to_char", expressions=[node.this] + ([strftime] if strftime else [])))
+        # TO_CHAR of an expression sqlglot knows to be a date-time (SYSDATE) arrives with its format already in
+        # strftime's terms.
+        for node in list(root.find_all(exp.TimeToStr)):
+            node.replace(exp.Anonymous(this="ns_to_char", expressions=[node.this, node.args["format"]]))
         for node in list(root.find_all(exp.CurrentTimestamp)):
             node.replace(exp.Anonymous(this="ns_now", expressions=[]))
         for node in list(root.find_all(exp.CurrentDate)):

@@ -58,8 +58,11 @@ def _case(expression: str, mapping: dict[str, str]) -> str:
     return "CASE " + expression + " " + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in mapping.items()) + " END"
 
 
+# A payment's status letter follows its status text (records.py keeps "Not Deposited" until a deposit).
+PAYMENT_STATUS = {"Unapproved Payment": "A", "Not Deposited": "B", "Deposited": "C"}
 _status = ("CASE type WHEN 'salesOrder' THEN " + _case(_text("orderStatus"), SO_STATUS)
-           + " WHEN 'purchaseOrder' THEN " + _case(_text("orderStatus"), PO_STATUS) + " END")
+           + " WHEN 'purchaseOrder' THEN " + _case(_text("orderStatus"), PO_STATUS)
+           + " WHEN 'customerPayment' THEN " + _case(_text("status"), PAYMENT_STATUS) + " END")
 TRANSACTION = {
     "id": "internal_id", "externalid": "external_id", "tranid": "tran_id", "type": _case("type", TYPE_CODES),
     "recordtype": "lower(type)", "trandate": f"json_extract(body, '$.tranDate')", "entity": "parent_id",
@@ -67,6 +70,7 @@ TRANSACTION = {
     "approvalstatus": _id("approvalStatus.internalId"), "otherrefnum": _text("otherRefNum"),
     "foreignpaymentamountused": f"CASE type WHEN 'customerPayment' THEN {_number('applied')} END",
     "foreignpaymentamountunused": f"CASE type WHEN 'customerPayment' THEN {_number('unapplied')} END",
+    "paymentmethod": _id("paymentMethod.internalId"),
     "createddate": "created_ms", "lastmodifieddate": "last_modified_ms",
 }
 
@@ -117,6 +121,12 @@ TABLES = {
              "CASE type WHEN 'serviceSaleItem' THEN 'Service' WHEN 'servicePurchaseItem' THEN 'Service' END "
              "AS itemtype, CASE json_extract(body, '$.isInactive') WHEN 'true' THEN 'T' ELSE 'F' END AS isinactive, "
              "created_ms AS createddate, last_modified_ms AS lastmodifieddate FROM items"),
+    # The payment methods the account's payments use (the sandbox keeps no list of its own).
+    "paymentmethod": ("SELECT DISTINCT CAST(json_extract(body, '$.paymentMethod.internalId') AS INTEGER) AS id, "
+                      "json_extract(body, '$.paymentMethod.name') AS name, 'F' AS isinactive FROM transactions "
+                      "WHERE json_extract(body, '$.paymentMethod.internalId') IS NOT NULL"),
+    # Oracle's one-row table, for expressions without a record (SELECT SYSDATE FROM DUAL).
+    "dual": "SELECT 'X' AS dummy",
     "deletedrecord": ("SELECT internal_id AS recordid, type AS recordtype, name, deleted_ms AS deleteddate, "
                       "'F' AS iscustomrecord FROM deleted_records"),
 }

@@ -1,4 +1,4 @@
-"""What the hub asks of NetSuite, whatever the transport (SuiteTalk SOAP today; REST is a second implementation).
+"""What the hub asks of NetSuite, whatever the transport (SuiteTalk REST, rest.py, or SOAP, soap.py).
 
 The engine, the jobs and the console speak only this interface. A transport turns its library's exceptions into the
 errors below (all of them `RemoteError`s carrying NetSuite's own code and message), so nobody outside a transport
@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ContextManager, Callable, Protocol
+from typing import Callable, ContextManager, Iterator, Protocol
 
 from ..errors import PermanentError, TransientError
 
@@ -45,10 +45,13 @@ class WriteResult:
 @dataclass
 class SearchPage:
     records: list[dict]
-    search_id: str
-    page_index: int
-    total_pages: int
-    total_records: int
+    search_id: str = ""
+    page_index: int = 1
+    total_pages: int = 0
+    total_records: int = 0
+    # How far the sweep has read, for an interrupted backfill to resume from (transaction_pages' resume_after): the
+    # moment reached and the transport's own mark (SOAP: "created", by date created; REST: "modified:<id>", the keyset).
+    resume_after: tuple[datetime, str] | None = None
 
 
 class SearchPageGone(TransientError):
@@ -64,11 +67,15 @@ class UnknownRecordType(PermanentError):
 class NetSuiteClient(Protocol):
     """The operations the hub uses. Every call has a timeout; every error is a RemoteError."""
 
-    def upsert_list(self, records: list[dict], *,
-                    hold: Callable[[], ContextManager] = contextlib.nullcontext) -> list[WriteResult]:
-        """Upsert up to UPSERT_LIST_LIMIT records by externalId in one request: one result per record, in order.
-        A record the transport can't express fails alone, unsent. `hold` (the concurrency slot) is entered for the
-        exchange with NetSuite only."""
+    # True when a batch sent again with the same idempotency key is answered with the first send's results rather
+    # than written again (REST's async batches); the writer then records the key before the call.
+    idempotent_batches: bool
+
+    def upsert_list(self, records: list[dict], *, hold: Callable[[], ContextManager] = contextlib.nullcontext,
+                    idempotency_key: str = "") -> list[WriteResult]:
+        """Upsert up to UPSERT_LIST_LIMIT records by externalId: one result per record, in order. A record the
+        transport can't express fails alone, unsent. `hold` (the concurrency slot) is entered for each exchange with
+        NetSuite only. `idempotency_key` names the batch where the transport has idempotent batches."""
 
     def get_by_external_ids(self, record_type: str, external_ids: list[str]) -> dict[str, str]:
         """externalId → internalId of the records that exist; missing ones are left out."""
@@ -77,14 +84,15 @@ class NetSuiteClient(Protocol):
         """internalId → name (an item's itemId, an entity's entityId) of the records of one type that exist; missing
         ones are left out. For checking value mappings that name NetSuite records (items) by internal id."""
 
-    def search_transactions(self, *, transaction_type: str, modified_since: datetime | None, page_size: int = 1000,
-                            body_fields_only: bool = True, created_since: datetime | None = None) -> SearchPage:
-        """The first page of one transaction type modified (and created) at or after the given aware datetimes, in
-        NetSuite's own order: by date created."""
-
-    def search_more(self, *, search_id: str, page_index: int, page_size: int = 1000,
-                    body_fields_only: bool = True) -> SearchPage:
-        """A further page of a search; SearchPageGone when it can't be had any more."""
+    def transaction_pages(self, *, transaction_type: str, modified_since: datetime | None,
+                          created_since: datetime | None = None, page_size: int = 1000, body_fields_only: bool = True,
+                          resume_after: tuple[datetime, str] | None = None,
+                          hold: Callable[[], ContextManager] = contextlib.nullcontext,
+                          retrying: Callable[[Callable[[], object]], object] = lambda read: read()) -> Iterator[SearchPage]:
+        """Every page of one transaction type modified (and created) at or after the given aware datetimes, each
+        record at least once however records change meanwhile (a record may come twice). `resume_after` is a page's
+        own resume_after, from an interrupted sweep. Each request runs inside `hold`; each page read goes through
+        `retrying` (the caller's policy for a read's transient faults), and no retry's wait is spent inside `hold`."""
 
     def external_ids(self, record_type: str) -> list[str]:
         """Every external id of one record type ('' for records without one), for reconciliation."""

@@ -30,6 +30,7 @@ from zeep.transports import Transport
 
 from ..errors import PermanentError, RemoteError, TransientError
 from .interface import GET_LIST_LIMIT, UPSERT_LIST_LIMIT, SearchPage, SearchPageGone, UnknownRecordType, WriteResult
+from .soap_pages import soap_transaction_pages
 from .soap_xml import RecordReader, RecordRenderError, RecordRenderer, write_responses
 
 logger = logging.getLogger(__name__)
@@ -90,12 +91,16 @@ def zeep_client() -> zeep.Client:
             try:
                 _zeep_client = zeep.Client(config["WSDL"], transport=transport)
             except (requests.RequestException, OSError, zeep.exceptions.Error, etree.XMLSyntaxError) as error:
-                raise TransientError("WSDL_UNAVAILABLE", f"NetSuite's WSDL could not be read from {config['WSDL']}: "
-                                     f"{type(error).__name__}: {error}") from error
+                raise TransientError("WSDL_UNAVAILABLE", f"NetSuite's WSDL could not be read from {config['WSDL']} "
+                                     f"(NETSUITE_WSDL): {type(error).__name__}: {error}. The SOAP transport needs it; "
+                                     "NETSUITE_TRANSPORT=rest needs none") from error
         return _zeep_client
 
 
 class SoapNetSuiteClient:
+    # An upsertList sent again is written again: after a lost answer the hub looks the records up instead.
+    idempotent_batches = False
+
     def __init__(self, config: dict | None = None):
         self.config = config or settings.NETSUITE
         self.client = zeep_client()
@@ -123,7 +128,7 @@ class SoapNetSuiteClient:
         )
 
     # --- writes -------------------------------------------------------------------------------------------------
-    def upsert_list(self, records: list[dict], *, hold=contextlib.nullcontext) -> list[WriteResult]:
+    def upsert_list(self, records: list[dict], *, hold=contextlib.nullcontext, idempotency_key: str = "") -> list[WriteResult]:
         """Upsert up to 100 records by externalId, in one request. One result per record, in order; a record that
         cannot be written as SuiteTalk XML fails alone, unsent.
 
@@ -233,6 +238,15 @@ class SoapNetSuiteClient:
             criteria["dateCreated"] = self._type("core", "SearchDateField")(operator="onOrAfter", searchValue=created_since)
         search = self._type("common", "TransactionSearchBasic")(**criteria)
         return self._search_call("search", self._search_preferences(page_size, body_fields_only), searchRecord=search)
+
+    def transaction_pages(self, *, transaction_type: str, modified_since: datetime | None,
+                          created_since: datetime | None = None, page_size: int = 1000, body_fields_only: bool = True,
+                          resume_after=None, hold=contextlib.nullcontext, retrying=lambda read: read()):
+        """Every page of a transaction search, in NetSuite's order (by date created): see soap_pages."""
+        return soap_transaction_pages(self, transaction_type=transaction_type, modified_since=modified_since,
+                                      created_since=created_since, page_size=page_size,
+                                      body_fields_only=body_fields_only, resume_after=resume_after, hold=hold,
+                                      retrying=retrying)
 
     def search_more(self, *, search_id: str, page_index: int, page_size: int = 1000, body_fields_only: bool = True) -> "SearchPage":
         """A further page of a search. NetSuite re-runs the search for every page, and forgets the searchId after

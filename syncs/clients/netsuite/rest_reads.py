@@ -1,0 +1,227 @@
+"""SuiteQL for the REST transport: the queries the hub asks, and their rows as the interface's record dicts, shaped
+as the SOAP transport's search records are (the pull mappings read either).
+
+A pull reads with a keyset cursor ordered by (lastmodifieddate, id), which SOAP searches cannot ask for: each page
+starts after the last record of the one before, so a record modified meanwhile moves behind the cursor and is read
+again later in the same sweep, never skipped, and no page depends on a deep offset (SuiteQL stops answering past
+100,000 rows).
+
+SuiteQL answers every value as text, a date or date-time column as a date alone in the account's date format; the
+queries ask for date-times with TO_CHAR(..., 'YYYY-MM-DD HH24:MI:SS'), which SuiteQL writes in the integration user's
+time zone (NETSUITE_TIME_ZONE), and compare with TO_TIMESTAMP in that zone too.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, time as day_time
+
+from ..errors import TransientError
+from .interface import SearchPage, UnknownRecordType
+
+STAMP = "YYYY-MM-DD HH24:MI:SS"
+STAMP_PY = "%Y-%m-%d %H:%M:%S"
+# The hub's transaction record types and SuiteQL's type codes.
+TYPE_CODES = {"salesOrder": "SalesOrd", "purchaseOrder": "PurchOrd", "customerPayment": "CustPymt"}
+# Each record type's SuiteQL table, and the condition that picks the type from a shared table.
+RECORD_TABLES = {"customer": ("customer", ""), "vendor": ("vendor", ""), "contact": ("contact", ""),
+                 **{name: ("transaction", f"type = '{code}'") for name, code in TYPE_CODES.items()}}
+# Line record types (as SOAP names them) and the record and sublist they live in.
+LINE_TYPES = {"salesOrderItem": ("salesOrder", "item"), "purchaseOrderItem": ("purchaseOrder", "item")}
+# SuiteQL answers a transaction's status as its letter; SOAP (and the pull mappings) as the status's name. Names
+# per type as NetSuite lists them (SalesOrd:B is "Sales Order : Pending Fulfillment").
+STATUS_NAMES = {
+    "SalesOrd": {"A": "Pending Approval", "B": "Pending Fulfillment", "C": "Cancelled", "D": "Partially Fulfilled",
+                 "E": "Pending Billing/Partially Fulfilled", "F": "Pending Billing", "G": "Billed", "H": "Closed"},
+    "PurchOrd": {"A": "Pending Supervisor Approval", "B": "Pending Receipt", "C": "Rejected by Supervisor",
+                 "D": "Partially Received", "E": "Pending Billing/Partially Received", "F": "Pending Bill",
+                 "G": "Fully Billed", "H": "Closed"},
+    "CustPymt": {"A": "Unapproved Payment", "B": "Not Deposited", "C": "Deposited"},
+}
+CLOCK_QUERY = f"SELECT TO_CHAR(SYSDATE, '{STAMP}') AS servertime FROM DUAL"
+LINK_PAGE = 1000
+
+
+def quoted(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def entity_table(record_type: str) -> str:
+    """The SuiteQL table of an entity record type (customer, vendor, contact)."""
+    table, condition = _table(record_type)
+    if condition:
+        raise UnknownRecordType(record_type)
+    return table
+
+
+def _table(record_type: str) -> tuple[str, str]:
+    try:
+        return RECORD_TABLES[record_type]
+    except KeyError:
+        raise UnknownRecordType(record_type) from None
+
+
+def by_external_ids_query(record_type: str, external_ids: list[str]) -> str:
+    table, condition = _table(record_type)
+    where = f"externalid IN ({', '.join(quoted(e) for e in external_ids)})"
+    return f"SELECT id, externalid FROM {table} WHERE {where}" + (f" AND {condition}" if condition else "")
+
+
+def external_ids_query(record_type: str, after_id: int) -> str:
+    table, condition = _table(record_type)
+    return (f"SELECT id, externalid FROM {table} WHERE id > {int(after_id)}" + (f" AND {condition}" if condition else "")
+            + " ORDER BY id")
+
+
+def _stamp(moment: datetime, zone) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("a SuiteQL cursor needs an aware datetime")
+    # Whole seconds, rounded down: NetSuite keeps dates to the second, and `>=` a second early only reads more.
+    return f"TO_TIMESTAMP({quoted(moment.astimezone(zone).strftime(STAMP_PY))}, '{STAMP}')"
+
+
+def page_query(*, transaction_type: str, modified_since, created_since, position, body_fields_only: bool, zone) -> str:
+    code = TYPE_CODES.get(transaction_type)
+    if code is None:
+        raise UnknownRecordType(transaction_type)
+    columns = ["t.id", "t.externalid", "t.tranid", "t.status", "t.foreigntotal", "t.entity",
+               "TO_CHAR(t.trandate, 'YYYY-MM-DD') AS trandate", f"TO_CHAR(t.createddate, '{STAMP}') AS createddate",
+               f"TO_CHAR(t.lastmodifieddate, '{STAMP}') AS lastmodifieddate"]
+    source = "transaction t"
+    if code == "CustPymt":
+        columns += ["t.foreignpaymentamountused", "t.foreignpaymentamountunused", "t.paymentmethod",
+                    "pm.name AS paymentmethodname"]
+        source += " LEFT JOIN paymentmethod pm ON pm.id = t.paymentmethod"
+    where = [f"t.type = '{code}'"]
+    if modified_since is not None:
+        where.append(f"t.lastmodifieddate >= {_stamp(modified_since, zone)}")
+    if created_since is not None:
+        where.append(f"t.createddate >= {_stamp(created_since, zone)}")
+    if position is not None:
+        moment, last_id = position
+        at = _stamp(moment, zone)
+        where.append(f"(t.lastmodifieddate > {at} OR (t.lastmodifieddate = {at} AND t.id > {int(last_id)}))")
+    return (f"SELECT {', '.join(columns)} FROM {source} WHERE {' AND '.join(where)} "
+            "ORDER BY t.lastmodifieddate, t.id")
+
+
+def links_query(payment_ids: list[str]) -> str:
+    ids = ", ".join(str(int(i)) for i in payment_ids)
+    return ("SELECT nextdoc, previousdoc, foreignamount FROM previoustransactionlink "
+            f"WHERE nextdoc IN ({ids}) ORDER BY nextdoc, previousdoc")
+
+
+def account_datetime(text: str, zone) -> datetime:
+    try:
+        return datetime.strptime(text.strip(), STAMP_PY).replace(tzinfo=zone)
+    except ValueError:
+        raise TransientError("UNEXPECTED_RESPONSE", f"NetSuite's SuiteQL answered {text!r} where a date-time "
+                             f"({STAMP}) was asked for") from None
+
+
+def _number(text):
+    if text in (None, ""):
+        return None
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def transaction_record(row: dict, transaction_type: str, zone) -> dict:
+    """A SuiteQL transaction row as the record a SOAP search returns (the fields the pull mappings read)."""
+    code = TYPE_CODES[transaction_type]
+    record = {"internalId": str(row["id"]), "externalId": row.get("externalid"), "tranId": row.get("tranid"),
+              "status": STATUS_NAMES.get(code, {}).get(row.get("status"), row.get("status")),
+              "total": _number(row.get("foreigntotal")),
+              "createdDate": account_datetime(row["createddate"], zone),
+              "lastModifiedDate": account_datetime(row["lastmodifieddate"], zone)}
+    if row.get("trandate"):
+        # A calendar date, read as SOAP answers it: midnight in the account's zone.
+        day = datetime.strptime(row["trandate"], "%Y-%m-%d").date()
+        record["tranDate"] = datetime.combine(day, day_time(0), zone)
+    entity = {"internalId": str(row["entity"])} if row.get("entity") else None
+    if code == "CustPymt":
+        record["customer"] = entity
+        record["payment"] = record["total"]
+        record["applied"] = _number(row.get("foreignpaymentamountused"))
+        record["unapplied"] = _number(row.get("foreignpaymentamountunused"))
+        if row.get("paymentmethod"):
+            record["paymentMethod"] = {"internalId": str(row["paymentmethod"]), "name": row.get("paymentmethodname")}
+    else:
+        record["entity"] = entity
+    return record
+
+
+def keyset_pages(client, *, transaction_type: str, modified_since, created_since, page_size: int,
+                 body_fields_only: bool, resume_after, hold, retrying):
+    """SearchPages of one transaction type by (lastmodifieddate, id), each read through `retrying` with `hold`
+    around each request. `resume_after` (datetime, "modified:<id>") starts after a position an interrupted run
+    reached; a position of another transport's making is ignored (the sweep starts over; what was read is skipped
+    by its content hash).
+
+    A keyset page needs the one before it, so pages cannot be asked for several at once as SOAP's can; but the next
+    page needs only the last key of this one: it is asked for (in a reader thread, which touches no database) while
+    this page's applications are read and while the hub plans and writes it."""
+    position = None
+    if resume_after and str(resume_after[1]).startswith("modified:") and resume_after[1][9:].isdigit():
+        position = (resume_after[0], int(resume_after[1][9:]))
+    zone = client.zone
+
+    def read_page(after):
+        query = page_query(transaction_type=transaction_type, modified_since=modified_since,
+                           created_since=created_since, position=after, body_fields_only=body_fields_only, zone=zone)
+        return retrying(lambda: client.suiteql(query, limit=page_size, hold=hold))
+
+    total, page_index = None, 0
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"suiteql-{transaction_type}") as pool:
+        coming = pool.submit(read_page, position)
+        while coming is not None:
+            answer = coming.result()
+            rows = answer.get("items") or []
+            if total is None:
+                total = int(answer.get("totalResults") or len(rows))
+            records = [transaction_record(row, transaction_type, zone) for row in rows]
+            if not records:
+                return
+            last = records[-1]
+            position = (last["lastModifiedDate"], int(last["internalId"]))
+            coming = pool.submit(read_page, position) if answer.get("hasMore") else None
+            if not body_fields_only and transaction_type == "customerPayment":
+                _attach_applications(client, records, hold, retrying)
+            page_index += 1
+            yield SearchPage(records=records, page_index=page_index, total_records=total,
+                             resume_after=(last["lastModifiedDate"], f"modified:{last['internalId']}"))
+
+
+def _attach_applications(client, records: list[dict], hold, retrying) -> None:
+    """Each payment's applyList, as SOAP gives it with bodyFieldsOnly off: what it applies to, from the link table,
+    in one query for the page (paged when a page's payments apply to more than a thousand documents)."""
+    by_id = {record["internalId"]: record for record in records}
+    for record in records:
+        record["applyList"] = {"apply": []}
+    query = links_query(list(by_id))
+    offset = 0
+    while True:
+        answer = retrying(lambda: client.suiteql(query, limit=LINK_PAGE, offset=offset, hold=hold))
+        for row in answer.get("items") or []:
+            payment = by_id.get(str(row.get("nextdoc")))
+            if payment is not None and row.get("previousdoc"):
+                payment["applyList"]["apply"].append({"doc": int(row["previousdoc"]), "apply": True,
+                                                      "amount": _number(row.get("foreignamount"))})
+        if not answer.get("hasMore"):
+            return
+        offset += LINK_PAGE
+
+
+def catalog_fields(schema: dict, sublist: str = "", resolve=lambda part: part) -> set[str]:
+    """Field names of a metadata catalog JSON schema (or of one sublist's lines), with internalId beside id.
+    `resolve` reads a part given by "$ref" (NetSuite links a sublist's collection and line schemas that way)."""
+    properties = schema.get("properties") or {}
+    if sublist:
+        lines = resolve(properties.get(sublist) or {})
+        element = resolve(resolve((lines.get("properties") or {}).get("items") or {}).get("items") or {})
+        properties = element.get("properties") or {}
+    names = set(properties)
+    if "id" in names:
+        names.add("internalId")
+    return names
