@@ -190,3 +190,14 @@ def rest(sandbox):
 
 def error_code(response):
     return response.json()["o:errorDetails"][0]["o:errorCode"]
+
+
+@pytest.fixture
+def calm_sandbox(sandbox):
+    """The sandbox with no injected failure or latency, before the test and after it (modules that inject faults
+    make it autouse)."""
+    quiet = dict(latency_ms=0, latency_per_record_ms=0, fault_operations="", record_changed_match="",
+                 concurrency_limit=5, clear_faults=True)
+    sandbox.control(**quiet, reset_stats=True)
+    yield sandbox
+    sandbox.control(**quiet)

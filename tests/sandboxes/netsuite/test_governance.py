@@ -15,13 +15,8 @@ def fault_code(fault: Fault) -> str:
 
 
 @pytest.fixture(autouse=True)
-def calm(sandbox):
+def calm(calm_sandbox):
     """Every test starts and ends with no injected failure or latency."""
-    quiet = dict(latency_ms=0, latency_per_record_ms=0, fault_operations="", record_changed_match="",
-                 concurrency_limit=5, clear_faults=True)
-    sandbox.control(**quiet, reset_stats=True)
-    yield
-    sandbox.control(**quiet)
 
 
 @pytest.mark.parametrize("operation, limit", [("upsertList", 100), ("updateList", 100), ("addList", 200)])

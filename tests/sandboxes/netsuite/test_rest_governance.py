@@ -12,12 +12,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(autouse=True)
-def calm(sandbox):
-    quiet = dict(latency_ms=0, latency_per_record_ms=0, fault_operations="", record_changed_match="",
-                 concurrency_limit=5, clear_faults=True)
-    sandbox.control(**quiet, reset_stats=True)
-    yield
-    sandbox.control(**quiet)
+def calm(calm_sandbox):
+    """Every test starts and ends with no injected failure or latency."""
 
 
 def test_it_shares_one_concurrency_pool_between_soap_and_rest(netsuite, rest):
