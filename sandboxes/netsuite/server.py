@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from .. import web
-from . import envelope, faults, payments, records
+from . import custom_fields, envelope, faults, payments, records
 from .governance import Governance
 from .operations import NetSuiteApp
 from .rest.router import PREFIX as REST_PREFIX
@@ -87,6 +87,9 @@ class Handler:
                     return web.Response(200, content, XML)
         if path == "/_sandbox/health":
             return self._json(200, {"ok": True, "soap": self.app is not None, "rest": True})
+        if path == "/_sandbox/custom-fields":
+            with self.account.store.read() as connection:
+                return self._json(200, {"fields": custom_fields.listing(connection)})
         if path == "/_sandbox/stats":
             stats = self.governance.snapshot()
             stats["records"] = self.account.store.counts()
@@ -114,6 +117,13 @@ class Handler:
                                            modified_at=(dt.datetime.fromisoformat(payload["modified_at"])
                                                         if payload.get("modified_at") else None))
                 return self._json(200, result)
+            if path == "/_sandbox/custom-fields":
+                # {"fields": [plain definitions], "replace": false}: see custom_fields.py.
+                fields = payload.get("fields")
+                if not isinstance(fields, list):
+                    raise ValueError("give the custom fields as a list under 'fields'")
+                return self._json(200, {"fields": custom_fields.declare(account.store, fields,
+                                                                        replace=bool(payload.get("replace")))})
             if path == "/_sandbox/reset":
                 account.store.wipe()
                 records.seed_items(account.store)
