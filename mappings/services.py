@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from . import defaults
 from .models import FieldMapping, MasterRule, ValueMapping
-from .transforms import MappingRow
+from .transforms import MappingRow, is_custom_field
 
 
 class MasterRuleViolation(Exception):
@@ -154,10 +154,19 @@ def mapping_validate(*, schemas: MappingSchemas, rows: list[MappingRow]) -> Mapp
             for form_field, name in netsuite_names:
                 if not name or name.split(".")[0] in schemas.routing_fields:
                     continue
+                if name.startswith("customFieldList."):
+                    check.problems.append(FieldProblem(index, form_field, "Name a custom field by its script id alone: "
+                                                       f"{name.partition('.')[2]!r}, not {name!r}."))
+                    continue
                 for record_type, names in schemas.netsuite_fields.items():
                     if name.split(".")[0] not in names:
                         label = record_type[0].upper() + record_type[1:]   # as SuiteTalk names it: SalesOrderItem
-                        check.problems.append(FieldProblem(index, form_field, f"NetSuite {label} has no field {name!r}."))
+                        if is_custom_field(name):
+                            message = (f"NetSuite {label} declares no custom field {name!r}: create it in NetSuite "
+                                       "(Customization > Lists, Records, & Fields) or correct the script id.")
+                        else:
+                            message = f"NetSuite {label} has no field {name!r}."
+                        check.problems.append(FieldProblem(index, form_field, message))
     return check
 
 

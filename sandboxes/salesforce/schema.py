@@ -164,6 +164,17 @@ FEE_PRODUCTS = (
 
 _read_only = dict(createable=False, updateable=False)
 
+# The org is multi-currency: every object with currency fields has CurrencyIsoCode, a picklist of the org's active
+# currencies, set to the user's default currency when a record is created without one (Salesforce Help, "Considerations
+# for Enabling Multiple Currencies"; Object Reference: "CurrencyIsoCode — Available only for organizations with the
+# multicurrency feature enabled").
+CURRENCY_CODES = ("USD", "EUR", "GBP", "CAD")
+CORPORATE_CURRENCY = "USD"
+
+
+def currency_iso_code():
+    return picklist("CurrencyIsoCode", CURRENCY_CODES, restricted=True, label="Currency ISO Code")
+
 OBJECTS = [
     SObject("Account", "Account", "Accounts", "001", False, system_fields() + [
         string("Name", 255, required=True, indexed=True, label="Account Name"),
@@ -179,6 +190,7 @@ OBJECTS = [
         text_area("Description", 32000),
         # A non-unique External ID (ids carried over from an older CRM): upserting by it can match several records.
         string("Legacy_Id__c", 40, external_id=True),
+        currency_iso_code(),
     ]),
     SObject("Contact", "Contact", "Contacts", "003", False, system_fields() + [
         picklist("Salutation", ("Mr.", "Ms.", "Mrs.", "Dr.", "Prof.")),
@@ -217,6 +229,7 @@ OBJECTS = [
         currency("NetSuite_Commission_PO_Amount__c"),
         currency("Total_Remitted__c"),
         currency("Remittance_Balance__c"),
+        currency_iso_code(),
     ]),
     SObject("Product2", "Product", "Products", "01t", False, system_fields() + [
         string("Name", 255, required=True),
@@ -261,6 +274,7 @@ OBJECTS = [
         string("Status__c", 40),
         string("NetSuite_Payment_Id__c", 20, external_id=True, unique=True, indexed=True),
         string("NetSuite_Payment_Number__c", 40),
+        currency_iso_code(),
     ]),
 ]
 

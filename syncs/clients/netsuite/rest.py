@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -31,12 +32,16 @@ import requests
 from django.conf import settings
 
 from ..errors import PermanentError, RemoteError, TransientError
-from . import rest_reads
+from . import custom_fields, rest_reads
+from .custom_fields import CustomField
 from .interface import GET_LIST_LIMIT, UPSERT_LIST_LIMIT, SearchPage, UnknownRecordType, WriteResult
 from .rest_auth import TOKEN_PATH, M2MCredentials, access_tokens
 from .rest_records import RecordShapeError, error_parts, record_item, task_result
 
 logger = logging.getLogger(__name__)
+# The account's custom fields as its metadata catalog lists them, per base URL, kept a few minutes.
+_definitions: dict[str, custom_fields.DefinitionCache] = {}
+_definitions_lock = threading.Lock()
 
 RECORD_PATH = "/services/rest/record/v1"
 SUITEQL_PATH = "/services/rest/query/v1/suiteql"
@@ -98,7 +103,7 @@ class RestNetSuiteClient:
         groups: dict[tuple[str, tuple[str, ...]], list[tuple[int, dict]]] = {}
         for index, record in enumerate(records):
             try:
-                item, replaced = record_item(record)
+                item, replaced = record_item(record, custom_fields=self.custom_fields)
             except RecordShapeError as error:
                 results[index] = WriteResult(success=False, external_id=str(record.get("externalId") or ""),
                                              code="HUB_INVALID_RECORD", message=str(error))
@@ -254,8 +259,23 @@ class RestNetSuiteClient:
 
     def describe_record_type(self, record_type: str) -> set[str]:
         """Field names from the REST metadata catalog (a line type such as salesOrderItem: its order's sublist), with
-        internalId beside id, as the interface's records name it."""
+        internalId beside id, as the interface's records name it. The account's custom fields are among them."""
         # Reference: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_1545241305.html
+        schema, sublist, resolve = self._catalog(record_type)
+        return rest_reads.catalog_fields(schema, sublist, resolve)
+
+    def custom_fields(self, record_type: str) -> dict[str, CustomField]:
+        """The custom fields the catalog lists for a record type (or its lines), by script id; kept a few minutes."""
+        with _definitions_lock:
+            cache = _definitions.setdefault(self.base_url, custom_fields.DefinitionCache(self._read_custom_fields))
+        return cache.get(record_type)
+
+    def _read_custom_fields(self, record_type: str) -> dict[str, CustomField]:
+        schema, sublist, resolve = self._catalog(record_type)
+        return rest_reads.catalog_custom_fields(schema, sublist, resolve)
+
+    def _catalog(self, record_type: str):
+        """(the record type's metadata catalog schema, the sublist a line type lives in, a reader of $ref parts)."""
         parent, sublist = rest_reads.LINE_TYPES.get(record_type, (record_type, ""))
         if parent not in rest_reads.RECORD_TABLES:
             raise UnknownRecordType(record_type)
@@ -271,7 +291,7 @@ class RestNetSuiteClient:
         def resolve(part: dict) -> dict:
             return schema(urljoin(self.base_url + "/", part["$ref"])) if isinstance(part.get("$ref"), str) else part
 
-        return rest_reads.catalog_fields(schema(f"{RECORD_PATH}/metadata-catalog/{parent}"), sublist, resolve)
+        return schema(f"{RECORD_PATH}/metadata-catalog/{parent}"), sublist, resolve
 
     def suiteql(self, query: str, *, limit: int = 1000, offset: int = 0, hold=contextlib.nullcontext) -> dict:
         """One page of a SuiteQL query's rows."""
