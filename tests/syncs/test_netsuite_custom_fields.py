@@ -35,7 +35,7 @@ ORDER = {"type": "salesOrder", "externalId": "006CF", "fields": {
 def client(settings):
     settings.NETSUITE = {**settings.NETSUITE, "ENDPOINT": "http://127.0.0.1:9/unused-custom-fields"}
     soap = SoapNetSuiteClient()
-    soap._definitions = DefinitionCache(lambda _all: DECLARED)
+    soap._definitions = DefinitionCache(lambda _all: DECLARED)   # the account's definitions, without a server
     return soap
 
 

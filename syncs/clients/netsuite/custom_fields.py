@@ -110,21 +110,31 @@ def typed_value(field: CustomField, value):
 class DefinitionCache:
     """A transport's view of the account's custom fields, read at most every CACHE_SECONDS (per record type)."""
 
-    def __init__(self, read, seconds: float = CACHE_SECONDS):
-        self._read = read   # record type → {script id: CustomField}
+    def __init__(self, read=None, seconds: float = CACHE_SECONDS):
+        self._read = read   # record type → {script id: CustomField}; else the reader given with each call (the caller's client)
         self._seconds = seconds
         self._lock = threading.Lock()
         self._known: dict[str, tuple[float, dict[str, CustomField]]] = {}
 
-    def get(self, record_type: str) -> dict[str, CustomField]:
+    def get(self, record_type: str, read=None) -> dict[str, CustomField]:
         with self._lock:
             cached = self._known.get(record_type)
         if cached is not None and time.monotonic() - cached[0] < self._seconds:
             return cached[1]
-        fields = self._read(record_type)
+        fields = (self._read or read)(record_type)
         with self._lock:
             self._known[record_type] = (time.monotonic(), fields)
         return fields
+
+    def ensure(self, record_type: str, hold, read=None) -> None:
+        """Read a record type's definitions now, inside `hold` (the concurrency slot), unless they are fresh."""
+        with self._lock:
+            cached = self._known.get(record_type)
+        if cached is None or time.monotonic() - cached[0] >= self._seconds:
+            with hold():
+                fields = (self._read or read)(record_type)
+            with self._lock:
+                self._known[record_type] = (time.monotonic(), fields)
 
     def forget(self) -> None:
         with self._lock:
@@ -137,6 +147,19 @@ def split(fields: dict) -> tuple[dict, dict]:
     for name, value in fields.items():
         (custom if is_custom(name) else standard)[name] = value
     return standard, custom
+
+
+def record_types_with_custom_fields(records: list[dict]) -> set[str]:
+    """The record types (line types for custom column fields) whose definitions writing these records needs."""
+    wanted = set()
+    for record in records:
+        fields = record.get("fields") or {}
+        if any(is_custom(name) for name in fields):
+            wanted.add(record.get("type"))
+        for line in (fields.get("itemList") or {}).get("item") or []:
+            if any(is_custom(name) for name in line):
+                wanted.add(line_type(record.get("type") or ""))
+    return wanted
 
 
 def line_type(record_type: str) -> str:

@@ -99,6 +99,11 @@ class RestNetSuiteClient:
         if len(records) > UPSERT_LIST_LIMIT:
             raise ValueError(f"a batch takes at most {UPSERT_LIST_LIMIT} records")
         batch = idempotency_key or str(uuid.uuid4())
+        for record_type in custom_fields.record_types_with_custom_fields(records):
+            try:
+                self._definition_cache().ensure(record_type, hold, self._read_custom_fields)   # in a slot, like any request to NetSuite
+            except UnknownRecordType:
+                pass   # the record fails alone below
         results: list[WriteResult | None] = [None] * len(records)
         groups: dict[tuple[str, tuple[str, ...]], list[tuple[int, dict]]] = {}
         for index, record in enumerate(records):
@@ -266,9 +271,11 @@ class RestNetSuiteClient:
 
     def custom_fields(self, record_type: str) -> dict[str, CustomField]:
         """The custom fields the catalog lists for a record type (or its lines), by script id; kept a few minutes."""
+        return self._definition_cache().get(record_type, self._read_custom_fields)
+
+    def _definition_cache(self) -> custom_fields.DefinitionCache:
         with _definitions_lock:
-            cache = _definitions.setdefault(self.base_url, custom_fields.DefinitionCache(self._read_custom_fields))
-        return cache.get(record_type)
+            return _definitions.setdefault(self.base_url, custom_fields.DefinitionCache())
 
     def _read_custom_fields(self, record_type: str) -> dict[str, CustomField]:
         schema, sublist, resolve = self._catalog(record_type)

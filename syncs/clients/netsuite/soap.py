@@ -123,8 +123,7 @@ class SoapNetSuiteClient:
         self._renderer = RecordRenderer()
         self._reader = RecordReader(self.client.get_type)
         with _zeep_lock:
-            self._definitions = _definitions.setdefault(
-                self.endpoint, custom_fields.DefinitionCache(lambda _all: self._read_custom_fields()))
+            self._definitions = _definitions.setdefault(self.endpoint, custom_fields.DefinitionCache())
 
     # --- authentication -----------------------------------------------------------------------------------------
     def token_passport(self):
@@ -152,6 +151,8 @@ class SoapNetSuiteClient:
         # Reference: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_N3505914.html (upsertList)
         if len(records) > UPSERT_LIST_LIMIT:
             raise ValueError(f"upsertList takes at most {UPSERT_LIST_LIMIT} records")
+        if custom_fields.record_types_with_custom_fields(records):
+            self._definitions.ensure("*", hold, self._all_custom_fields)   # in a slot, like any request to NetSuite
         request = etree.Element(f"{{{NS['messages']}}}upsertList", nsmap=NSMAP)
         results: list[WriteResult | None] = []
         notes: list[str] = []
@@ -201,9 +202,9 @@ class SoapNetSuiteClient:
         """The custom fields the account declares on a record type (a line type: its column fields), by script id."""
         if record_type not in RECORD_TYPES and record_type not in LINE_TYPES:
             raise UnknownRecordType(record_type)
-        return self._definitions.get("*").get(record_type, {})
+        return self._definitions.get("*", self._all_custom_fields).get(record_type, {})
 
-    def _read_custom_fields(self) -> dict[str, dict[str, CustomField]]:
+    def _all_custom_fields(self, _key: str = "*") -> dict[str, dict[str, CustomField]]:
         """Every custom field definition, by the record type it applies to: getCustomizationId per customization type
         for the ids, then getList of the definitions for their type, mandatory flag and record types."""
         # Reference: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_N3493817.html
