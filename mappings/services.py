@@ -115,6 +115,9 @@ class MappingSchemas:
     unreachable: list[str] = field(default_factory=list)
     # Target keys that route a record rather than name a field (a push's externalId and recordType).
     routing_fields: tuple[str, ...] = ()
+    # NetSuite record type → the script ids of the custom fields the account declares on it, read only when a row
+    # names a custom field; raises LookupUnreachable when NetSuite can't be asked.
+    netsuite_custom_fields: Callable[[str], set[str]] | None = None
 
 
 # Reading a schema is I/O, and mappings are data and rules: the engine registers the reader (syncs.mapping_schemas).
@@ -159,6 +162,13 @@ def mapping_validate(*, schemas: MappingSchemas, rows: list[MappingRow]) -> Mapp
                                                        f"{name.partition('.')[2]!r}, not {name!r}."))
                     continue
                 for record_type, names in schemas.netsuite_fields.items():
+                    if is_custom_field(name) and schemas.netsuite_custom_fields is not None:
+                        try:
+                            names = names | schemas.netsuite_custom_fields(record_type)
+                        except LookupUnreachable as unreachable:
+                            if str(unreachable) not in check.unreachable:
+                                check.unreachable.append(str(unreachable))
+                            continue
                     if name.split(".")[0] not in names:
                         label = record_type[0].upper() + record_type[1:]   # as SuiteTalk names it: SalesOrderItem
                         if is_custom_field(name):

@@ -1,6 +1,6 @@
 """Mappings that target NetSuite custom fields by script id are checked against what the account declares (the schema
 reader puts the declared script ids among each record type's fields): one it doesn't declare is refused, naming it."""
-from mappings.services import MappingSchemas, mapping_validate
+from mappings.services import LookupUnreachable, MappingSchemas, mapping_validate
 from mappings.transforms import MappingRow
 
 ORDER_FIELDS = {"externalId", "entity", "tranDate", "memo", "currency", "subsidiary", "custbody_payback_amount"}
@@ -37,3 +37,19 @@ def test_a_line_custom_field_is_checked_on_the_line_type_and_a_customfieldlist_p
     assert [p.row for p in check.problems] == [1, 2]
     assert "SalesOrderItem declares no custom field 'custcol_fee_kind'" in check.problems[0].message
     assert "by its script id alone: 'custcol_fee_type'" in check.problems[1].message
+
+
+def test_the_declared_custom_fields_are_asked_for_only_when_a_row_names_one_and_an_unreachable_account_is_said():
+    asked = []
+
+    def unreachable(record_type):
+        asked.append(record_type)
+        raise LookupUnreachable(f"NetSuite's custom fields of {record_type} could not be read (timeout).")
+
+    standard = schemas(salesOrder={"externalId", "memo"})
+    standard.netsuite_custom_fields = unreachable
+    assert mapping_validate(schemas=standard, rows=[MappingRow("Id", "memo")]).ok and asked == []
+
+    check = mapping_validate(schemas=standard, rows=[MappingRow("Payback_Amount__c", "custbody_payback_amount")])
+    assert asked == ["salesOrder"] and not check.problems
+    assert check.unreachable == ["NetSuite's custom fields of salesOrder could not be read (timeout)."]

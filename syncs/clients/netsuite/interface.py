@@ -104,8 +104,9 @@ class NetSuiteClient(Protocol):
         """NetSuite's clock, an aware datetime."""
 
     def describe_record_type(self, record_type: str) -> set[str]:
-        """The names of the fields a record type has (its lines' record types too: 'salesOrderItem'), the account's
-        custom fields among them, for checking mappings; UnknownRecordType for a type the hub can't use."""
+        """The names of the fields a record type has (its lines' record types too: 'salesOrderItem'), for checking
+        mappings; UnknownRecordType for a type the hub can't use. The account's custom fields come from
+        custom_fields() (REST's catalog lists them here too)."""
 
     def custom_fields(self, record_type: str) -> dict:
         """The custom fields the account declares on a record type (a line type: its column fields): script id →

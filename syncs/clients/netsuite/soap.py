@@ -307,8 +307,7 @@ class SoapNetSuiteClient:
         except KeyError:
             raise UnknownRecordType(record_type) from None
         schema_type = self._type(namespace, type_name)
-        names = {name for name, _ in schema_type.elements} | {name for name, _ in schema_type.attributes}
-        return names | set(self.custom_fields(record_type))
+        return {name for name, _ in schema_type.elements} | {name for name, _ in schema_type.attributes}
 
     def search_transactions(self, *, transaction_type: str, modified_since: datetime | None, page_size: int = 1000,
                             body_fields_only: bool = True, created_since: datetime | None = None) -> "SearchPage":
