@@ -5,7 +5,8 @@ Schema Metadata" pages).
 The sandbox reads the fields from the XSD types SOAP serves, so the catalog is there only when the sandbox has a
 WSDL. The account's custom fields are listed beside them as plain properties named by script id, each marked
 `"x-ns-custom-field": true` with its label as `title` (a custom column field under the sublist's line schema), as
-NetSuite's catalog lists a record's custom fields ("Working with OpenAPI 3.0 and JSON Schema Metadata"). NetSuite links a sublist's line schema by `$ref` (salesOrder-itemCollection, salesOrder-itemElement); the
+NetSuite's catalog lists a record's custom fields ("Working with JSON Schema Metadata", section_1545129726.html, shows
+`custentity_integer` as {"title", "type": "integer", "format": "int64", "nullable", "x-ns-custom-field": true}). NetSuite links a sublist's line schema by `$ref` (salesOrder-itemCollection, salesOrder-itemElement); the
 sandbox inlines it under the sublist as {"properties": {"items": {"type": "array", "items": {line schema}}}}.
 """
 from __future__ import annotations

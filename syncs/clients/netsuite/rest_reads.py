@@ -245,7 +245,9 @@ def _custom_type(part: dict) -> str:
 
 def catalog_custom_fields(schema: dict, sublist: str = "", resolve=lambda part: part) -> dict:
     """The custom fields of a metadata catalog JSON schema (or of one sublist's lines): the properties it marks
-    `x-ns-custom-field`, typed by their JSON schema; one that may not be null is taken as mandatory."""
+    `x-ns-custom-field`, typed by their JSON schema; one that may not be null is taken as mandatory (Oracle's example
+    shows `nullable` on each field but does not say it follows the mandatory flag: an assumption)."""
+    # Reference: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_1545129726.html
     from .custom_fields import CustomField, is_custom
 
     properties = schema.get("properties") or {}
