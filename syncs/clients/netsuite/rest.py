@@ -205,8 +205,11 @@ class RestNetSuiteClient:
 
     def get_names_by_internal_ids(self, record_type: str, internal_ids: list[str]) -> dict[str, str]:
         """internalId → name (an item's itemid, an entity's entityid) of the records that exist, by SuiteQL."""
-        table, name_column = ("item", "itemid") if record_type.lower().endswith("item") else (
-            rest_reads.entity_table(record_type), "entityid")
+        if record_type in rest_reads.NAMED_LISTS:
+            table, name_column = record_type, rest_reads.NAMED_LISTS[record_type]
+        else:
+            table, name_column = ("item", "itemid") if record_type.lower().endswith("item") else (
+                rest_reads.entity_table(record_type), "entityid")
         found: dict[str, str] = {}
         wanted = [str(int(internal_id)) for internal_id in internal_ids if str(internal_id).isdigit()]
         for start in range(0, len(wanted), GET_LIST_LIMIT):

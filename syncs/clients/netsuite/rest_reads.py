@@ -25,6 +25,8 @@ TYPE_CODES = {"salesOrder": "SalesOrd", "purchaseOrder": "PurchOrd", "customerPa
 # Each record type's SuiteQL table, and the condition that picks the type from a shared table.
 RECORD_TABLES = {"customer": ("customer", ""), "vendor": ("vendor", ""), "contact": ("contact", ""),
                  **{name: ("transaction", f"type = '{code}'") for name, code in TYPE_CODES.items()}}
+# Lists a value mapping may name by internal id, with the SuiteQL column that names a row (Records Catalog).
+NAMED_LISTS = {"subsidiary": "name", "currency": "name"}
 # Line record types (as SOAP names them) and the record and sublist they live in.
 LINE_TYPES = {"salesOrderItem": ("salesOrder", "item"), "purchaseOrderItem": ("purchaseOrder", "item")}
 # SuiteQL answers a transaction's status as its letter; SOAP (and the pull mappings) as the status's name. Names
