@@ -8,6 +8,7 @@ into the declared type's Python value, or refuses it naming the field, so a wron
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass
@@ -108,33 +109,41 @@ def typed_value(field: CustomField, value):
 
 
 class DefinitionCache:
-    """A transport's view of the account's custom fields, read at most every CACHE_SECONDS (per record type)."""
+    """A transport's view of the account's custom fields, read at most every CACHE_SECONDS (per record type). One
+    thread reads while the others (a push's sender threads) wait for its answer rather than ask NetSuite too."""
 
     def __init__(self, read=None, seconds: float = CACHE_SECONDS):
         self._read = read   # record type → {script id: CustomField}; else the reader given with each call (the caller's client)
         self._seconds = seconds
         self._lock = threading.Lock()
+        self._reading: dict[str, threading.Lock] = {}
         self._known: dict[str, tuple[float, dict[str, CustomField]]] = {}
 
-    def get(self, record_type: str, read=None) -> dict[str, CustomField]:
+    def _fresh(self, record_type: str) -> dict[str, CustomField] | None:
         with self._lock:
             cached = self._known.get(record_type)
         if cached is not None and time.monotonic() - cached[0] < self._seconds:
             return cached[1]
-        fields = (self._read or read)(record_type)
+        return None
+
+    def get(self, record_type: str, read=None, hold=contextlib.nullcontext) -> dict[str, CustomField]:
+        fields = self._fresh(record_type)
+        if fields is not None:
+            return fields
         with self._lock:
-            self._known[record_type] = (time.monotonic(), fields)
+            reading = self._reading.setdefault(record_type, threading.Lock())
+        with reading:
+            fields = self._fresh(record_type)   # read meanwhile by another thread
+            if fields is None:
+                with hold():
+                    fields = (self._read or read)(record_type)
+                with self._lock:
+                    self._known[record_type] = (time.monotonic(), fields)
         return fields
 
     def ensure(self, record_type: str, hold, read=None) -> None:
         """Read a record type's definitions now, inside `hold` (the concurrency slot), unless they are fresh."""
-        with self._lock:
-            cached = self._known.get(record_type)
-        if cached is None or time.monotonic() - cached[0] >= self._seconds:
-            with hold():
-                fields = (self._read or read)(record_type)
-            with self._lock:
-                self._known[record_type] = (time.monotonic(), fields)
+        self.get(record_type, read, hold)
 
     def forget(self) -> None:
         with self._lock:

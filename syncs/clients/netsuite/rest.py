@@ -99,9 +99,11 @@ class RestNetSuiteClient:
         if len(records) > UPSERT_LIST_LIMIT:
             raise ValueError(f"a batch takes at most {UPSERT_LIST_LIMIT} records")
         batch = idempotency_key or str(uuid.uuid4())
-        for record_type in custom_fields.record_types_with_custom_fields(records):
+        for parent in {rest_reads.LINE_TYPES.get(name, (name, ""))[0]
+                       for name in custom_fields.record_types_with_custom_fields(records)}:
             try:
-                self._definition_cache().ensure(record_type, hold, self._read_custom_fields)   # in a slot, like any request to NetSuite
+                # In a slot, like any request to NetSuite; one catalog read serves the record and its lines.
+                self._definition_cache().ensure(parent, hold, self._read_custom_fields)
             except UnknownRecordType:
                 pass   # the record fails alone below
         results: list[WriteResult | None] = [None] * len(records)
@@ -274,15 +276,23 @@ class RestNetSuiteClient:
 
     def custom_fields(self, record_type: str) -> dict[str, CustomField]:
         """The custom fields the catalog lists for a record type (or its lines), by script id; kept a few minutes."""
-        return self._definition_cache().get(record_type, self._read_custom_fields)
+        parent = rest_reads.LINE_TYPES.get(record_type, (record_type, ""))[0]
+        if parent not in rest_reads.RECORD_TABLES:
+            raise UnknownRecordType(record_type)
+        return self._definition_cache().get(parent, self._read_custom_fields).get(record_type, {})
 
     def _definition_cache(self) -> custom_fields.DefinitionCache:
         with _definitions_lock:
             return _definitions.setdefault(self.base_url, custom_fields.DefinitionCache())
 
-    def _read_custom_fields(self, record_type: str) -> dict[str, CustomField]:
-        schema, sublist, resolve = self._catalog(record_type)
-        return rest_reads.catalog_custom_fields(schema, sublist, resolve)
+    def _read_custom_fields(self, parent: str) -> dict[str, dict[str, CustomField]]:
+        """The custom fields of a record type and of its lines' record types, from the one catalog schema."""
+        schema, _, resolve = self._catalog(parent)
+        found = {parent: rest_reads.catalog_custom_fields(schema, "", resolve)}
+        for line_type, (of, sublist) in rest_reads.LINE_TYPES.items():
+            if of == parent:
+                found[line_type] = rest_reads.catalog_custom_fields(schema, sublist, resolve)
+        return found
 
     def _catalog(self, record_type: str):
         """(the record type's metadata catalog schema, the sublist a line type lives in, a reader of $ref parts)."""

@@ -17,6 +17,7 @@ import re
 import secrets
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 
 import requests
@@ -73,6 +74,8 @@ CUSTOMIZATION_FLAGS = {
     "transactionColumnCustomField": {"colSale": "salesOrderItem", "colPurchase": "purchaseOrderItem"},
     "entityCustomField": {"appliesToCustomer": "customer", "appliesToVendor": "vendor", "appliesToContact": "contact"},
 }
+# Record type → the customization type its custom fields are declared as.
+CUSTOMIZATION_KIND = {record_type: kind for kind, flags in CUSTOMIZATION_FLAGS.items() for record_type in flags.values()}
 # Per-record status codes worth a later retry; any other failed write needs a person.
 TRANSIENT_CODES = {"RCRD_HAS_BEEN_CHANGED", "UNEXPECTED_ERROR", "CONCURRENCY_LIMIT_EXCEEDED", "SESSION_TIMED_OUT",
                    "WS_REQUEST_BLOCKED", "WS_CONCUR_SESSION_DISALLWD", "RCRD_LOCKED_BY_WF", "SSS_REQUEST_LIMIT_EXCEEDED"}
@@ -151,8 +154,14 @@ class SoapNetSuiteClient:
         # Reference: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_N3505914.html (upsertList)
         if len(records) > UPSERT_LIST_LIMIT:
             raise ValueError(f"upsertList takes at most {UPSERT_LIST_LIMIT} records")
-        if custom_fields.record_types_with_custom_fields(records):
-            self._definitions.ensure("*", hold, self._all_custom_fields)   # in a slot, like any request to NetSuite
+        kinds = {CUSTOMIZATION_KIND[name] for name in custom_fields.record_types_with_custom_fields(records)
+                 if name in CUSTOMIZATION_KIND}
+        if kinds:
+            # The definitions each kind of custom field needs, read at once (each in a slot, like any request).
+            with ThreadPoolExecutor(max_workers=len(kinds)) as pool:
+                for read in [pool.submit(self._definitions.ensure, kind, hold, self._custom_fields_of_kind)
+                             for kind in kinds]:
+                    read.result()
         request = etree.Element(f"{{{NS['messages']}}}upsertList", nsmap=NSMAP)
         results: list[WriteResult | None] = []
         notes: list[str] = []
@@ -202,37 +211,41 @@ class SoapNetSuiteClient:
         """The custom fields the account declares on a record type (a line type: its column fields), by script id."""
         if record_type not in RECORD_TYPES and record_type not in LINE_TYPES:
             raise UnknownRecordType(record_type)
-        return self._definitions.get("*", self._all_custom_fields).get(record_type, {})
+        kind = CUSTOMIZATION_KIND.get(record_type)
+        if kind is None:
+            return {}
+        return self._definitions.get(kind, self._custom_fields_of_kind).get(record_type, {})
 
-    def _all_custom_fields(self, _key: str = "*") -> dict[str, dict[str, CustomField]]:
-        """Every custom field definition, by the record type it applies to: getCustomizationId per customization type
-        for the ids, then getList of the definitions for their type, mandatory flag and record types."""
+    def _custom_fields_of_kind(self, kind: str) -> dict[str, dict[str, CustomField]]:
+        """The custom field definitions of one customization type (transactionBodyCustomField …), by the record type
+        each applies to: getCustomizationId for the ids, then getList of the definitions for their type, mandatory
+        flag and record types."""
         # Reference: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_N3493817.html
         found: dict[str, dict[str, CustomField]] = {}
         customization_type = self._type("core", "CustomizationType")
-        for kind, flags in CUSTOMIZATION_FLAGS.items():
-            answer = self._call(lambda: self.service.getCustomizationId(
-                customizationType=customization_type(getCustomizationType=kind), includeInactives=False,
-                _soapheaders=self._headers()))
-            result = answer.body.getCustomizationIdResult
-            if not result.status.isSuccess:
-                detail = (result.status.statusDetail or [None])[0]
-                raise PermanentError(str(getattr(detail, "code", "") or "UNEXPECTED_ERROR"),
-                                     str(getattr(detail, "message", "") or "getCustomizationId failed"))
-            refs = (result.customizationRefList.customizationRef if result.customizationRefList is not None else None) or []
-            for start in range(0, len(refs), GET_LIST_LIMIT):
-                chunk = [self.record_ref(internalId=ref.internalId, type=kind) for ref in refs[start:start + GET_LIST_LIMIT]]
-                response = self._call(lambda: self.service.getList(baseRef=chunk, _soapheaders=self._headers()))
-                for read in response.body.readResponseList.readResponse or []:
-                    definition = read.record if read.status.isSuccess else None
-                    if definition is None or not definition.scriptId:
-                        continue
-                    field = CustomField(script_id=definition.scriptId,
-                                        type=custom_fields.SOAP_FIELD_TYPES.get(definition.fieldType, "text"),
-                                        label=definition.label or "", mandatory=bool(definition.isMandatory))
-                    for flag, record_type in flags.items():
-                        if getattr(definition, flag, None):
-                            found.setdefault(record_type, {})[field.script_id] = field
+        flags = CUSTOMIZATION_FLAGS[kind]
+        answer = self._call(lambda: self.service.getCustomizationId(
+            customizationType=customization_type(getCustomizationType=kind), includeInactives=False,
+            _soapheaders=self._headers()))
+        result = answer.body.getCustomizationIdResult
+        if not result.status.isSuccess:
+            detail = (result.status.statusDetail or [None])[0]
+            raise PermanentError(str(getattr(detail, "code", "") or "UNEXPECTED_ERROR"),
+                                 str(getattr(detail, "message", "") or "getCustomizationId failed"))
+        refs = (result.customizationRefList.customizationRef if result.customizationRefList is not None else None) or []
+        for start in range(0, len(refs), GET_LIST_LIMIT):
+            chunk = [self.record_ref(internalId=ref.internalId, type=kind) for ref in refs[start:start + GET_LIST_LIMIT]]
+            response = self._call(lambda: self.service.getList(baseRef=chunk, _soapheaders=self._headers()))
+            for read in response.body.readResponseList.readResponse or []:
+                definition = read.record if read.status.isSuccess else None
+                if definition is None or not definition.scriptId:
+                    continue
+                field = CustomField(script_id=definition.scriptId,
+                                    type=custom_fields.SOAP_FIELD_TYPES.get(definition.fieldType, "text"),
+                                    label=definition.label or "", mandatory=bool(definition.isMandatory))
+                for flag, record_type in flags.items():
+                    if getattr(definition, flag, None):
+                        found.setdefault(record_type, {})[field.script_id] = field
         return found
 
     def _custom_field_list(self, record_type: str, values: dict) -> dict:
