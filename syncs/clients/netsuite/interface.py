@@ -108,6 +108,10 @@ class NetSuiteClient(Protocol):
         mappings; UnknownRecordType for a type the hub can't use. The account's custom fields come from
         custom_fields() (REST's catalog lists them here too)."""
 
+    def prepare_custom_fields(self, record_types, *, hold: Callable[[], ContextManager] = contextlib.nullcontext) -> None:
+        """Read the custom field definitions these record types need now (each request inside `hold`) unless they are
+        fresh, so that a write does not wait for them (upsert_list reads what it lacks itself)."""
+
     def custom_fields(self, record_type: str) -> dict:
         """The custom fields the account declares on a record type (a line type: its column fields): script id →
         custom_fields.CustomField (type, label, mandatory). Read from NetSuite and kept a few minutes."""

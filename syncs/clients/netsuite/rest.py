@@ -99,13 +99,7 @@ class RestNetSuiteClient:
         if len(records) > UPSERT_LIST_LIMIT:
             raise ValueError(f"a batch takes at most {UPSERT_LIST_LIMIT} records")
         batch = idempotency_key or str(uuid.uuid4())
-        for parent in {rest_reads.LINE_TYPES.get(name, (name, ""))[0]
-                       for name in custom_fields.record_types_with_custom_fields(records)}:
-            try:
-                # In a slot, like any request to NetSuite; one catalog read serves the record and its lines.
-                self._definition_cache().ensure(parent, hold, self._read_custom_fields)
-            except UnknownRecordType:
-                pass   # the record fails alone below
+        self.prepare_custom_fields(custom_fields.record_types_with_custom_fields(records), hold=hold)
         results: list[WriteResult | None] = [None] * len(records)
         groups: dict[tuple[str, tuple[str, ...]], list[tuple[int, dict]]] = {}
         for index, record in enumerate(records):
@@ -273,6 +267,13 @@ class RestNetSuiteClient:
         # Reference: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_1545241305.html
         schema, sublist, resolve = self._catalog(record_type)
         return rest_reads.catalog_fields(schema, sublist, resolve)
+
+    def prepare_custom_fields(self, record_types, *, hold=contextlib.nullcontext) -> None:
+        """Read the definitions these record types need unless they are fresh, each catalog read in a slot (`hold`);
+        one read serves a record type and its lines."""
+        for parent in {rest_reads.LINE_TYPES.get(name, (name, ""))[0] for name in record_types}:
+            if parent in rest_reads.RECORD_TABLES:
+                self._definition_cache().ensure(parent, hold, self._read_custom_fields)
 
     def custom_fields(self, record_type: str) -> dict[str, CustomField]:
         """The custom fields the catalog lists for a record type (or its lines), by script id; kept a few minutes."""

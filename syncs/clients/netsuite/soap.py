@@ -154,14 +154,7 @@ class SoapNetSuiteClient:
         # Reference: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_N3505914.html (upsertList)
         if len(records) > UPSERT_LIST_LIMIT:
             raise ValueError(f"upsertList takes at most {UPSERT_LIST_LIMIT} records")
-        kinds = {CUSTOMIZATION_KIND[name] for name in custom_fields.record_types_with_custom_fields(records)
-                 if name in CUSTOMIZATION_KIND}
-        if kinds:
-            # The definitions each kind of custom field needs, read at once (each in a slot, like any request).
-            with ThreadPoolExecutor(max_workers=len(kinds)) as pool:
-                for read in [pool.submit(self._definitions.ensure, kind, hold, self._custom_fields_of_kind)
-                             for kind in kinds]:
-                    read.result()
+        self.prepare_custom_fields(custom_fields.record_types_with_custom_fields(records), hold=hold)
         request = etree.Element(f"{{{NS['messages']}}}upsertList", nsmap=NSMAP)
         results: list[WriteResult | None] = []
         notes: list[str] = []
@@ -207,6 +200,17 @@ class SoapNetSuiteClient:
                                          value, xsi_type=etree.QName(NS[namespace], type_name))
 
     # --- custom fields --------------------------------------------------------------------------------------------
+    def prepare_custom_fields(self, record_types, *, hold=contextlib.nullcontext) -> None:
+        """Read the definitions these record types need unless they are fresh: each kind of custom field at once,
+        each read in a slot (`hold`), like any request."""
+        kinds = {CUSTOMIZATION_KIND[name] for name in record_types if name in CUSTOMIZATION_KIND}
+        if not kinds:
+            return
+        with ThreadPoolExecutor(max_workers=len(kinds)) as pool:
+            for read in [pool.submit(self._definitions.ensure, kind, hold, self._custom_fields_of_kind)
+                         for kind in kinds]:
+                read.result()
+
     def custom_fields(self, record_type: str) -> dict[str, CustomField]:
         """The custom fields the account declares on a record type (a line type: its column fields), by script id."""
         if record_type not in RECORD_TYPES and record_type not in LINE_TYPES:
