@@ -114,3 +114,23 @@ def _summary(note: dict, application: dict | None) -> str:
     if application:
         return f"{head} to {_amount(application['remitted'])} (remittance {note['key']}: {_amount(note['before'])} → {_amount(note['after'])})."
     return f"{head} (remittance {note['key']}: {_amount(note['before'])} → {_amount(note['after'])})."
+
+
+# --- the order pushes' items ----------------------------------------------------------------------------------------
+
+ORDER_NOUNS = {"SalesOrder": "sales order", "PurchaseOrder": "commission purchase order"}
+
+
+def defunded_file(*, application: dict, record_type: str, link) -> tuple[FinanceReview, bool]:
+    """An application that lost its funded stage, or was deleted, after its order was in NetSuite."""
+    deleted = bool(application.get("IsDeleted"))
+    what = "was deleted in Salesforce" if deleted else f"left the funded stage for {application.get('StageName')}"
+    order = ORDER_NOUNS.get(record_type, record_type)
+    summary = (f"Application {application.get('Name') or application['Id']} {what} after its {order} "
+               f"(NetSuite {link.netsuite_internal_id}) was in NetSuite. The hub does not push the change: NetSuite's "
+               f"accounting owns the order now. Close or credit the {order} in NetSuite, or fund the application again.")
+    return review_file(kind=FinanceReviewKind.DEFUNDED,
+                       cause=f"defunded:{record_type}:{application['Id']}:{'deleted' if deleted else application.get('StageName')}",
+                       summary=summary, application_id=application["Id"],
+                       application_name=str(application.get("Name") or "")[:120],
+                       netsuite_record_type=link.netsuite_record_type, netsuite_internal_id=link.netsuite_internal_id)

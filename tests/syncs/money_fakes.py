@@ -51,6 +51,9 @@ class FakeNetSuite:
     def sales_order(self, *, customer: str, external_id: str, total: float) -> dict:
         return self._add("salesOrder", "SO", customer, total, externalId=external_id, status="Pending Billing")
 
+    def purchase_order(self, *, vendor: str, external_id: str, total: float) -> dict:
+        return self._add("purchaseOrder", "PO", vendor, total, externalId=external_id, status="Pending Receipt")
+
     def invoice(self, *, order: dict, total: float) -> dict:
         return self._add("invoice", "INV", order["customer"]["internalId"], total, status="Open",
                          createdFrom={"internalId": order["internalId"], "type": "salesOrder"})
@@ -167,6 +170,11 @@ class FakeSalesforce:
     def new_id(self, prefix: str) -> str:
         return f"{prefix}{next(self.ids):015d}"
 
+    def fee_line(self, application: dict, total: float) -> dict:
+        record = {"Id": self.new_id("00k"), "OpportunityId": application["Id"], "TotalPrice": float(total)}
+        self.objects["OpportunityLineItem"][record["Id"]] = record
+        return record
+
     def application(self, **fields) -> dict:
         record = {"Id": self.new_id("006"), "Name": f"APP-{len(self.objects['Opportunity']) + 1}", "StageName": "Funded",
                   "Total_Remitted__c": None, "Total_Credited__c": None, "Remittance_Balance__c": None, **fields}
@@ -204,7 +212,7 @@ class FakeSalesforce:
     def query_all(self, soql, **kwargs):
         object_name = re.search(r"\bFROM (\w+)", soql).group(1)
         rows = list(self.objects.get(object_name, {}).values())
-        for field in ("Id", "Application__c"):
+        for field in ("Id", "Application__c", "OpportunityId", "StageName"):
             match = re.search(rf"\b{field} IN \(([^)]*)\)", soql)
             if match:
                 ids = {value.strip().strip("'") for value in match.group(1).split(",")}

@@ -149,3 +149,56 @@ def test_it_zeroes_a_payment_voided_with_a_reversing_journal(books):
     row = salesforce.remittances()[payment["internalId"]]
     assert (row["Amount__c"], row["Original_Amount__c"], row["Status__c"]) == (0.0, 900.0, "Voided")
     assert opportunity(salesforce, first)["Total_Remitted__c"] == 0.0
+
+
+def test_it_reconciles_amounts_finding_nothing_when_settled_and_each_injected_difference(books):
+    from syncs.models import ReconciliationDifference
+    from syncs.reconcile_amounts import amounts_reconcile
+
+    salesforce, netsuite, first, second, orders, (invoice_a, invoice_b) = books
+    for application in (first, second):
+        salesforce.fee_line(application, 60.0)
+        salesforce.fee_line(application, 40.0)   # the orders total 100.00
+    opportunity(salesforce, second).update(Broker__c="001000000000099AAA", Amount=20000.0, Commission_Percent__c=5.0)
+    commission = netsuite.purchase_order(vendor="99", external_id=f"{second['Id']}-COMMISSION", total=1000.0)
+    pulled = netsuite.payment(customer=CUSTOMER, total=1250.0, applies=[(invoice_a, 1250.0)])
+    netsuite.payment(customer=CUSTOMER, total=1000.0, applies=[(invoice_a, 600.0), (invoice_b, 400.0)])
+    netsuite.deposit(order=orders[first["Id"]], total=2000.0)
+    netsuite.payment(customer=CUSTOMER, total=500.0)
+    netsuite.void(netsuite.payment(customer=CUSTOMER, total=80.0, applies=[(invoice_b, 80.0)])["internalId"])
+    pull(salesforce, netsuite)
+    FinanceReview.objects.all().delete()
+
+    settled = amounts_reconcile(salesforce=salesforce, netsuite=netsuite)
+    assert (settled.outcome, settled.differences_found) == ("agreed", 0), list(settled.differences.values_list("description", flat=True))
+    assert settled.applications_checked == 2 and settled.remittances_checked >= 5
+
+    fee = next(iter(salesforce.objects["OpportunityLineItem"].values()))
+    fee["TotalPrice"] = 65.0                                              # a wrong fee line
+    netsuite.change(commission["internalId"], total=1100.0)               # a wrong commission
+    missing = netsuite.payment(customer=CUSTOMER, total=300.0, applies=[(invoice_b, 300.0)])   # not pulled yet
+    salesforce.upsert_collection("Remittance__c", "NetSuite_Payment_Id__c", [
+        {"NetSuite_Payment_Id__c": "990001", "Amount__c": 75.0, "Application__c": second["Id"]}])  # no payment
+    netsuite.void(pulled["internalId"])                                   # a void not yet pulled
+
+    run = amounts_reconcile(salesforce=salesforce, netsuite=netsuite)
+    found = {d.kind: d for d in ReconciliationDifference.objects.filter(run=run)}
+    assert run.outcome == "differences" and set(found) == {
+        "fees", "commission", "missing_remittance", "orphan_remittance", "remittance_amount"}, [d.description for d in found.values()]
+    assert run.differences_found == 5
+    fees_app = fee["OpportunityId"]
+    assert (found["fees"].application_id, float(found["fees"].salesforce_amount), float(found["fees"].netsuite_amount)) == (fees_app, 105.0, 100.0)
+    assert found["fees"].netsuite_internal_id == orders[fees_app]["internalId"]
+    assert (found["commission"].netsuite_internal_id, float(found["commission"].salesforce_amount),
+            float(found["commission"].netsuite_amount)) == (commission["internalId"], 1000.0, 1100.0)
+    assert (found["missing_remittance"].remittance_key, found["missing_remittance"].application_id) == (missing["internalId"], second["Id"])
+    assert missing["tranId"] in found["missing_remittance"].description
+    assert found["orphan_remittance"].remittance_key == "990001" and found["orphan_remittance"].salesforce_record_id
+    void = found["remittance_amount"]
+    assert (void.remittance_key, float(void.salesforce_amount), float(void.netsuite_amount), void.application_id) == (
+        pulled["internalId"], 1250.0, 0.0, first["Id"])
+    assert "Voided" in void.description
+    assert FinanceReview.objects.filter(kind="reconciliation_difference").count() == 5
+
+    again = amounts_reconcile(salesforce=salesforce, netsuite=netsuite)
+    assert again.differences_found == 5 and FinanceReview.objects.count() == 5, "one review item per cause"
