@@ -115,8 +115,11 @@ def referenced_invoices(record_type: str, record: dict) -> set[str]:
 
 
 def refunded_lines(record: dict) -> dict[tuple[str, str], float]:
-    """(record type, internal id) → amount, of what a customer refund refunds."""
+    """(record type, internal id) → amount, of what a customer refund refunds. A voided refund refunds nothing (a
+    direct void zeroes its lines; a void by reversing journal keeps them, and the journal gives the money back)."""
     refunded: dict[tuple[str, str], float] = {}
+    if record.get("voided"):
+        return refunded
     for line in applied_lines(record):
         if line.get("doc") and line.get("type") in (PAYMENT, DEPOSIT, CREDIT_MEMO):
             key = (line["type"], str(line["doc"]))
@@ -125,11 +128,10 @@ def refunded_lines(record: dict) -> dict[tuple[str, str], float]:
 
 
 def _order_of_line(books: Books, line: dict) -> str:
-    doc, line_type = str(line.get("doc") or ""), line.get("type", INVOICE)
-    if line_type == INVOICE:
-        return books.invoice_order(doc)
-    if line_type == SALES_ORDER:   # NetSuite books such a line on the order's invoice; the order is named either way
-        return doc
+    # A payment applies to invoices only (NetSuite lists no order in its apply sublist); credit memos and journals
+    # on it move no money onto an application.
+    if line.get("type", INVOICE) == INVOICE:
+        return books.invoice_order(str(line.get("doc") or ""))
     return ""
 
 

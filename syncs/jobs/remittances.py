@@ -161,7 +161,6 @@ class PullRemittances(PullJob):
         for _, record in records:
             if record:
                 orders.add(str((record.get("salesOrder") or {}).get("internalId") or ""))
-                orders |= {str(line["doc"]) for line in money.applied_lines(record) if line.get("type") == money.SALES_ORDER}
         books.load_applications(orders)
 
     def _plan_sources(self, ctx: PullContext, books: LedgerBooks, sources: set[tuple[str, str]]) -> list[PlannedRecord]:

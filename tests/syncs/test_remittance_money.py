@@ -140,15 +140,20 @@ def test_it_corrects_a_void_a_refund_a_credit_memo_and_a_delete_in_one_pull_and_
     assert opportunity(salesforce, second)["Total_Remitted__c"] == 400.0
 
 
-def test_it_zeroes_a_payment_voided_with_a_reversing_journal(books):
+def test_it_gives_a_payment_its_money_back_when_its_refund_is_voided_with_a_reversing_journal(books):
     salesforce, netsuite, first, second, orders, (invoice_a, invoice_b) = books
-    payment = netsuite.payment(customer=CUSTOMER, total=900.0, applies=[(invoice_a, 900.0)])
+    payment = netsuite.payment(customer=CUSTOMER, total=900.0, applies=[(invoice_a, 600.0)])
+    refund = netsuite.refund(customer=CUSTOMER, lines=[("customerPayment", payment, 300.0)])
     pull(salesforce, netsuite)
-    netsuite.void(payment["internalId"], mode="reversing_journal")   # the amounts stay; a journal reverses them
+    rest = salesforce.remittances()[f"{payment['internalId']}-U"]
+    assert (rest["Amount__c"], rest["Original_Amount__c"], rest["Status__c"]) == (0.0, 300.0, "Refunded")
+    # NetSuite voids a refund by a reversing journal: the refund keeps its amounts, voided, and refunds nothing.
+    netsuite.void(refund["internalId"], mode="reversing_journal")
     pull(salesforce, netsuite)
-    row = salesforce.remittances()[payment["internalId"]]
-    assert (row["Amount__c"], row["Original_Amount__c"], row["Status__c"]) == (0.0, 900.0, "Voided")
-    assert opportunity(salesforce, first)["Total_Remitted__c"] == 0.0
+    rest = salesforce.remittances()[f"{payment['internalId']}-U"]
+    assert (rest["Amount__c"], rest["Status__c"]) == (300.0, "Deposited")
+    assert salesforce.remittances()[payment["internalId"]]["Amount__c"] == 600.0
+    assert opportunity(salesforce, first)["Total_Remitted__c"] == 600.0
 
 
 def test_it_reconciles_amounts_finding_nothing_when_settled_and_each_injected_difference(books):
