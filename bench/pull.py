@@ -166,7 +166,7 @@ class CallLog:
         setattr(owner, name, timed)
 
     def install(self) -> None:
-        from syncs.jobs import pulls
+        from syncs.jobs import remittances
         from syncs.clients.netsuite.soap import SoapNetSuiteClient as NetSuiteClient
         from syncs.clients.salesforce import SalesforceClient
 
@@ -181,7 +181,7 @@ class CallLog:
         self.wrap(SalesforceClient, "upsert_collection", "upsert collection", lambda a, k, r: len(a[3]))
         self.wrap(SalesforceClient, "update_collection", "update collection", lambda a, k, r: len(a[2]))
         self.wrap(SalesforceClient, "query_all", "query", lambda a, k, r: len(r))
-        self.wrap(pulls, "_rollup", "roll-up", lambda a, k, r: 0)
+        self.wrap(remittances, "rollup", "roll-up", lambda a, k, r: 0)
 
     def since(self, moment: float) -> list[tuple[str, float, float, int]]:
         return [(what, start - moment, end - moment, n) for what, start, end, n in self.calls if start >= moment]
