@@ -91,7 +91,7 @@ def consumption(record_type: str, body: dict | None) -> dict[int, dict[str, floa
     if record_type == "customerRefund":
         for doc, amount in _applied_lines(body).items():
             take(doc, "_refunded", amount)
-        for doc, amount in _applied_lines(body, "depositList", "deposit").items():
+        for doc, amount in _applied_lines(body, "depositList", "customerRefundDeposit").items():
             take(doc, "_refunded", amount)
     if record_type == "invoice" and (body.get("createdFrom") or {}).get("internalId", "").isdigit():
         for line in (body.get("itemList") or {}).get("item") or []:
@@ -131,6 +131,8 @@ def billed_by_line(order_body: dict) -> dict[str, float]:
 
 
 ORDER_STATUS_LABELS = {"_pendingBilling": "Pending Billing", "_fullyBilled": "Billed"}
+SALES_ORDER_LABELS = {"_pendingApproval": "Pending Approval", "_pendingFulfillment": "Pending Fulfillment",
+                      "_partiallyFulfilled": "Partially Fulfilled", **ORDER_STATUS_LABELS}
 
 
 def refresh(record_type: str, body: dict) -> None:
@@ -145,7 +147,12 @@ def refresh(record_type: str, body: dict) -> None:
         body["status"] = "Voided" if voided else ("Paid In Full" if total - paid <= TOLERANCE and total > 0 else "Open")
     elif record_type == "salesOrder":
         amount = billed(body)
+        if amount <= TOLERANCE and body.get("_unbilled_status"):
+            # Its invoices deleted or voided: the order is back where it was before billing.
+            body["orderStatus"] = body.pop("_unbilled_status")
+            body["status"] = SALES_ORDER_LABELS.get(body["orderStatus"], body.get("status"))
         if amount > TOLERANCE and body.get("orderStatus") not in ("_closed", "_cancelled"):
+            body.setdefault("_unbilled_status", body.get("orderStatus"))
             # Service lines need no fulfilment: a billed order is Pending Billing until all of it is billed, then
             # Billed (the statuses NetSuite lists for an order).
             fully = amount >= _number(body.get("total")) - TOLERANCE
@@ -232,7 +239,7 @@ def void(connection, record: StoredRecord, mode: str, stamp: int, next_journal) 
         for field in ("payment", "total", "subTotal", "applied", "unapplied", "amountRemaining", "amountPaid", "balance"):
             if field in body:
                 body[field] = "0.0"
-        for list_name, inner in (("applyList", "apply"), ("itemList", "item"), ("depositList", "deposit")):
+        for list_name, inner in (("applyList", "apply"), ("itemList", "item"), ("depositList", "customerRefundDeposit")):
             for line in (body.get(list_name) or {}).get(inner) or []:
                 for field in ("amount", "rate"):
                     if field in line:

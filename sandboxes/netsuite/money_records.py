@@ -223,9 +223,9 @@ class MoneyRules:
         deposits = self._apply_lines(
             body, customer=customer, allowed={"customerDeposit": "Customer Deposit"},
             available=lambda deposit: accounting.deposit_remaining(deposit.body),
-            before=self._own_before(existing, "depositList", "deposit"), limit=float("inf"),
-            list_name="depositList", inner="deposit")
-        for line in (body.get("depositList") or {}).get("deposit") or []:
+            before=self._own_before(existing, "depositList", "customerRefundDeposit"), limit=float("inf"),
+            list_name="depositList", inner="customerRefundDeposit")
+        for line in (body.get("depositList") or {}).get("customerRefundDeposit") or []:
             line.pop("type", None)
             line.pop("applyDate", None)
             line.pop("due", None)

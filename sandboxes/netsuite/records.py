@@ -378,7 +378,7 @@ def _merge_custom_fields(current: dict | None, incoming: dict) -> dict:
 
 
 # Sublists and the key their lines are matched by on an update with replaceAll=false.
-LINE_LISTS = {"itemList": ("line", "item"), "applyList": ("doc", "apply"), "depositList": ("doc", "deposit"),
+LINE_LISTS = {"itemList": ("line", "item"), "applyList": ("doc", "apply"), "depositList": ("doc", "customerRefundDeposit"),
               "creditList": ("doc", "credit"), "lineList": ("line", "line")}
 
 

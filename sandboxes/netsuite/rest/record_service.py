@@ -176,7 +176,7 @@ class RecordService:
         return Answer(204, records=1)
 
 
-SUBLIST_NAMES = ("item", "apply", "expense")
+SUBLIST_NAMES = ("item", "apply", "expense", "deposit", "line")
 
 
 def paging(query: dict, maximum: int) -> tuple[int, int]:
