@@ -77,7 +77,9 @@ TRANSACTION = {
     "id": "internal_id", "externalid": "external_id", "tranid": "tran_id", "type": _case("type", TYPE_CODES),
     "recordtype": "lower(type)", "trandate": f"json_extract(body, '$.tranDate')", "entity": "parent_id",
     "memo": _text("memo"), "status": _status,
-    "foreigntotal": f"CAST(COALESCE({_text('total')}, {_text('payment')}) AS REAL)", "currency": _id("currency.internalId"),
+    # A journal entry's total is what it debits.
+    "foreigntotal": f"CAST(COALESCE({_text('total')}, {_text('payment')}, (SELECT SUM(CAST(json_extract(l.value, "
+                    f"'$.debit') AS REAL)) FROM json_each(body, '$.lineList.line') l)) AS REAL)", "currency": _id("currency.internalId"),
     "approvalstatus": _id("approvalStatus.internalId"), "otherrefnum": _text("otherRefNum"),
     "foreignpaymentamountused": f"CASE WHEN type IN ('customerPayment', 'creditMemo', 'depositApplication') "
                                 f"THEN {_number('applied')} END",
@@ -175,6 +177,9 @@ TABLES = {
     "paymentmethod": ("SELECT DISTINCT CAST(json_extract(body, '$.paymentMethod.internalId') AS INTEGER) AS id, "
                       "json_extract(body, '$.paymentMethod.name') AS name, 'F' AS isinactive FROM transactions "
                       "WHERE json_extract(body, '$.paymentMethod.internalId') IS NOT NULL"),
+    # The account's currencies: the sandbox keeps one, its base currency (records.CURRENCY).
+    "currency": ("SELECT 1 AS id, 'USD' AS name, 'USD' AS symbol, 'T' AS isbasecurrency, 'F' AS isinactive, "
+                 "1.0 AS exchangerate"),
     # Oracle's one-row table, for expressions without a record (SELECT SYSDATE FROM DUAL).
     "dual": "SELECT 'X' AS dummy",
     # Oracle's columns (recordid, recordtype, name, deleteddate, iscustomrecord, scriptid); the record type as the
