@@ -13,6 +13,8 @@ import urllib.parse
 from zoneinfo import ZoneInfo
 
 from .. import records
+from ..accounting import AccountingError
+from ..operations_money import delete_record
 from ..records import KINDS, Writer, WriteError
 from ..store import Store
 from .answers import COLLECTION, Answer
@@ -42,7 +44,8 @@ def write_error(error: WriteError) -> RestError:
         return bad_request("RCRD_HAS_BEEN_CHANGED", error.message)
     field = re.match(r"Invalid (\w+) reference", error.message) or re.match(r"Please enter value\(s\) for: (\w+)",
                                                                              error.message)
-    return bad_request("USER_ERROR", f"Error while accessing a resource. {error.message}",
+    code = error.code if error.code.startswith(("CANT_", "INVALID_RCRD")) else "USER_ERROR"
+    return bad_request(code, f"Error while accessing a resource. {error.message}",
                        error_path=field.group(1) if field else None)
 
 
@@ -164,19 +167,16 @@ class RecordService:
                 raise not_found_record()
             if kind.family == "items":
                 raise RestError(403, "INSUFFICIENT_PERMISSION", "The sandbox keeps a fixed list of items.")
-            dependants = connection.execute(
-                "SELECT COUNT(*) FROM transactions WHERE parent_id = ?", (record.internal_id,)).fetchone()[0]
-            dependants += connection.execute(
-                "SELECT COUNT(*) FROM entities WHERE parent_id = ?", (record.internal_id,)).fetchone()[0]
-            if dependants:
-                raise bad_request("USER_ERROR", "Error while accessing a resource. This record cannot be deleted "
-                                  "because it has dependent records.")
-            Store.delete(connection, kind.family, record, records.entity_name(record.type, record.body),
-                         records.now_ms())
+            try:
+                # An entity's dependants are its transactions and contacts; a transaction's, the transactions
+                # applied to it or created from it (ids are unique per record group only: see store.py).
+                delete_record(connection, kind, record, records.now_ms())
+            except AccountingError as error:
+                raise bad_request(error.code, f"Error while accessing a resource. {error.message}") from None
         return Answer(204, records=1)
 
 
-SUBLIST_NAMES = ("item", "apply", "expense")
+SUBLIST_NAMES = ("item", "apply", "expense", "deposit", "line")
 
 
 def paging(query: dict, maximum: int) -> tuple[int, int]:
