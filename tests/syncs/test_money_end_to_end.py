@@ -81,7 +81,7 @@ def two_applications_of_one_merchant(sf):
                                     "CloseDate": first["CloseDate"], "Funded_Date__c": first["Funded_Date__c"],
                                     "Amount": 20000, "Payback_Amount__c": 26000, "Pricebook2Id": first["Pricebook2Id"]})["id"]
     sf.OpportunityLineItem.create({"OpportunityId": second, "PricebookEntryId": line["PricebookEntryId"], "Quantity": 1,
-                                   "UnitPrice": 900, "TotalPrice": 900})
+                                   "UnitPrice": 900})
     return first["Id"], second
 
 
@@ -98,7 +98,8 @@ def remittances(sf):
 
 
 def customer_of(netsuite_service, netsuite, order_id):
-    record = netsuite_service.get(baseRef={"internalId": order_id, "type": "salesOrder"},
+    books = Books(netsuite, netsuite_service)
+    record = netsuite_service.get(baseRef=books.ref(order_id, "salesOrder"),
                                   _soapheaders={"tokenPassport": netsuite.token_passport()}).body.readResponse.record
     return str(record.entity.internalId)
 
@@ -185,7 +186,7 @@ def test_it_reconciles_the_amounts_of_a_settled_demo_and_names_five_injected_dif
                               "NetSuite_Sales_Order_Id__c != null ORDER BY Id LIMIT 1")["records"][0]["Id"]
     line = sf.query_all(f"SELECT Id, OpportunityId, UnitPrice FROM OpportunityLineItem WHERE OpportunityId = '{unbrokered}' "
                         "ORDER BY Id LIMIT 1")["records"][0]
-    sf.OpportunityLineItem.update(line["Id"], {"UnitPrice": line["UnitPrice"] + 10, "TotalPrice": line["UnitPrice"] + 10})
+    sf.OpportunityLineItem.update(line["Id"], {"UnitPrice": line["UnitPrice"] + 10})
     void_key = str(paid[0]["internalId"])
     netsuite.void("customerPayment", void_key)                                  # a void not yet pulled
     customer = customer_of(netsuite_service, netsuite, str(paid[0]["salesOrder"]))
