@@ -49,6 +49,7 @@ class PullContext:
     job: SyncJob
     run: SyncRun
     mappings: MappingSet
+    netsuite: NetSuiteClient | None = None
 
 
 class PullJob(JobSpec):
@@ -71,7 +72,7 @@ class PullJob(JobSpec):
         return job_run_leased(self, run, ctx.mappings, lambda: _pull_run_leased(
             run, self, ctx, since, progress, salesforce or salesforce_client(), netsuite or netsuite_client(), resume_from))
 
-    def plan_context(self, records: list[dict]) -> dict:
+    def plan_context(self, records: list[dict], ctx: PullContext | None = None) -> dict:
         """What planning a page needs to know about all its records at once (keyword arguments of `plan`)."""
         return {}
 
@@ -122,11 +123,17 @@ class PullRemittances(PullJob):
                     "Application by the master rules. Refused before any remote call.")
         return ""
 
-    def plan_context(self, records):
+    def plan_context(self, records, ctx=None):
         docs = {str(line["doc"]) for r in records for line in ((r.get("applyList") or {}).get("apply") or []) if line.get("doc")}
         customers = {str((r.get("customer") or {}).get("internalId")) for r in records}
-        return {"orders": dict(RecordLink.objects.filter(record_type="SalesOrder", netsuite_internal_id__in=docs)
-                               .values_list("netsuite_internal_id", "salesforce_id")),
+        # A payment applies to invoices; the application is the sales order an invoice was billed from. (A bridge
+        # until the remittance pull of issue #16 reads deposits, splits and reversals.)
+        invoices = sorted({str(line["doc"]) for r in records for line in ((r.get("applyList") or {}).get("apply") or [])
+                           if line.get("doc") and line.get("type", "invoice") == "invoice"})
+        billed_from = ctx.netsuite.transactions_created_from("invoice", invoices) if invoices and ctx and ctx.netsuite else {}
+        order_links = dict(RecordLink.objects.filter(record_type="SalesOrder", netsuite_internal_id__in=set(billed_from.values()))
+                           .values_list("netsuite_internal_id", "salesforce_id"))
+        return {"orders": {invoice: order_links[order] for invoice, order in billed_from.items() if order in order_links},
                 "accounts": dict(RecordLink.objects.filter(record_type="Account", netsuite_internal_id__in=customers)
                                  .values_list("netsuite_internal_id", "salesforce_id"))}
 
@@ -153,6 +160,7 @@ class PullRemittances(PullJob):
 
 def _pull_run_leased(run, spec: PullJob, ctx: PullContext, since, progress, salesforce, netsuite, resume_from=None):
     job = run.job
+    ctx.netsuite = netsuite
     reclaimed = attempts_reclaim_expired(job=job)
     try:
         salesforce.describe_fields(spec.target_object)  # logs in and reads the org's API usage before any work
@@ -269,7 +277,7 @@ def _plan_page(ctx: PullContext, spec: PullJob, records: list[dict]) -> list[Pla
     ids = [str(r["internalId"]) for r in records]
     synced = dict(SyncAttempt.objects.filter(job=ctx.job, netsuite_internal_id__in=ids, status=AttemptStatus.SUCCEEDED)
                   .order_by("id").values_list("netsuite_internal_id", "source_hash"))
-    extra = spec.plan_context(records)
+    extra = spec.plan_context(records, ctx)
     planned = []
     for record in records:
         try:
