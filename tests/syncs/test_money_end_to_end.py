@@ -208,3 +208,12 @@ def test_it_reconciles_the_amounts_of_a_settled_demo_and_names_five_injected_dif
     assert FinanceReview.objects.filter(kind="reconciliation_difference").count() == 5
     again = amounts_reconcile()
     assert again.differences_found == 5 and FinanceReview.objects.filter(kind="reconciliation_difference").count() == 5
+
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    said = StringIO()
+    with pytest.raises(CommandError):
+        call_command("sync", "reconcile", stdout=said)
+    assert "BAD Amounts: 5 differences" in said.getvalue() and "999999" in said.getvalue()
