@@ -220,3 +220,80 @@ class MoneyOperations:
 def accounting_currencies() -> list[dict]:
     """The account's currencies. The sandbox keeps one (records.CURRENCY), its base currency."""
     return [{**records.CURRENCY, "symbol": records.CURRENCY["name"], "isBaseCurrency": "true"}]
+
+
+# -- the demo's other money events (/_sandbox/ controls), each as a clerk would enter it -----------------------------
+def deposit_for_order(store: Store, sales_order_id: str | None, amount: float | None) -> dict:
+    """POST /_sandbox/deposit: a customer deposit received for an order (the newest one with nothing billed when
+    none is named), for `amount` or a tenth of the order."""
+    with store.write() as connection:
+        writer = Writer(connection)
+        if sales_order_id:
+            order = writer.find(KINDS["salesOrder"], str(sales_order_id), None)
+        else:
+            row = connection.execute(
+                "SELECT internal_id FROM transactions WHERE type = 'salesOrder' AND json_extract(body, '$.orderStatus') "
+                "IN ('_pendingApproval', '_pendingFulfillment') ORDER BY internal_id DESC LIMIT 1").fetchone()
+            order = Store.get(connection, "transactions", row[0]) if row else None
+        if order is None:
+            raise accounting.AccountingError("RCRD_DSNT_EXIST", "No sales order to take a deposit for.")
+        value = amount if amount is not None else round(float(order.body.get("total") or 0) / 10, 2)
+        deposit = writer.write("add", KINDS["customerDeposit"], {
+            "customer": {"internalId": str(order.parent_id)}, "salesOrder": {"internalId": str(order.internal_id)},
+            "payment": records.money(value), "memo": f"Deposit for {order.tran_id}"})
+    return {"internalId": str(deposit.internal_id), "tranId": deposit.tran_id, "total": value,
+            "salesOrder": str(order.internal_id)}
+
+
+def unapplied_payment(store: Store, customer_id: str | None, amount: float) -> dict:
+    """POST /_sandbox/unapplied: a payment received but applied to nothing (a remittance nobody could match), from
+    `customer` or the customer of the newest order."""
+    with store.write() as connection:
+        writer = Writer(connection)
+        if not customer_id:
+            row = connection.execute("SELECT parent_id FROM transactions WHERE type = 'salesOrder' "
+                                     "ORDER BY internal_id DESC LIMIT 1").fetchone()
+            if row is None:
+                raise accounting.AccountingError("RCRD_DSNT_EXIST", "No customer with an order to take a payment from.")
+            customer_id = str(row[0])
+        payment = writer.write("add", KINDS["customerPayment"], {
+            "customer": {"internalId": str(customer_id)}, "payment": records.money(amount),
+            "memo": "Remittance without a reference"})
+    return {"internalId": str(payment.internal_id), "tranId": payment.tran_id, "total": amount,
+            "customer": str(customer_id)}
+
+
+def refund(store: Store, record_type: str, internal_id: str, amount: float | None) -> dict:
+    """POST /_sandbox/refund: a customer refund of a payment's or credit memo's unapplied credit, or of a deposit's
+    remaining amount (all of it without `amount`)."""
+    with store.write() as connection:
+        writer = Writer(connection)
+        kind = KINDS.get(record_type)
+        if kind is None or record_type not in ("customerPayment", "creditMemo", "customerDeposit"):
+            raise accounting.AccountingError("INVALID_RCRD_TYPE", f"A refund gives back a payment's, credit memo's or "
+                                             f"deposit's money, not a {record_type}'s.")
+        credit = writer.find(kind, str(internal_id), None)
+        if credit is None:
+            raise accounting.AccountingError("RCRD_DSNT_EXIST", "That record does not exist.")
+        left = (accounting.deposit_remaining(credit.body) if record_type == "customerDeposit"
+                else accounting.credit_remaining(credit))
+        value = round(amount if amount is not None else left, 2)
+        line = {"apply": "true", "doc": str(credit.internal_id), "amount": records.money(value)}
+        sublist = ({"depositList": {"customerRefundDeposit": [line]}} if record_type == "customerDeposit"
+                   else {"applyList": {"apply": [line]}})
+        made = writer.write("add", KINDS["customerRefund"], {"customer": {"internalId": str(credit.parent_id)},
+                                                             "memo": f"Refund of {credit.tran_id}", **sublist})
+    return {"internalId": str(made.internal_id), "tranId": made.tran_id, "total": value}
+
+
+def delete_by_control(store: Store, record_type: str, internal_id: str) -> dict:
+    """POST /_sandbox/delete: delete a record as a user would (refused when another depends on it)."""
+    kind = KINDS.get(record_type)
+    if kind is None:
+        raise accounting.AccountingError("INVALID_RCRD_TYPE", f"The sandbox does not keep {record_type} records.")
+    with store.write() as connection:
+        record = Writer(connection).find(kind, str(internal_id), None)
+        if record is None:
+            raise accounting.AccountingError("RCRD_DSNT_EXIST", "That record does not exist.")
+        delete_record(connection, kind, record, records.now_ms())
+    return {"type": record_type, "internalId": str(internal_id), "deleted": True}

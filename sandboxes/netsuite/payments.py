@@ -36,11 +36,20 @@ def owed(connection, order) -> float:
 
 
 def open_orders(connection) -> list:
+    """Orders something is still owed on, in one pass over the invoices (not one query per order)."""
+    open_billed: dict[str, float] = {}
+    for order_id, remaining in connection.execute(
+            "SELECT json_extract(body, '$.createdFrom.internalId'), "
+            "SUM(CAST(json_extract(body, '$.amountRemaining') AS REAL)) FROM transactions "
+            "WHERE type = 'invoice' AND json_extract(body, '$._voided') IS NULL GROUP BY 1"):
+        open_billed[str(order_id)] = remaining or 0.0
     orders = []
     for row in connection.execute(
             "SELECT internal_id FROM transactions WHERE type = 'salesOrder' ORDER BY internal_id"):
         order = Store.get(connection, "transactions", row[0])
-        if order.body.get("orderStatus") in BILLABLE_STATUSES and owed(connection, order) > 0.005:
+        unbilled = number(order.body.get("total")) - accounting.billed(order.body)
+        if (order.body.get("orderStatus") in BILLABLE_STATUSES
+                and max(unbilled, 0.0) + open_billed.get(str(order.internal_id), 0.0) > 0.005):
             orders.append(order)
     return orders
 

@@ -125,6 +125,21 @@ class Handler:
                 result = operations_money.bill_order(account.store, str(payload["salesOrder"]),
                                                      float(amount) if amount not in (None, "") else None)
                 return self._json(200, result)
+            if path == "/_sandbox/deposit":
+                amount = payload.get("amount")
+                return self._json(200, operations_money.deposit_for_order(
+                    account.store, payload.get("salesOrder"), float(amount) if amount not in (None, "") else None))
+            if path == "/_sandbox/unapplied":
+                return self._json(200, operations_money.unapplied_payment(account.store, payload.get("customer"),
+                                                                          float(payload.get("amount", 100.0))))
+            if path == "/_sandbox/refund":
+                amount = payload.get("amount")
+                return self._json(200, operations_money.refund(account.store, str(payload["type"]),
+                                                               str(payload["internalId"]),
+                                                               float(amount) if amount not in (None, "") else None))
+            if path == "/_sandbox/delete":
+                return self._json(200, operations_money.delete_by_control(account.store, str(payload["type"]),
+                                                                          str(payload["internalId"])))
             if path == "/_sandbox/reset":
                 account.store.wipe()
                 records.seed_items(account.store)

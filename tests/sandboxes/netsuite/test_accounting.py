@@ -268,3 +268,30 @@ def test_it_gets_all_currencies_and_no_other_type(netsuite):
     assert not other.status.isSuccess and other.status.statusDetail[0].code == "INVALID_RCRD_TYPE"
     with pytest.raises(Fault):   # a type getAll does not take is refused by the schema itself
         netsuite.service.getAll(record=netsuite.core.GetAllRecord(recordType="customer"), _soapheaders=netsuite.headers())
+
+
+def test_it_tells_the_storys_money_events_through_the_controls(netsuite, unique):
+    import random
+
+    from demo.story.cli import Story
+
+    order_id = funded(netsuite, unique)
+    said = []
+    story = Story.__new__(Story)
+    story.netsuite_url, story.rng, story.log = netsuite.sandbox.url, random.Random(3), said.append
+    story.recent_payments, story.unapplied = [], []
+    story.remit_payments = None
+    deposit = netsuite.sandbox._request("POST", "/_sandbox/deposit", {"salesOrder": order_id})
+    paid = netsuite.sandbox.pay(days=1, per_day=1, seed=5, backdate=False)["created"][0]["internalId"]
+    story.recent_payments = [str(paid)]
+    for event in ("ach_return", "unapplied", "refund", "mistake"):
+        story.rng.choices = lambda events, weights, event=event: [event]
+        story.money_comes_back()
+
+    assert netsuite.get("customerDeposit", internalId=deposit["internalId"]).record.salesOrder.internalId == order_id
+    assert netsuite.get("customerPayment", internalId=str(paid)).record.status == "Voided"
+    assert [s.split(":")[0].split(" ")[0] for s in said] == ["ACH", "a", "unapplied", "payment"], said
+    refunds = netsuite.search(netsuite.common.TransactionSearchBasic(
+        type=netsuite.core.SearchEnumMultiSelectField(operator="anyOf", searchValue=["_customerRefund"])),
+        body_fields_only=False).recordList.record
+    assert any(r.memo and r.memo.startswith("Refund of PYMT") for r in refunds)
