@@ -124,7 +124,6 @@ class PullRemittances(PullJob):
         return ""
 
     def plan_context(self, records, ctx=None):
-        docs = {str(line["doc"]) for r in records for line in ((r.get("applyList") or {}).get("apply") or []) if line.get("doc")}
         customers = {str((r.get("customer") or {}).get("internalId")) for r in records}
         # A payment applies to invoices; the application is the sales order an invoice was billed from. (A bridge
         # until the remittance pull of issue #16 reads deposits, splits and reversals.)
