@@ -306,3 +306,11 @@ def credit_memo_from_invoice(invoice: StoredRecord) -> dict:
                                                                      "name": f"Invoice #{invoice.tran_id}"},
             "currency": invoice.body.get("currency"), "subsidiary": invoice.body.get("subsidiary"),
             "itemList": {"item": lines}}
+
+
+def application_from_deposit(deposit: StoredRecord) -> dict:
+    """The deposit application `initialize` proposes for a deposit: what is left of it, to apply."""
+    return {"deposit": {"internalId": str(deposit.internal_id), "name": f"Customer Deposit #{deposit.tran_id}"},
+            "customer": dict(deposit.body["customer"]), "currency": deposit.body.get("currency"),
+            "subsidiary": deposit.body.get("subsidiary"), "depDate": deposit.body.get("tranDate"),
+            "unapplied": _money(deposit_remaining(deposit.body))}

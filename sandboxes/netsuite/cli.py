@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="validate every response against the XSDs before sending it (debugging)")
     serve.add_argument("--verbose", action="store_true")
 
-    pay = commands.add_parser("pay", help="generate customer payments against open sales orders")
+    pay = commands.add_parser("pay", help="generate customer payments on open sales orders' invoices (billing the orders first where nothing is billed and open)")
     pay.add_argument("--days", type=int, default=30)
     pay.add_argument("--per-day", type=int, default=5)
     pay.add_argument("--seed", type=int, default=1)
@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--customers", type=int, required=True)
     seed.add_argument("--sales-orders", type=int, default=0)
     seed.add_argument("--payments", type=int, default=0,
-                      help="customer payments applied to the seeded sales orders in turn, dated over --payment-days")
+                      help="customer payments applied in turn to the seeded orders' invoices (one invoice bills each order), dated over --payment-days")
     seed.add_argument("--payment-days", type=int, default=365)
     seed.add_argument("--reversals-share", type=float, default=0.0,
                       help="share of the payments undone later the same day: half voided (directly), half deleted")

@@ -5,7 +5,8 @@ is booked by accounting.rebook once the write is complete.
 from __future__ import annotations
 
 from . import accounting
-from .accounting import TOLERANCE
+from .accounting import TOLERANCE, WriteError
+from .store import Store
 
 SALE_ITEM_TYPES = ("serviceSaleItem",)
 
@@ -27,7 +28,7 @@ class MoneyRules:
 
     # -- helpers -----------------------------------------------------------------------------------------------------
     def _customer_of(self, body: dict, field: str = "customer"):
-        from .records import WriteError, ref_to
+        from .records import ref_to  # records imports this module
         if body.get(field) is None:
             raise WriteError("USER_ERROR", f"Please enter value(s) for: {field}")
         customer = self.resolve(field, body[field], ("customer",))
@@ -37,7 +38,6 @@ class MoneyRules:
         return customer
 
     def _transaction(self, internal_id) -> object | None:
-        from .store import Store
         text = str(internal_id or "")
         return Store.get(self.connection, "transactions", int(text)) if text.isdigit() else None
 
@@ -53,7 +53,6 @@ class MoneyRules:
         already) applies nothing: NetSuite lists only the customer's open documents in a payment's apply sublist
         (Customer Payment, section_N3667711.html: a payment is applied to invoices), so there is no such line to
         mark, and the amount stays unapplied."""
-        from .records import WriteError
         applied = 0.0
         kept = []
         for line in (body.get(list_name) or {}).get(inner) or []:
@@ -88,7 +87,6 @@ class MoneyRules:
 
     # -- invoice -----------------------------------------------------------------------------------------------------
     def _complete_invoice(self, body: dict, existing) -> int:
-        from .records import WriteError
         accounting.check_writable(existing)
         order = None
         if body.get("createdFrom") is not None:
@@ -121,7 +119,6 @@ class MoneyRules:
 
     # -- customer payment --------------------------------------------------------------------------------------------
     def _complete_customerPayment(self, body: dict, existing) -> int:
-        from .records import WriteError
         accounting.check_writable(existing)
         customer = self._customer_of(body)
         if body.get("payment") is None:
@@ -139,7 +136,6 @@ class MoneyRules:
 
     # -- customer deposit --------------------------------------------------------------------------------------------
     def _complete_customerDeposit(self, body: dict, existing) -> int:
-        from .records import WriteError
         accounting.check_writable(existing)
         customer = self._customer_of(body)
         if body.get("payment") is None:
@@ -160,7 +156,7 @@ class MoneyRules:
 
     # -- deposit application -----------------------------------------------------------------------------------------
     def _complete_depositApplication(self, body: dict, existing) -> int:
-        from .records import WriteError, ref_to
+        from .records import ref_to  # records imports this module
         accounting.check_writable(existing)
         ref = body.get("deposit")
         if ref is None:
@@ -168,7 +164,6 @@ class MoneyRules:
         deposit = self._transaction(ref.get("internalId"))
         if deposit is None or deposit.type != "customerDeposit" or deposit.body.get("_voided"):
             raise WriteError("INVALID_KEY_OR_REF", f"Invalid deposit reference key {ref.get('internalId')}.")
-        from .store import Store
         customer = Store.get(self.connection, "entities", deposit.parent_id)
         body["deposit"] = {"internalId": str(deposit.internal_id), "name": f"Customer Deposit #{deposit.tran_id}"}
         body["customer"] = ref_to(customer)
@@ -187,7 +182,6 @@ class MoneyRules:
 
     # -- credit memo -------------------------------------------------------------------------------------------------
     def _complete_creditMemo(self, body: dict, existing) -> int:
-        from .records import WriteError
         accounting.check_writable(existing)
         invoice = None
         if body.get("createdFrom") is not None:
@@ -231,8 +225,7 @@ class MoneyRules:
             line.pop("due", None)
         total = credits + deposits
         if total <= TOLERANCE:
-            from .records import WriteError
-            raise WriteError("USER_ERROR", "You must apply at least one credit or deposit to a refund.")
+                raise WriteError("USER_ERROR", "You must apply at least one credit or deposit to a refund.")
         body["total"] = _m(total)
         body.setdefault("tranDate", self._now())
         accounting.refresh("customerRefund", body)
@@ -240,7 +233,6 @@ class MoneyRules:
 
     # -- journal entry -----------------------------------------------------------------------------------------------
     def _complete_journalEntry(self, body: dict, existing) -> None:
-        from .records import WriteError
         if not self.booking_reversal:
             raise WriteError("INSUFFICIENT_PERMISSION", "The sandbox books journal entries only as a void's reversing "
                              "journal (POST /_sandbox/void in reversing_journal mode).")

@@ -27,6 +27,7 @@ CURRENCY_TYPE = f"{{{ACCOUNTING_NS}}}Currency"
 INITIALIZERS = {
     ("invoice", "salesOrder"): accounting.invoice_from_order,
     ("creditMemo", "invoice"): accounting.credit_memo_from_invoice,
+    ("depositApplication", "customerDeposit"): accounting.application_from_deposit,
 }
 
 
@@ -107,7 +108,7 @@ class MoneyOperations:
             return {"status": _status_error("INVALID_REF_CANT_INITIALIZE", f"Sales Order #{source.tran_id} has "
                                             "nothing left to bill.")}
         proposed[XSI_TYPE_KEY] = KINDS[target].xsd_type
-        for number_, line in enumerate(proposed["itemList"]["item"], start=1):
+        for number_, line in enumerate((proposed.get("itemList") or {}).get("item") or [], start=1):
             line["line"] = str(number_)
         return {"status": _status_ok(), "record": proposed}
 

@@ -37,7 +37,7 @@ def money(netsuite_sandbox):
     paid = created(rest.post("customerPayment", {"customer": {"id": customer}, "payment": 2500.0, "apply": {"items": [
         {"doc": {"id": invoice}, "apply": True, "amount": 2500.0}]}}))
     unapplied = created(rest.post("customerPayment", {"customer": {"id": customer}, "payment": 300.0}))
-    application = created(rest.post("depositApplication", {"deposit": {"id": deposit}, "apply": {"items": [
+    application = created(rest.post(f"customerDeposit/{deposit}/!transform/depositApplication", {"apply": {"items": [
         {"doc": {"id": invoice}, "apply": True, "amount": 1000.0}]}}))
     memo = created(rest.post("creditMemo", {"createdFrom": {"id": invoice}, "item": {"items": [
         {"item": {"id": "101"}, "amount": 500.0}]}}))

@@ -137,6 +137,8 @@ def test_it_applies_a_deposit_for_an_order_to_its_invoice(netsuite, unique):
         customer=netsuite.ref(internalId=customer_id), salesOrder=netsuite.ref(internalId=deposit_id),
         payment=1.0)) == "INVALID_KEY_OR_REF"
     invoice_id = add(netsuite, invoice_of(netsuite, initialize(netsuite, "invoice", "salesOrder", order_id)))
+    proposed = initialize(netsuite, "depositApplication", "customerDeposit", deposit_id).record
+    assert (proposed.deposit.internalId, proposed.customer.internalId, proposed.unapplied) == (deposit_id, customer_id, 3000.0)
     application_id = add(netsuite, netsuite.customers.DepositApplication(
         deposit=netsuite.ref(internalId=deposit_id), applyList=netsuite.customers.DepositApplicationApplyList(
             apply=[netsuite.customers.DepositApplicationApply(apply=True, doc=int(invoice_id))])))

@@ -21,7 +21,7 @@ def funded(rest, unique):
 
 def test_it_books_an_invoice_and_its_payment_through_the_record_service(rest, unique):
     customer, order = funded(rest, unique)
-    invoice = created(rest.post("invoice", {"createdFrom": {"id": order}, "item": {"items": [
+    invoice = created(rest.post(f"salesOrder/{order}/!transform/invoice", {"item": {"items": [
         {"item": {"id": "101"}, "amount": 5000.0, "orderLine": 1}]}}))
     payment = created(rest.post("customerPayment", {"customer": {"id": customer}, "payment": 1200.0, "apply": {
         "items": [{"doc": {"id": invoice}, "apply": True, "amount": 1200.0}, {"doc": {"id": order}, "apply": True,
@@ -49,7 +49,7 @@ def test_it_answers_the_money_in_suiteql(rest, sandbox, unique):
     deposit = created(rest.post("customerDeposit", {"customer": {"id": customer}, "salesOrder": {"id": order},
                                                     "payment": 500.0}))
     invoice = sandbox.bill(order)["internalId"]
-    application = created(rest.post("depositApplication", {"deposit": {"id": deposit}, "apply": {"items": [
+    application = created(rest.post(f"customerDeposit/{deposit}/!transform/depositApplication", {"apply": {"items": [
         {"doc": {"id": invoice}, "apply": True}]}}))
     payment = created(rest.post("customerPayment", {"customer": {"id": customer}, "payment": 300.0, "apply": {
         "items": [{"doc": {"id": invoice}, "apply": True, "amount": 300.0}]}}))
@@ -58,6 +58,8 @@ def test_it_answers_the_money_in_suiteql(rest, sandbox, unique):
     mistaken = created(rest.post("customerPayment", {"customer": {"id": customer}, "payment": 9.0}))
     rest.delete(f"customerPayment/{mistaken}")
 
+    direct = rest.post("depositApplication", {"deposit": {"id": deposit}})
+    assert direct.status_code == 400 and "!transform" in direct.text, "created only by transforming the deposit"
     ids = ", ".join([deposit, invoice, application, payment, voided])
     rows = {row["id"]: row for row in rest.rows(
         "SELECT id, type, status, voided, foreigntotal, createdfrom, foreignamountunpaid, foreignpaymentamountunused "
