@@ -28,6 +28,7 @@ from django.utils import timezone
 from xml.etree.ElementTree import ParseError
 
 from .clients.errors import RemoteError
+from .engine import job_idle
 from .jobs.registry import job_specs
 from .models import (AttemptStatus, NotifiedChange, OutboundNotification, RecordLink, RunOutcome, SALESFORCE_ID,
                      SyncAttempt, SyncJob, SyncRun, salesforce_id_18)
@@ -237,6 +238,8 @@ def notified_changes_push(*, job_name: str, tries: int = 0) -> SyncRun | None:
     due = SyncAttempt.objects.filter(job=job, status=AttemptStatus.PENDING, superseded=False,
                                      next_attempt_at__lte=now).exists()
     run = None
+    if (waiting or due) and not SyncJob.objects.filter(job_idle(now), pk=job.pk).exists():
+        return _follow_up(job_name, tries, None)   # no run row for each knock on a busy job's door
     if waiting or due:
         run = sync_run(job_name=job_name, trigger=SyncRun.Trigger.OUTBOUND)
         if run.outcome == RunOutcome.SKIPPED and job.enabled:
