@@ -23,10 +23,11 @@ from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from xml.etree.ElementTree import ParseError
 
+from .attempts import PARENT_WAIT_CODES, attempts_retry
 from .clients.errors import RemoteError
 from .engine import job_idle
 from .jobs.registry import job_specs
@@ -244,10 +245,17 @@ def notified_changes_push(*, job_name: str, tries: int = 0) -> SyncRun | None:
         run = sync_run(job_name=job_name, trigger=SyncRun.Trigger.OUTBOUND)
         if run.outcome == RunOutcome.SKIPPED and job.enabled:
             return _follow_up(job_name, tries, run)
-    held = SyncAttempt.objects.filter(job=job, status=AttemptStatus.PENDING, superseded=False).exclude(waiting_on="")
-    if held.exists():
+    if _held_for_parents(job).exists():
         return _follow_up(job_name, tries, run)
     return run
+
+
+def _held_for_parents(job: SyncJob):
+    """This job's records that wait for their parent: a try due later, or one that failed for want of it."""
+    return SyncAttempt.objects.filter(
+        Q(status=AttemptStatus.PENDING) | Q(status=AttemptStatus.FAILED, remote_code__in=PARENT_WAIT_CODES,
+                                            resolved_at__isnull=True),
+        job=job, superseded=False).exclude(waiting_on="")
 
 
 def _follow_up(job_name: str, tries: int, run: SyncRun | None) -> SyncRun | None:
@@ -258,14 +266,18 @@ def _follow_up(job_name: str, tries: int, run: SyncRun | None) -> SyncRun | None
 
 
 def _hasten_children_of_linked_parents(job: SyncJob, now) -> int:
-    """Pending tries of this job that wait for a parent now in NetSuite are due at once."""
-    held = SyncAttempt.objects.filter(job=job, status=AttemptStatus.PENDING, superseded=False,
-                                      next_attempt_at__gt=now).exclude(waiting_on="")
+    """This job's records waiting for a parent that is now in NetSuite go at once: a try due later is due now, and
+    one that failed for want of its parent (the two were notified together and the child went first) gets its new
+    try now rather than at the next sweep."""
+    held = _held_for_parents(job)
     parents = set(held.values_list("waiting_on", flat=True))
     if not parents:
         return 0
     linked = RecordLink.objects.filter(salesforce_id__in=parents).exclude(netsuite_internal_id="").values("salesforce_id")
-    return held.filter(waiting_on__in=linked).update(next_attempt_at=now)
+    ready = held.filter(waiting_on__in=linked)
+    hastened = ready.filter(status=AttemptStatus.PENDING, next_attempt_at__gt=now).update(next_attempt_at=now)
+    failed = list(ready.filter(status=AttemptStatus.FAILED).values_list("pk", flat=True))
+    return hastened + (len(attempts_retry(attempt_ids=failed)) if failed else 0)
 
 
 def notified_jobs_overdue(now) -> list[str]:
