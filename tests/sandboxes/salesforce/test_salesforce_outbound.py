@@ -189,3 +189,16 @@ def test_a_slow_endpoint_does_not_slow_the_api(org, sf, listener):
         sf.Account.create({"Name": f"Slow endpoint {i}"})
     assert time.monotonic() - started < 2
     listener.wait_for(3, timeout=15)
+
+
+def test_it_can_deliver_a_message_twice_as_salesforce_warns(org, sf, listener):
+    org.control(outbound_messages=[{"object": "Account", "url": listener.url, "fields": ["Name"]}],
+                outbound_duplicate_rate=1)
+    try:
+        created = sf.Account.create({"Name": "Twice"})["id"]
+        found = listener.wait_for(2)
+    finally:
+        org.control(outbound_duplicate_rate=0)
+    assert [record for _, record in found] == [created, created]
+    assert found[0][0] == found[1][0], "the same notification id both times"
+    assert org.stats()["outbound"]["duplicates_sent"] >= 1
