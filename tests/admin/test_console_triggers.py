@@ -25,13 +25,13 @@ def test_it_shows_what_triggered_each_run_and_try(client, ops_user):
     assert "Triggered by" in story.content.decode() and "Retry by a person" in story.content.decode()
 
 
-def test_it_lists_the_outbound_notifications_with_the_jobs_they_asked_for(client, admin_user):
+def test_it_lists_the_outbound_notifications_with_the_jobs_they_asked_for(client, ops_user):
     account = salesforce_id_18("0015g00000AbCdE")
     notification = OutboundNotification.objects.create(
         notification_id="04l5g000000001AAAA", organization_id="00D5g000004XyZaEAK", action_id="04k5g000000001AAAA",
         object_type="Account", salesforce_id=account, received_at=timezone.now())
     NotifiedChange.objects.create(job=SyncJob.objects.get(name="push_accounts"), notification=notification,
                                   object_type="Account", salesforce_id=account, requested_at=timezone.now())
-    client.force_login(admin_user)
+    client.force_login(ops_user)
     page = client.get(reverse("admin:syncs_outboundnotification_changelist") + "?q=0015g00000AbCdE").content.decode()
     assert account in page and "push_accounts (waiting)" in page
