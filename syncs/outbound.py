@@ -41,8 +41,9 @@ SOBJECT_NS = "urn:sobject.enterprise.soap.sforce.com"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 # The record's own change time, in the order the hub prefers it when the message carries both.
 CHANGE_FIELDS = ("LastModifiedDate", "SystemModstamp")
-# A run that finds the job busy, or records held for a parent on its way, asks again after 0.5 s, 1 s, 2 s … 30 s.
-FOLLOW_UP_TRIES = 12
+# A run that finds the job busy, or records held for a parent on its way, asks again after 0.5 s, 0.75 s, 1.1 s …
+# (half as long again each time, at most 30 s): about two minutes in all, then the sweeper's minute takes over.
+FOLLOW_UP_TRIES = 14
 
 
 class MessageRefused(Exception):
@@ -260,7 +261,7 @@ def _held_for_parents(job: SyncJob):
 
 def _follow_up(job_name: str, tries: int, run: SyncRun | None) -> SyncRun | None:
     if tries < FOLLOW_UP_TRIES:
-        _enqueue(job_name, tries=tries + 1, countdown=min(0.5 * 2 ** tries, 30))
+        _enqueue(job_name, tries=tries + 1, countdown=min(0.5 * 1.5 ** tries, 30))
     # Past that, the sweeper (every minute) and the schedule take over.
     return run
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -103,12 +104,14 @@ class PushJob(JobSpec):
         job, run = ctx.job, ctx.run
         reclaimed = attempts_reclaim_expired(job=job)
         try:
-            unknown = self.unknown_fields(ctx, salesforce)
+            unknown = self.unknown_fields(ctx, salesforce, recent=restricted)
         except RemoteError as error:
             return salesforce_refused(job, error) or (RunOutcome.FAILED, f"Salesforce describe failed: {error.code}: {error.message}")
         if unknown:
             return RunOutcome.FAILED, f"Unknown {self.source_object} fields in the mappings: {', '.join(unknown)}. Nothing was read."
-        pause = salesforce_pause(job, salesforce)
+        # A run for a few notified records (there may be one every few seconds) asks no limits call of its own: the
+        # usage the client's last answer reported is enough to hold back.
+        pause = salesforce_pause_between_pages(job, salesforce) if restricted else salesforce_pause(job, salesforce)
         if pause:
             return RunOutcome.PAUSED, pause
         soql, values = self.read_query(ctx)
@@ -198,14 +201,15 @@ class PushJob(JobSpec):
         where = f" WHERE {condition}" if condition else ""
         return f"SELECT Id FROM {self.source_object}{where} ORDER BY SystemModstamp DESC LIMIT 1", values
 
-    def unknown_fields(self, ctx: PushContext, salesforce) -> list[str]:
-        """Mapping fields that the Salesforce objects do not have: refused before the query, naming each field."""
+    def unknown_fields(self, ctx: PushContext, salesforce, *, recent: bool = False) -> list[str]:
+        """Mapping fields that the Salesforce objects do not have: refused before the query, naming each field.
+        `recent`: a describe this process read in the last few minutes will do (restricted runs)."""
         objects = {self.source_object: list(ctx.mappings.source_fields)}
         if ctx.line_mappings:
             objects.setdefault(self.line_object or self.source_object, []).extend(ctx.line_mappings.source_fields)
         unknown = []
         for object_name, fields in objects.items():
-            known = set(salesforce.describe_fields(object_name))
+            known = _described_fields(salesforce, object_name, recent=recent)
             unknown += [f"{object_name}.{f}" for f in fields if f.split(".")[0] not in known and "." not in f]
         return unknown
 
@@ -425,6 +429,20 @@ class PushPurchaseOrders(FundedApplications):
 
     def parent(self, record):
         return {"record_type": "Account", "salesforce_id": record["Broker__c"], "field": "entity"}
+
+
+# object name → (when read, its field names): a process's recent describes, for restricted runs.
+_DESCRIBED: dict[str, tuple[float, frozenset]] = {}
+DESCRIBE_REUSE_SECONDS = 300
+
+
+def _described_fields(salesforce, object_name: str, *, recent: bool) -> frozenset:
+    seen = _DESCRIBED.get(object_name)
+    if recent and seen and time.monotonic() - seen[0] < DESCRIBE_REUSE_SECONDS:
+        return seen[1]
+    fields = frozenset(salesforce.describe_fields(object_name))
+    _DESCRIBED[object_name] = (time.monotonic(), fields)
+    return fields
 
 
 def _until_refused(pages, job: SyncJob):
