@@ -125,3 +125,28 @@ def test_an_older_change_after_a_newer_one_is_stale_and_asks_for_nothing(client,
     assert old.stale
     assert list(NotifiedChange.objects.values_list("notification__notification_id", flat=True)) == [notification_id(2)]
     assert hook == ["push_accounts"]
+
+
+def test_the_sweeper_asks_again_for_notified_changes_whose_run_was_lost(seeded_hub, monkeypatch, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from syncs.models import SyncJob
+    from syncs.services import sync_sweep
+
+    asked = []
+    monkeypatch.setattr("syncs.tasks.run_sync_job.delay", lambda name, trigger="schedule": asked.append((name, trigger)))
+    notification = OutboundNotification.objects.create(
+        notification_id=notification_id(7), organization_id=salesforce_id_18(ORG_15), action_id="04k5g0000000001AAA",
+        object_type="Account", salesforce_id=ACCOUNT, received_at=timezone.now())
+    job = SyncJob.objects.get(name="push_accounts")
+    NotifiedChange.objects.create(job=job, notification=notification, object_type="Account", salesforce_id=ACCOUNT,
+                                  requested_at=timezone.now() - timedelta(seconds=20))
+    with django_capture_on_commit_callbacks(execute=True):
+        sync_sweep()
+    assert asked == [], "a fresh notice is the hook's task's to run"
+    NotifiedChange.objects.update(requested_at=timezone.now() - timedelta(minutes=2))
+    with django_capture_on_commit_callbacks(execute=True):
+        sync_sweep()
+    assert asked == [("push_accounts", SyncRun.Trigger.OUTBOUND)]
