@@ -129,6 +129,11 @@ class OutboundSender:
         with self.lock:
             self.rules = rules
             self.queued = {}
+            # A message of an outbound message that is gone (or changed) is no longer sent, as in Setup.
+            kept = {repr(rule.spec): rule for rule in rules}
+            for message in self.waiting:
+                message.rule = kept.get(repr(message.rule.spec))
+            self.waiting = [message for message in self.waiting if message.rule is not None]
         return [rule.spec for rule in rules]
 
     def apply(self, changes: dict) -> dict:
