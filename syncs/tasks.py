@@ -9,6 +9,14 @@ def run_sync_job(job_name: str, trigger: str = "schedule") -> int:
     return services.sync_run(job_name=job_name, trigger=trigger).pk
 
 
+@shared_task(name="syncs.tasks.push_notified_changes")
+def push_notified_changes(job_name: str, tries: int = 0) -> int | None:
+    from .outbound import notified_changes_push
+
+    run = notified_changes_push(job_name=job_name, tries=tries)
+    return run.pk if run else None
+
+
 @shared_task(name="syncs.tasks.sweep")
 def sweep() -> list[str]:
     return services.sync_sweep()
