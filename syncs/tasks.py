@@ -9,6 +9,14 @@ def run_sync_job(job_name: str, trigger: str = "schedule") -> int:
     return services.sync_run(job_name=job_name, trigger=trigger).pk
 
 
+@shared_task(name="syncs.tasks.push_notified_changes")
+def push_notified_changes(job_name: str, tries: int = 0) -> int | None:
+    from .outbound import notified_changes_push
+
+    run = notified_changes_push(job_name=job_name, tries=tries)
+    return run.pk if run else None
+
+
 @shared_task(name="syncs.tasks.sweep")
 def sweep() -> list[str]:
     return services.sync_sweep()
@@ -19,3 +27,10 @@ def send_alerts() -> int:
     from .alerts import alerts_send
 
     return len(alerts_send())
+
+
+@shared_task(name="syncs.tasks.reconcile_amounts")
+def reconcile_amounts(trigger: str = "schedule") -> int:
+    from .reconcile_amounts import amounts_reconcile
+
+    return amounts_reconcile(trigger=trigger).pk

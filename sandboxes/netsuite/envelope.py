@@ -22,6 +22,7 @@ SALES_NS = f"urn:sales_{VERSION}.transactions.webservices.netsuite.com"
 PURCHASES_NS = f"urn:purchases_{VERSION}.transactions.webservices.netsuite.com"
 CUSTOMERS_NS = f"urn:customers_{VERSION}.transactions.webservices.netsuite.com"
 SETUP_CUSTOM_NS = f"urn:customization_{VERSION}.setup.webservices.netsuite.com"
+GENERAL_NS = f"urn:general_{VERSION}.transactions.webservices.netsuite.com"
 AXIS_NS = "http://xml.apache.org/axis/"
 
 # The prefixes NetSuite itself uses, declared once on the envelope so that records read as
@@ -39,6 +40,7 @@ RESPONSE_NSMAP = {
     "tranPurch": PURCHASES_NS,
     "tranCust": CUSTOMERS_NS,
     "setupCustom": SETUP_CUSTOM_NS,
+    "tranGeneral": GENERAL_NS,
 }
 _PREFIX_OF = {namespace: prefix for prefix, namespace in RESPONSE_NSMAP.items()}
 

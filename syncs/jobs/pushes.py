@@ -3,19 +3,28 @@
 Each push reads its Salesforce object page by page in (SystemModstamp, Id) order, maps every record by the mapping
 tables, records it as a pending attempt and advances the watermark once the page is committed; meanwhile sender
 threads write the pending attempts in upsertList batches. What differs between pushes is a method of the spec.
+
+Salesforce can also say which records changed (Outbound Messages, syncs/outbound.py): those wait as NotifiedChange
+rows, and every run of the job takes them after its sweep, re-reading each record by id. A run restricted to them
+(trigger "outbound") does only that. Neither moves the watermark for them: the watermark says "every change up to
+here is planned", and a notified record says nothing about the records changed before it, so the scheduled sweep
+still reads everything from where it was (what the restricted run already sent is skipped by its content hash).
 """
 from __future__ import annotations
 
 import logging
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.utils import timezone
 
 from mappings.services import MappingSet, mapping_set_for
 from mappings.transforms import MappingError, map_record
 
+from .. import finance
 from ..attempts import PlannedRecord, attempt_fail, attempts_plan, attempts_reclaim_expired, attempts_succeed, request_failed
 from ..clients.errors import PermanentError, RemoteError
 from ..clients.netsuite import NetSuiteClient, netsuite_client
@@ -23,7 +32,7 @@ from ..clients.netsuite.custom_fields import is_custom, line_type
 from ..concurrency import BudgetTimeout, netsuite_budget
 from ..clients.salesforce import SalesforceClient, salesforce_client, soql_format
 from ..engine import BatchSender, content_hash, links_for, parse_salesforce_datetime, run_count, watermark_advance, watermark_since
-from ..models import Direction, RunOutcome, SyncAttempt, SyncJob, SyncRun, System
+from ..models import Direction, NotifiedChange, RunOutcome, SyncAttempt, SyncJob, SyncRun, System
 from .base import (
     JobSpec,
     job_run_leased,
@@ -40,6 +49,8 @@ FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?$")
 PLAN_CHUNK = 500
 # Salesforce ids in one IN list: 200 keep a query under the 16 KB request-URI limit (414 beyond it).
 IDS_PER_QUERY = 200
+# Notified changes taken together: read in IN lists of IDS_PER_QUERY, planned and committed as one part.
+NOTIFIED_CHUNK = 1000
 
 
 @dataclass
@@ -77,28 +88,38 @@ class PushJob(JobSpec):
         line_mappings = mapping_set_for(job_name=self.lines_job) if self.lines_job else None
         return PushContext(job=job, run=run, mappings=mappings, line_mappings=line_mappings, value_maps=mappings.value_maps)
 
-    def run(self, *, run: SyncRun, salesforce: SalesforceClient | None = None, netsuite: NetSuiteClient | None = None):
+    @property
+    def notified_by(self) -> tuple[str, ...]:
+        """The Salesforce objects whose outbound messages name records this job sends."""
+        return (self.source_object,)
+
+    def run(self, *, run: SyncRun, salesforce: SalesforceClient | None = None, netsuite: NetSuiteClient | None = None,
+            restricted: bool = False):
+        """`restricted`: only the changes Salesforce notified (no sweep from the watermark)."""
         ctx = self.context(run.job, run)
         bad_names = [f for f in ctx.mappings.source_fields + (ctx.line_mappings.source_fields if ctx.line_mappings else [])
                      if not FIELD_NAME.match(f)]
         if bad_names:
             return RunOutcome.FAILED, f"Mapping source fields that are not Salesforce field names: {', '.join(bad_names)}"
         return job_run_leased(self, run, ctx.mappings,
-                              lambda: self._run_leased(ctx, salesforce or salesforce_client(), netsuite))
+                              lambda: self._run_leased(ctx, salesforce or salesforce_client(), netsuite, restricted))
 
-    def _run_leased(self, ctx: PushContext, salesforce, netsuite):
+    def _run_leased(self, ctx: PushContext, salesforce, netsuite, restricted: bool = False):
         job, run = ctx.job, ctx.run
         reclaimed = attempts_reclaim_expired(job=job)
         try:
-            unknown = self.unknown_fields(ctx, salesforce)
+            unknown = self.unknown_fields(ctx, salesforce, recent=restricted)
         except RemoteError as error:
             return salesforce_refused(job, error) or (RunOutcome.FAILED, f"Salesforce describe failed: {error.code}: {error.message}")
         if unknown:
             return RunOutcome.FAILED, f"Unknown {self.source_object} fields in the mappings: {', '.join(unknown)}. Nothing was read."
-        pause = salesforce_pause(job, salesforce)
+        # A run for a few notified records (there may be one every few seconds) asks no limits call of its own: the
+        # usage the client's last answer reported is enough to hold back.
+        pause = salesforce_pause_between_pages(job, salesforce) if restricted else salesforce_pause(job, salesforce)
         if pause:
             return RunOutcome.PAUSED, pause
         soql, values = self.read_query(ctx)
+        since = watermark_since(job)   # before the read moves the watermark
         if run.dry_run:
             return self._dry_run(ctx, salesforce, soql, values)
         writer = NetSuiteBatchWriter(netsuite=netsuite or netsuite_client(), job=job,
@@ -110,7 +131,8 @@ class PushJob(JobSpec):
         # building the message, reading the answer, recording it), and the shared budget caps the requests in flight.
         with BatchSender(job=job, run=run, send_batch=writer, threads=2 * settings.NETSUITE["CONCURRENCY_LIMIT"],
                          batch_size=min(job.batch_size, 100)) as sender:
-            pages = salesforce.query_pages(soql_format(soql, **values), include_deleted=self.include_deleted, page_size=2000)
+            pages = iter(()) if restricted else salesforce.query_pages(
+                soql_format(soql, **values), include_deleted=self.include_deleted, page_size=2000)
             for page in _until_refused(pages, job):
                 if isinstance(page, tuple):
                     paused = page
@@ -133,6 +155,18 @@ class PushJob(JobSpec):
                 if reason:
                     paused = (RunOutcome.PAUSED, reason)
                     break
+            if not paused:
+                # After the sweep, so that a change notified while it read is merged into this run, not lost.
+                notified_planned, notified_skipped = self.plan_notified(ctx, salesforce, sender)
+                planned_count, skipped = planned_count + notified_planned, skipped + notified_skipped
+        if not paused and not restricted:
+            # Applications that left the funded stages (or were deleted) since the watermark go to finance.
+            try:
+                self.after_read(ctx, salesforce, since)
+            except RemoteError as error:
+                paused = salesforce_refused(job, error)
+                if paused is None:
+                    raise
         outcome = run_outcome(run, planned_count, skipped, reclaimed)
         if paused:
             # What was read is written; the rest waits for the allocation, from the watermark reached.
@@ -174,6 +208,9 @@ class PushJob(JobSpec):
     def child_query(self, ctx: PushContext) -> str:
         return ""
 
+    def after_read(self, ctx: PushContext, salesforce, since) -> None:
+        """Work once the changed records are read and planned (`since`: where this run read from)."""
+
     def select_fields(self, ctx: PushContext) -> str:
         line_fields = ctx.line_mappings.source_fields if ctx.line_mappings and not self.line_object else []
         fields = select_list(["Id", "SystemModstamp", *self.extra_fields, *ctx.mappings.source_fields, *line_fields])
@@ -201,14 +238,15 @@ class PushJob(JobSpec):
         where = f" WHERE {condition}" if condition else ""
         return f"SELECT Id FROM {self.source_object}{where} ORDER BY SystemModstamp DESC LIMIT 1", values
 
-    def unknown_fields(self, ctx: PushContext, salesforce) -> list[str]:
-        """Mapping fields that the Salesforce objects do not have: refused before the query, naming each field."""
+    def unknown_fields(self, ctx: PushContext, salesforce, *, recent: bool = False) -> list[str]:
+        """Mapping fields that the Salesforce objects do not have: refused before the query, naming each field.
+        `recent`: a describe this process read in the last few minutes will do (restricted runs)."""
         objects = {self.source_object: list(ctx.mappings.source_fields)}
         if ctx.line_mappings:
             objects.setdefault(self.line_object or self.source_object, []).extend(ctx.line_mappings.source_fields)
         unknown = []
         for object_name, fields in objects.items():
-            known = set(salesforce.describe_fields(object_name))
+            known = _described_fields(salesforce, object_name, recent=recent)
             unknown += [f"{object_name}.{f}" for f in fields if f.split(".")[0] not in known and "." not in f]
         return unknown
 
@@ -217,8 +255,43 @@ class PushJob(JobSpec):
         """The records a page of the run's query stands for, and their links."""
         return page, links_for(self.record_type, [record["Id"] for record in page])
 
+    def plan_notified(self, ctx: PushContext, salesforce, sender: BatchSender) -> tuple[int, int]:
+        """Plan the changes Salesforce notified for this job: each record read again by id (the message is never
+        trusted for content), planned like a record of the sweep, then the notified changes marked taken. Returns
+        (planned, unchanged). The watermark is not moved (see the module's docstring)."""
+        job, run = ctx.job, ctx.run
+        planned_count = skipped = 0
+        while True:
+            waiting = list(NotifiedChange.objects.filter(job=job, taken_at__isnull=True)
+                           .order_by("requested_at", "id")[:NOTIFIED_CHUNK])
+            if not waiting:
+                return planned_count, skipped
+            by_object: dict[str, list[str]] = {}
+            for change in waiting:
+                by_object.setdefault(change.object_type, []).append(change.salesforce_id)
+            records = {}
+            for object_type, ids in by_object.items():
+                for record in self.notified_records(ctx, salesforce, object_type, sorted(set(ids))):
+                    records[record["Id"]] = record
+            records = list(records.values())
+            planned = self.plan_records(ctx, records, links_for(self.record_type, [r["Id"] for r in records]))
+            if planned:
+                planned_count += attempts_plan(run=run, planned=planned, operation="upsert")
+                sender.planned()
+            skipped += len(records) - len(planned)
+            NotifiedChange.objects.filter(pk__in=[change.pk for change in waiting]).update(run=run, taken_at=timezone.now())
+            run_count(run, records_read=len(records))
+
+    def notified_records(self, ctx: PushContext, salesforce, object_type: str, ids: list[str]) -> list[dict]:
+        """The records of the job that these notified `object_type` ids stand for, read from Salesforce now (those
+        that no longer qualify, e.g. no longer funded, are not among them)."""
+        return self.read_by_ids(ctx, salesforce, ids)
+
     def plan_page(self, ctx: PushContext, salesforce, page: list[dict]) -> list[PlannedRecord]:
         records, links = self.records_of_page(ctx, salesforce, page)
+        return self.plan_records(ctx, records, links)
+
+    def plan_records(self, ctx: PushContext, records: list[dict], links: dict) -> list[PlannedRecord]:
         self.before_plan(ctx, records, links)
         planned = []
         for record in records:
@@ -344,8 +417,28 @@ class FundedApplications(PushJob):
     extra_fields = ("Name", "StageName")
 
     def where(self, ctx):
-        stages = [stage for stage, action in ctx.value_maps.get("application_stage", {}).items() if action == "push"]
-        return "StageName IN {stages}", {"stages": stages or ["Funded"]}
+        return "StageName IN {stages}", {"stages": self.push_stages(ctx)}
+
+    def push_stages(self, ctx) -> list[str]:
+        return [stage for stage, action in ctx.value_maps.get("application_stage", {}).items() if action == "push"] or ["Funded"]
+
+    def after_read(self, ctx, salesforce, since):
+        """An application that left the funded stages, or was deleted, after its order was in NetSuite is not pushed
+        as a change: NetSuite's accounting owns the order now (the master rules). Finance is told instead."""
+        # Reference: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_queryall.htm
+        soql = "SELECT Id, Name, StageName, IsDeleted FROM Opportunity WHERE (IsDeleted = true OR StageName NOT IN {stages})"
+        values = {"stages": self.push_stages(ctx)}
+        if since is not None:
+            soql += " AND SystemModstamp >= {since}"
+            values["since"] = since
+        left = salesforce.query_all(soql_format(soql, **values), include_deleted=True)
+        for start in range(0, len(left), IDS_PER_QUERY):
+            chunk = left[start:start + IDS_PER_QUERY]
+            links = links_for(self.record_type, [application["Id"] for application in chunk])
+            for application in chunk:
+                link = links.get(application["Id"])
+                if link is not None and link.netsuite_internal_id:
+                    finance.defunded_file(application=application, record_type=self.record_type, link=link)
 
 
 class PushSalesOrders(FundedApplications):
@@ -393,6 +486,20 @@ class PushPurchaseOrders(FundedApplications):
 
     def parent(self, record):
         return {"record_type": "Account", "salesforce_id": record["Broker__c"], "field": "entity"}
+
+
+# object name → (when read, its field names): a process's recent describes, for restricted runs.
+_DESCRIBED: dict[str, tuple[float, frozenset]] = {}
+DESCRIBE_REUSE_SECONDS = 300
+
+
+def _described_fields(salesforce, object_name: str, *, recent: bool) -> frozenset:
+    seen = _DESCRIBED.get(object_name)
+    if recent and seen and time.monotonic() - seen[0] < DESCRIBE_REUSE_SECONDS:
+        return seen[1]
+    fields = frozenset(salesforce.describe_fields(object_name))
+    _DESCRIBED[object_name] = (time.monotonic(), fields)
+    return fields
 
 
 def _until_refused(pages, job: SyncJob):
