@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 
 from mappings.models import MasterRule
@@ -45,6 +45,9 @@ class LedgerBooks:
         self.rows: dict[tuple[str, str], MoneyTransaction] = {}
         self.invoices: dict[str, str] = {}
         self.applications: dict[str, str] = {}
+        # Transactions read for the first time: inserted once their parts are planned (one INSERT, not an INSERT
+        # and then an UPDATE of every row).
+        self.unsaved: list[MoneyTransaction] = []
 
     def load(self, keys) -> None:
         wanted = {key for key in keys if key not in self.rows}
@@ -190,7 +193,10 @@ class PullRemittances(PullJob):
             if state != row.parts:
                 row.parts = state
                 changed_rows.append(row)
-        MoneyTransaction.objects.bulk_update(changed_rows, ["parts"])
+        with transaction.atomic():
+            rows_update([row for row in changed_rows if row.pk is not None], ["parts"])
+            MoneyTransaction.objects.bulk_create(books.unsaved)
+        books.unsaved = []
         return planned
 
     def _planned(self, ctx, record: dict, part: money.RemittancePart, accounts: dict, before: dict | None,
@@ -243,8 +249,8 @@ def books_record(books: LedgerBooks, record_type: str, records: list[dict]) -> s
         row.record, row.content_hash, row.tran_id = stored, digest, str(record.get("tranId") or "")[:64]
         sources.add((record_type, internal_id))
     with transaction.atomic():
-        MoneyTransaction.objects.bulk_create(new_rows)
-        MoneyTransaction.objects.bulk_update(changed, ["record", "content_hash", "tran_id"])
+        books.unsaved.extend(new_rows)
+        rows_update(changed, ["record", "content_hash", "tran_id"])
         sources |= _refunds_apply(books, refund_changes)
     return sources
 
@@ -263,7 +269,7 @@ def books_deleted(books: LedgerBooks, deletions: list[dict]) -> set[tuple[str, s
         if row.record_type == money.REFUND:
             refund_changes.append((row.internal_id, money.refunded_lines(row.record or {}), {}))
     with transaction.atomic():
-        MoneyTransaction.objects.bulk_update(newly, ["deleted_at"])
+        rows_update(newly, ["deleted_at"])
         sources |= _refunds_apply(books, refund_changes)
     return sources
 
@@ -291,8 +297,26 @@ def _refunds_apply(books: LedgerBooks, changes: list[tuple[str, dict, dict]]) ->
             row.refunds = refunds
             touched[key] = row
     MoneyTransaction.objects.bulk_create(placeholders)
-    MoneyTransaction.objects.bulk_update([row for row in touched.values() if row not in placeholders], ["refunds"])
+    rows_update([row for row in touched.values() if row not in placeholders], ["refunds"])
     return set(touched)
+
+
+def rows_update(rows: list[MoneyTransaction], fields: list[str]) -> None:
+    """bulk_update as one UPDATE per row, run with executemany. Django's bulk_update compiles a CASE over every row
+    for each field: for a page of a thousand payments that cost more CPU than reading and planning the page."""
+    if not rows:
+        return
+    now = timezone.now()
+    for row in rows:
+        row.updated_at = now
+    connection = connections[router.db_for_write(MoneyTransaction)]
+    quote = connection.ops.quote_name
+    columns = [MoneyTransaction._meta.get_field(name) for name in [*fields, "updated_at"]]
+    sql = (f"UPDATE {quote(MoneyTransaction._meta.db_table)} SET "
+           + ", ".join(f"{quote(field.column)} = %s" for field in columns) + f" WHERE {quote('id')} = %s")
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [[field.get_db_prep_save(getattr(row, field.attname), connection) for field in columns]
+                                 + [row.pk] for row in rows])
 
 
 def rollup(run: SyncRun, writer: SalesforceBatchWriter) -> dict[str, dict]:
