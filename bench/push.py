@@ -183,6 +183,13 @@ def run_job(job_name: str) -> dict:
             "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
 
 
+def _forked_worker_init() -> None:
+    """A forked worker opens a connection pool of its own, as a Celery prefork child does."""
+    from syncs.database import pools_forget
+
+    pools_forget()
+
+
 class StageRunner:
     """Runs the jobs of a stage at the same time: in worker processes forked from this warm process (one job each,
     like Celery workers with concurrency 1), or in threads of this process."""
@@ -193,7 +200,7 @@ class StageRunner:
             from django.db import connections
 
             connections.close_all()  # a forked child must not share the parent's database connection
-            self.pool = multiprocessing.get_context("fork").Pool(processes=width)
+            self.pool = multiprocessing.get_context("fork").Pool(processes=width, initializer=_forked_worker_init)
 
     def run(self, job_names: list[str]) -> dict:
         from syncs.models import SyncRun
@@ -317,6 +324,53 @@ def machine_busy_seconds() -> float:
         return float("nan")
 
 
+class DatabaseWatch:
+    """On PostgreSQL: the hub's connections to its database (peak, sampled every 0.2 s) and the CPU time its server
+    processes spent (each backend's /proc CPU time, from its first sample to its last), from a connection of its
+    own, which is not counted. Nothing on SQLite."""
+
+    def __init__(self, database_url: str):
+        self.url = database_url if database_url.startswith("postgres") else ""
+        self.peak = 0
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.stopped = threading.Event()
+        self.thread = None
+
+    def __enter__(self):
+        if self.url:
+            import psycopg
+
+            self.conn = psycopg.connect(self.url, autocommit=True)
+            self.own_pid = self.conn.info.backend_pid
+            self.thread = threading.Thread(target=self._watch, name="database-watch", daemon=True)
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.thread is not None:
+            self.stopped.set()
+            self.thread.join()
+            self.conn.close()
+
+    def _watch(self) -> None:
+        while True:
+            pids = [pid for (pid,) in self.conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> %s", [self.own_pid])]
+            self.peak = max(self.peak, len(pids))
+            for pid in pids:
+                seconds = process_cpu_seconds(pid)
+                if seconds == seconds:  # not NaN: the backend is on this machine
+                    self.first.setdefault(pid, seconds)
+                    self.last[pid] = seconds
+            if self.stopped.wait(0.2):
+                return
+
+    @property
+    def cpu(self) -> float:
+        return sum(self.last[pid] - self.first[pid] for pid in self.last) if self.url else float("nan")
+
+
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of this process
     return usage.ru_utime + usage.ru_stime
@@ -436,11 +490,12 @@ def push_pass(salesforce, netsuite, transport: str, args) -> dict:
     total_started = time.monotonic()
     stage_rows = []
     try:
-        for number, job_names in enumerate(STAGES, start=1):
-            stage_started = time.monotonic()
-            results = runner.run(job_names)
-            elapsed = time.monotonic() - stage_started
-            stage_rows.append((number, elapsed, results))
+        with DatabaseWatch(args.database_url) as database:
+            for number, job_names in enumerate(STAGES, start=1):
+                stage_started = time.monotonic()
+                results = runner.run(job_names)
+                elapsed = time.monotonic() - stage_started
+                stage_rows.append((number, elapsed, results))
     finally:
         runner.close()
     total = time.monotonic() - total_started
@@ -456,6 +511,7 @@ def push_pass(salesforce, netsuite, transport: str, args) -> dict:
     figures = {
         "stage_rows": stage_rows, "total": total, "results": results, "cpu": cpu, "holds": holds, "peak_kb": peak_kb,
         "machine_busy": machine_busy_seconds() - machine_before,
+        "database_peak": database.peak, "database_cpu": database.cpu,
         "sandbox_cpu": {name: process_cpu_seconds(box.process.pid) - sandboxes_before[name] for name, box in
                         (("Salesforce", salesforce), ("NetSuite", netsuite))},
         "ns": netsuite.stats(), "sf": salesforce.stats(),
@@ -527,6 +583,10 @@ def report_pass(transport: str, figures: dict, args, expected: dict) -> bool:
     per_record_ms = cpu / written_total * 1000 if written_total else float("nan")
     print(f"hub CPU                      {cpu:8.2f} s   ({per_record_ms:.2f} ms per record written)")
     print("sandbox CPU                  " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in figures["sandbox_cpu"].items()))
+    if args.database_url.startswith("postgres"):
+        print(f"PostgreSQL                   {figures['database_peak']:8d} connections at most; its processes' CPU "
+              f"{figures['database_cpu']:.2f} s ({figures['database_cpu'] / max(written_total, 1) * 1000:.3f} ms per "
+              f"record written)")
     cpus = len(os.sched_getaffinity(0))
     others = figures["machine_busy"] - cpu - sum(figures["sandbox_cpu"].values())
     print(f"machine CPU busy             {figures['machine_busy']:8.2f} s of {cpus} × {total:.2f} s "

@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from .attempts import attempts_claim
+from .database import connection_release
 from .models import RecordLink, RunOutcome, SyncJob, SyncRun
 
 logger = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class JobLeaseKeeper:
         try:
             while not self.stopped.wait(settings.HUB_RUN_LEASE_SECONDS / 3):
                 job_lease_renew(self.job)
+                connection_release()
         finally:
             connections.close_all()
 
@@ -160,6 +162,7 @@ class BatchSender:
                     continue
                 if reading_done:
                     return
+                connection_release()  # an idle sender holds no database connection
                 with self.work:
                     self.work.wait_for(lambda: self.generation != seen, timeout=self.idle_seconds)
         finally:
