@@ -247,6 +247,9 @@ HUB_PARENT_WAIT_SECONDS = env.float("HUB_PARENT_WAIT_SECONDS", default=60)
 # A claimed attempt or a job's run is someone else's to take over once its lease runs out without renewal.
 HUB_ATTEMPT_LEASE_SECONDS = env.int("HUB_ATTEMPT_LEASE_SECONDS", default=600)
 HUB_RUN_LEASE_SECONDS = env.int("HUB_RUN_LEASE_SECONDS", default=300)
+# A push run's sending is spread over this many worker processes, its own included (syncs/sending.py): set it to
+# the worker processes the hub has (PostgreSQL and Redis); 1 on the embedded default.
+HUB_SEND_WORKERS = env.int("HUB_SEND_WORKERS", default=1)
 # Jobs pause when fewer than this share of Salesforce's daily API requests is left.
 HUB_SALESFORCE_API_RESERVE_PERCENT = env.float("HUB_SALESFORCE_API_RESERVE_PERCENT", default=10)
 

@@ -104,6 +104,9 @@ class SyncRun(models.Model):
     watermark_before_record_id = models.CharField(max_length=32, blank=True)
     watermark_after_timestamp = models.DateTimeField(null=True, blank=True)
     watermark_after_record_id = models.CharField(max_length=32, blank=True)
+    reading_finished_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the run had read and planned everything: the workers helping it send stop "
+                                         "once nothing is left.")
 
     class Meta:
         ordering = ["-started_at", "-id"]

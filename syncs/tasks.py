@@ -9,6 +9,12 @@ def run_sync_job(job_name: str, trigger: str = "schedule") -> int:
     return services.sync_run(job_name=job_name, trigger=trigger).pk
 
 
+@shared_task(name="syncs.tasks.send_run_attempts")
+def send_run_attempts(job_name: str, run_id: int) -> int:
+    """Help a run send its attempts (syncs/sending.py); returns how many this worker sent."""
+    return services.run_attempts_send(job_name=job_name, run_id=run_id)
+
+
 @shared_task(name="syncs.tasks.sweep")
 def sweep() -> list[str]:
     return services.sync_sweep()

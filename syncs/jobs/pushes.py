@@ -21,6 +21,7 @@ from ..clients.netsuite import NetSuiteClient, netsuite_client
 from ..clients.salesforce import SalesforceClient, salesforce_client, soql_format
 from ..engine import BatchSender, content_hash, links_for, parse_salesforce_datetime, run_count, watermark_advance, watermark_since
 from ..models import Direction, RunOutcome, SyncAttempt, SyncJob, SyncRun, System
+from ..sending import helpers_enqueue, run_reading_finish, run_reading_finished, send_workers, sender_threads
 from .base import (
     JobSpec,
     job_run_leased,
@@ -100,40 +101,68 @@ class PushJob(JobSpec):
             return self._dry_run(ctx, salesforce, soql, values)
         writer = NetSuiteBatchWriter(netsuite=netsuite or netsuite_client(), job=job,
                                      replan=lambda attempts: self.replan(ctx, salesforce, attempts))
-        read = planned_count = skipped = 0
-        paused = None
-        # Twice as many senders as NetSuite slots: a sender spends part of each batch outside its slot (claiming,
-        # building the message, reading the answer, recording it), and the shared budget caps the requests in flight.
-        with BatchSender(job=job, run=run, send_batch=writer, threads=2 * settings.NETSUITE["CONCURRENCY_LIMIT"],
-                         batch_size=min(job.batch_size, 100)) as sender:
-            pages = salesforce.query_pages(soql_format(soql, **values), include_deleted=self.include_deleted, page_size=2000)
-            for page in _until_refused(pages, job):
-                if isinstance(page, tuple):
-                    paused = page
-                    break
-                # A page is planned and committed a few hundred records at a time, so the senders start on its first
-                # records while the rest are mapped (the cursor moves with each committed part).
-                for start in range(0, len(page), PLAN_CHUNK):
-                    part = page[start:start + PLAN_CHUNK]
-                    read += len(part)
-                    planned = self.plan_page(ctx, salesforce, part)
-                    skipped += self.unchanged_count(part, planned)
-                    if planned:
-                        planned_count += attempts_plan(run=run, planned=planned, operation="upsert")
-                        sender.planned()
-                    last = part[-1]
-                    watermark_advance(job=job, run=run, timestamp=parse_salesforce_datetime(last["SystemModstamp"]),
-                                      record_id=last["Id"])
-                    run_count(run, records_read=len(part))
-                reason = salesforce_pause_between_pages(job, salesforce)
-                if reason:
-                    paused = (RunOutcome.PAUSED, reason)
-                    break
+        # Twice as many senders as NetSuite slots, spread over the workers that help this run (syncs/sending.py): a
+        # sender spends part of each batch outside its slot (claiming, building the message, reading the answer,
+        # recording it), and the shared budget caps the requests in flight.
+        workers = send_workers()
+        with BatchSender(job=job, run=run, send_batch=writer, batch_size=min(job.batch_size, 100),
+                         threads=sender_threads(limit=settings.NETSUITE["CONCURRENCY_LIMIT"], workers=workers),
+                         wait_for_others=workers > 1) as sender:
+            helpers_enqueue(run=run, helpers=workers - 1)
+            try:
+                paused, read, planned_count, skipped = self._read_and_plan(ctx, salesforce, soql, values, sender)
+            finally:
+                run_reading_finish(run)
         outcome = run_outcome(run, planned_count, skipped, reclaimed)
         if paused:
             # What was read is written; the rest waits for the allocation, from the watermark reached.
             return paused[0], f"{paused[1]} Read so far: {outcome[1]}"
         return outcome
+
+    def send_for(self, *, run: SyncRun, salesforce: SalesforceClient | None = None,
+                 netsuite: NetSuiteClient | None = None) -> int:
+        """Help `run` send its attempts from this worker (syncs/sending.py) until it has read everything and nothing
+        due is left. Returns how many of the run's tries were closed meanwhile by anyone (for the task's log)."""
+        ctx = self.context(run.job, run)
+        salesforce = salesforce or salesforce_client()
+        writer = NetSuiteBatchWriter(netsuite=netsuite or netsuite_client(), job=run.job,
+                                     replan=lambda attempts: self.replan(ctx, salesforce, attempts))
+        sender = BatchSender(job=run.job, run=run, send_batch=writer, batch_size=min(run.job.batch_size, 100),
+                             threads=sender_threads(limit=settings.NETSUITE["CONCURRENCY_LIMIT"], workers=send_workers()),
+                             reading_finished=lambda: run_reading_finished(run.pk))
+        sender.send_until_done()
+        return SyncAttempt.objects.filter(run=run, finished_at__isnull=False).count()
+
+    def _read_and_plan(self, ctx: PushContext, salesforce, soql: str, values: dict, sender: BatchSender):
+        """Read the run's query page by page and commit each part's attempts for the senders; returns (a pause, or
+        None), records read, attempts planned, records unchanged."""
+        job, run = ctx.job, ctx.run
+        read = planned_count = skipped = 0
+        paused = None
+        pages = salesforce.query_pages(soql_format(soql, **values), include_deleted=self.include_deleted, page_size=2000)
+        for page in _until_refused(pages, job):
+            if isinstance(page, tuple):
+                paused = page
+                break
+            # A page is planned and committed a few hundred records at a time, so the senders start on its first
+            # records while the rest are mapped (the cursor moves with each committed part).
+            for start in range(0, len(page), PLAN_CHUNK):
+                part = page[start:start + PLAN_CHUNK]
+                read += len(part)
+                planned = self.plan_page(ctx, salesforce, part)
+                skipped += self.unchanged_count(part, planned)
+                if planned:
+                    planned_count += attempts_plan(run=run, planned=planned, operation="upsert")
+                    sender.planned()
+                last = part[-1]
+                watermark_advance(job=job, run=run, timestamp=parse_salesforce_datetime(last["SystemModstamp"]),
+                                  record_id=last["Id"])
+                run_count(run, records_read=len(part))
+            reason = salesforce_pause_between_pages(job, salesforce)
+            if reason:
+                paused = (RunOutcome.PAUSED, reason)
+                break
+        return paused, read, planned_count, skipped
 
     def _dry_run(self, ctx, salesforce, soql, values):
         first_page = next(iter(salesforce.query_pages(soql_format(soql, **values), page_size=200)), [])
