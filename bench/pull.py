@@ -6,8 +6,12 @@ Remittance__c records through sObject Collections (200 a call).
 
 The data is seeded straight into both sandboxes' storage before they start (their own seeding code): a Salesforce
 org of merchant Accounts and funded Applications, and a NetSuite account holding their Customers and Sales Orders
-(external ids = the Salesforce ids, as the pushes would have left them) and the payments, applied to the orders in
-turn and dated over a year of office hours, to the second (so some share one). The hub's database gets the
+(external ids = the Salesforce ids, as the pushes would have left them), each order billed by one invoice, and the
+payments, applied to the invoices in turn and dated over a year of office hours, to the second (so some share one).
+`--reversals-share 0.05` undoes that share of the payments later the same day, half voided directly (kept, amount 0)
+and half deleted, as ACH returns and payments entered by mistake are; the pull then reads the voided ones with the
+rest. Each page also asks NetSuite which sales orders its payments' invoices were billed from (one getList, or one
+SuiteQL query, of the page's invoices), which the bound below does not count. The hub's database gets the
 Account and Sales Order record links the pushes would have made. Both sandboxes run as their own processes; the hub
 runs `syncs.services.sync_run(job_name="pull_remittances")` in this process, as a worker would, on a fresh SQLite
 database (or --database-url, an empty one), then runs it again to show that the second run writes nothing.
@@ -112,16 +116,22 @@ def seed_both(temp: Path, args) -> dict:
     ns_records.seed_items(ns_store)
     ns_seeding.seed(ns_store, customers=args.customers, sales_orders=args.applications, payments=args.payments,
                     payment_days=args.payment_days, random_seed=args.random_seed,
-                    customer_external_ids=account_ids, order_external_ids=application_ids)
+                    customer_external_ids=account_ids, order_external_ids=application_ids,
+                    reversals_share=args.reversals_share)
     with ns_store.read() as conn:
         customers = conn.execute("SELECT external_id, internal_id FROM entities WHERE type = 'customer'").fetchall()
         orders = conn.execute("SELECT external_id, internal_id FROM transactions WHERE type = 'salesOrder'").fetchall()
+        kept = conn.execute("SELECT COUNT(*) FROM transactions WHERE type = 'customerPayment'").fetchone()[0]
+        voided = conn.execute("SELECT COUNT(*) FROM transactions WHERE type = 'customerPayment' "
+                              "AND json_extract(body, '$._voided') IS NOT NULL").fetchone()[0]
+        deleted = conn.execute("SELECT COUNT(*) FROM deleted_records WHERE type = 'customerPayment'").fetchone()[0]
         seconds = conn.execute("SELECT last_modified_ms / 1000, COUNT(*) FROM transactions "
                                "WHERE type = 'customerPayment' GROUP BY 1 HAVING COUNT(*) > 1").fetchall()
         span = conn.execute("SELECT MIN(last_modified_ms), MAX(last_modified_ms) FROM transactions "
                             "WHERE type = 'customerPayment'").fetchone()
     ns_store.close()
     return {"customers": customers, "orders": orders, "seconds": time.monotonic() - started,
+            "payments_kept": kept, "voided": voided, "deleted": deleted,
             "shared_seconds": len(seconds), "payments_sharing": sum(n for _, n in seconds),
             "most_in_one_second": max([n for _, n in seconds], default=1), "span_ms": span}
 
@@ -166,7 +176,7 @@ class CallLog:
         setattr(owner, name, timed)
 
     def install(self) -> None:
-        from syncs.jobs import pulls
+        from syncs.jobs import remittances
         from syncs.clients.netsuite.soap import SoapNetSuiteClient as NetSuiteClient
         from syncs.clients.salesforce import SalesforceClient
 
@@ -181,7 +191,7 @@ class CallLog:
         self.wrap(SalesforceClient, "upsert_collection", "upsert collection", lambda a, k, r: len(a[3]))
         self.wrap(SalesforceClient, "update_collection", "update collection", lambda a, k, r: len(a[2]))
         self.wrap(SalesforceClient, "query_all", "query", lambda a, k, r: len(r))
-        self.wrap(pulls, "_rollup", "roll-up", lambda a, k, r: 0)
+        self.wrap(remittances, "rollup", "roll-up", lambda a, k, r: 0)
 
     def since(self, moment: float) -> list[tuple[str, float, float, int]]:
         return [(what, start - moment, end - moment, n) for what, start, end, n in self.calls if start >= moment]
@@ -271,12 +281,15 @@ def verify(temp: Path, salesforce, args) -> list[str]:
     problems = []
     sf = salesforce.client()
     count = sf.query("SELECT COUNT() FROM Remittance__c")["totalSize"]
-    print(f"Remittance__c in Salesforce: {count} (payments in NetSuite: {args.payments})")
-    if count != args.payments:
-        problems.append(f"{count} remittances for {args.payments} payments")
+    print(f"Remittance__c in Salesforce: {count} (payments in NetSuite: {args.expected_payments})")
+    if count != args.expected_payments:
+        problems.append(f"{count} remittances for {args.expected_payments} payments")
     netsuite_db = sqlite3.connect(f"file:{temp / 'netsuite' / NS_DB_NAME}?mode=ro", uri=True)
-    orders = {row[0]: row[1] for row in netsuite_db.execute(
+    order_ids = {row[0]: row[1] for row in netsuite_db.execute(
         "SELECT internal_id, external_id FROM transactions WHERE type = 'salesOrder'")}
+    # A payment applies to an invoice; the application is the sales order the invoice was billed from.
+    orders = {row[0]: order_ids[int(row[1])] for row in netsuite_db.execute(
+        "SELECT internal_id, json_extract(body, '$.createdFrom.internalId') FROM transactions WHERE type = 'invoice'")}
     customers = {row[0]: row[1] for row in netsuite_db.execute(
         "SELECT internal_id, external_id FROM entities WHERE type = 'customer'")}
     payments = netsuite_db.execute("SELECT internal_id, parent_id, body FROM transactions "
@@ -358,6 +371,9 @@ def main() -> int:
     parser.add_argument("--customers", type=int, default=2000, help="merchant Accounts / NetSuite Customers")
     parser.add_argument("--applications", type=int, default=2500, help="funded Applications / NetSuite Sales Orders")
     parser.add_argument("--payment-days", type=int, default=365, help="days of office hours the payments span")
+    parser.add_argument("--reversals-share", type=float, default=0.0,
+                        help="share of the payments undone later the same day (ACH returns and mistakes): half voided "
+                             "directly (kept, amount 0), half deleted; e.g. 0.05")
     parser.add_argument("--page-size", type=int, default=1000, help="HUB_NETSUITE_PAGE_SIZE")
     parser.add_argument("--latency-ms", type=float, default=200)
     parser.add_argument("--latency-per-record-ms", type=float, default=1)
@@ -387,6 +403,11 @@ def main() -> int:
 def bench(temp: Path, args) -> int:
     with multiprocessing.get_context("fork").Pool(1) as pool:
         seeded = pool.apply(seed_both, (temp, args))
+    # Deleted payments are gone from NetSuite: the pull reads (and writes) the rest, voided ones included.
+    args.expected_payments = seeded["payments_kept"]
+    if args.reversals_share:
+        print(f"reversals: {args.reversals_share:.1%} of the payments asked for undone: {seeded['voided']} voided "
+              f"(kept, amount 0), {seeded['deleted']} deleted; {seeded['payments_kept']} payments to pull")
     first, last = (dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).date() for ms in seeded["span_ms"])
     print(f"seeded both sandboxes in {seeded['seconds']:.1f} s: {args.customers} accounts/customers, "
           f"{args.applications} funded applications/sales orders, {args.payments} payments from {first} to {last} "
@@ -444,10 +465,10 @@ def bench(temp: Path, args) -> int:
     written = run.records_written
     from syncs.clients.netsuite.soap_pages import READ_AHEAD
 
-    pages = math.ceil(args.payments / args.page_size)
+    pages = math.ceil(args.expected_payments / args.page_size)
     page_s = latency_s + args.page_size * per_record_s
     netsuite_bound = page_s + math.ceil((pages - 1) / READ_AHEAD) * page_s
-    calls_needed = math.ceil(args.payments / COLLECTION)
+    calls_needed = math.ceil(args.expected_payments / COLLECTION)
     upserts = timeline["upserts"]
     mean_call = sum(end - start for _, start, end, _ in upserts) / len(upserts) if upserts else float("nan")
     salesforce_bound = calls_needed * mean_call
@@ -480,8 +501,8 @@ def bench(temp: Path, args) -> int:
     again = second_run["run"]
     if run.outcome != "succeeded" or first_run["failed"]:
         problems.append(f"first run {run.outcome} with {first_run['failed']} failed attempts: {run.message}")
-    if written != args.payments:
-        problems.append(f"first run wrote {written} of {args.payments}")
+    if written != args.expected_payments:
+        problems.append(f"first run wrote {written} of {args.expected_payments}")
     if again.outcome != "succeeded" or again.records_written != 0:
         problems.append(f"second run {again.outcome}, wrote {again.records_written}: {again.message}")
     collection_calls = sum(n for route, n in second_run["sf"].get("by_route", {}).items() if "composite" in route)
@@ -513,8 +534,8 @@ def bench(temp: Path, args) -> int:
               f"SOAP {soap_requests / max(run.records_read, 1):.4f}")
         if rest_first["run"].outcome != "succeeded" or rest_first["failed"]:
             problems.append(f"REST first run {rest_first['run'].outcome}: {rest_first['run'].message}")
-        if rest_first["run"].records_written != args.payments:
-            problems.append(f"REST first run wrote {rest_first['run'].records_written} of {args.payments}")
+        if rest_first["run"].records_written != args.expected_payments:
+            problems.append(f"REST first run wrote {rest_first['run'].records_written} of {args.expected_payments}")
         if rest_second["run"].outcome != "succeeded" or rest_second["run"].records_written != 0:
             problems.append(f"REST second run {rest_second['run'].outcome}, wrote {rest_second['run'].records_written}")
     print("PASS" if not problems else "FAIL: " + "; ".join(problems))

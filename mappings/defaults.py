@@ -38,6 +38,8 @@ NETSUITE_OWNED_APPLICATION_FIELDS = [
     "NetSuite_Commission_PO_Amount__c",
     "Total_Remitted__c",
     "Remittance_Balance__c",
+    # Credit memos reduce what is owed without being money received: kept apart from Total_Remitted__c.
+    "Total_Credited__c",
 ]
 
 # (record type, master, read-only in, fields the other system owns, notes) — the case study's table.

@@ -427,3 +427,5 @@ class RecordLinkAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+from . import admin_money  # noqa: E402,F401  (finance's review queue and the reconciliation of amounts)

@@ -8,7 +8,8 @@ Field mappings are (source field, target field, transform, argument, required, d
 names of the org (see sandboxes/salesforce); NetSuite names are SuiteTalk 2023_2 record fields.
 """
 from .jobs.order_lines import PushPurchaseOrderLines, PushSalesOrderLines
-from .jobs.pulls import PullPurchaseOrders, PullRemittances, PullSalesOrders
+from .jobs.pulls import PullPurchaseOrders, PullSalesOrders
+from .jobs.remittances import PullRemittances
 from .jobs.pushes import PushAccounts, PushContacts, PushPurchaseOrders, PushSalesOrders
 from .jobs.registry import job_register
 
@@ -138,8 +139,10 @@ JOBS = [
     ),
     PullRemittances(
         "pull_remittances",
-        title="Customer Payments → Remittances",
-        description="NetSuite Customer Payments by last-modified date become Remittance__c records on the Application.",
+        title="Customer Payments, Deposits, Credits and Refunds → Remittances",
+        description="NetSuite's money by last-modified date (payments applied to invoices, deposits for orders, credit "
+                    "memos, refunds, voids and deletes) becomes Remittance__c records on the Application it pays, "
+                    "or on the Account when it pays none; the Application's totals follow.",
         source_record_type="customerPayment", target_record_type="Remittance__c", record_type="Remittance",
         stage=6, batch_size=200, every_minutes=REMITTANCE_PULL_EVERY_MINUTES,
         default_mappings=[
@@ -149,6 +152,7 @@ JOBS = [
             ('tranDate', 'Payment_Date__c', 'date', '', True, ''),
             ('paymentMethod.name', 'Method__c', 'value_map', 'payment_method', False, 'Other'),
             ('status', 'Status__c', 'none', '', False, ''),
+            ('currency.name', 'Currency__c', 'none', '', False, ''),
         ],
     ),
 ]

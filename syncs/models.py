@@ -365,3 +365,123 @@ class ApiUsage(models.Model):
     used = models.PositiveBigIntegerField()
     allocation = models.PositiveBigIntegerField()
     seen_at = models.DateTimeField()
+
+
+# --- money as NetSuite books it -----------------------------------------------------------------------------------
+
+class MoneyTransaction(models.Model):
+    """The hub's copy of one NetSuite money transaction as last read (a payment, deposit, deposit application,
+    credit memo, refund; or an invoice, for the sales order it was billed from). A remittance's effective amount
+    depends on other transactions (a refund of a payment, read in a later sweep), so the pull keeps what it read
+    here and computes the remittances from it. `parts` is what the hub last planned for Salesforce (key →
+    application, amount, status), to say what changed and to zero a part that is gone."""
+
+    record_type = models.CharField(max_length=32)
+    internal_id = models.CharField(max_length=32)
+    tran_id = models.CharField(max_length=64, blank=True)
+    record = models.JSONField(null=True, blank=True, help_text="The transaction as last read (null: only referenced).")
+    content_hash = models.CharField(max_length=64, blank=True)
+    created_from = models.CharField(max_length=32, blank=True, help_text="An invoice's sales order (internal id).")
+    refunds = models.JSONField(default=dict, blank=True, help_text="Refund internal id → amount refunded of this one.")
+    parts = models.JSONField(default=dict, blank=True, help_text="Remittance key → what the hub last planned for it.")
+    deleted_at = models.DateTimeField(null=True, blank=True, help_text="Deleted in NetSuite (getDeleted / deletedrecord).")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["record_type", "internal_id"], name="money_transaction_unique")]
+
+    def __str__(self):
+        return f"{self.record_type} {self.internal_id}"
+
+
+class FinanceReviewKind(models.TextChoices):
+    UNAPPLIED_CASH = "unapplied_cash", "Unapplied cash"
+    REVERSAL = "reversal", "Money reversed (void, refund, credit memo, delete)"
+    DEFUNDED = "defunded_application", "Application defunded or deleted after its order"
+    RECONCILIATION = "reconciliation_difference", "Reconciliation difference"
+
+
+class FinanceReview(models.Model):
+    """One thing finance has to look at, filed by the hub once per cause (`cause` is unique): the same void seen
+    by a second run, or the same difference found by tomorrow's reconciliation, files nothing new."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    kind = models.CharField(max_length=32, choices=FinanceReviewKind.choices)
+    cause = models.CharField(max_length=200, unique=True, help_text="What filed it; one item per cause.")
+    summary = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    application_id = models.CharField(max_length=18, blank=True, help_text="The Salesforce application (Opportunity).")
+    application_name = models.CharField(max_length=120, blank=True)
+    salesforce_record_id = models.CharField(max_length=18, blank=True, help_text="e.g. the Remittance__c.")
+    netsuite_record_type = models.CharField(max_length=32, blank=True)
+    netsuite_internal_id = models.CharField(max_length=32, blank=True)
+    netsuite_number = models.CharField(max_length=64, blank=True)
+    amount_before = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    amount_after = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=16, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("resolve_financereview", "Can resolve finance review items")]
+        indexes = [models.Index(fields=["status", "kind", "-created_at"], name="review_status_kind")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.summary[:60]}"
+
+
+class ReconciliationRun(models.Model):
+    """One reconciliation of amounts (sales orders against fees, commissions, remittances against NetSuite's money)."""
+
+    trigger = models.CharField(max_length=16, default="schedule")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, default="running", help_text="running, agreed, differences, failed")
+    applications_checked = models.PositiveIntegerField(default=0)
+    remittances_checked = models.PositiveIntegerField(default=0)
+    differences_found = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        permissions = [("run_reconciliation", "Can run the reconciliation of amounts")]
+
+    def __str__(self):
+        return f"reconciliation at {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ReconciliationDifference(models.Model):
+    """One amount on which Salesforce and NetSuite disagree, naming the records on both sides."""
+
+    class Check(models.TextChoices):
+        FEES = "fees", "Sales order total ≠ fee lines"
+        COMMISSION = "commission", "Commission order ≠ funded amount × commission %"
+        MISSING_REMITTANCE = "missing_remittance", "Money in NetSuite missing in Salesforce"
+        ORPHAN_REMITTANCE = "orphan_remittance", "Remittance with no money in NetSuite"
+        REMITTANCE_AMOUNT = "remittance_amount", "Remittance amount ≠ NetSuite's"
+
+    run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="differences")
+    kind = models.CharField(max_length=32, choices=Check.choices)
+    application_id = models.CharField(max_length=18, blank=True)
+    application_name = models.CharField(max_length=120, blank=True)
+    salesforce_record_id = models.CharField(max_length=18, blank=True)
+    remittance_key = models.CharField(max_length=32, blank=True, help_text="Remittance__c.NetSuite_Payment_Id__c")
+    netsuite_record_type = models.CharField(max_length=32, blank=True)
+    netsuite_internal_id = models.CharField(max_length=32, blank=True)
+    netsuite_number = models.CharField(max_length=64, blank=True)
+    currency = models.CharField(max_length=16, blank=True)
+    salesforce_amount = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    netsuite_amount = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    description = models.TextField()
+
+    class Meta:
+        ordering = ["run", "kind", "id"]
+
+    def __str__(self):
+        return self.description[:80]

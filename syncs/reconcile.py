@@ -32,7 +32,7 @@ def reconcile(*, salesforce=None, netsuite=None, failed_ids: set[str] = frozense
     accounts = salesforce.query_all("SELECT Id, Type FROM Account")
     contacts = salesforce.query_all("SELECT Id, AccountId FROM Contact")
     funded = salesforce.query_all("SELECT Id, Broker__c FROM Opportunity WHERE StageName = 'Funded'")
-    remittances = salesforce.query_all("SELECT NetSuite_Payment_Id__c FROM Remittance__c WHERE NetSuite_Payment_Id__c != null")
+    remittances = salesforce.query_all("SELECT NetSuite_Payment_Id__c, Type__c FROM Remittance__c WHERE NetSuite_Payment_Id__c != null")
     brokers = {a["Id"] for a in accounts if a["Type"] == "Broker"}
     held = set(failed_ids)
     findings = [
@@ -47,15 +47,25 @@ def reconcile(*, salesforce=None, netsuite=None, failed_ids: set[str] = frozense
                  netsuite.external_ids("purchaseOrder")),
     ]
     payments = [str(p) for p in netsuite_payment_ids(netsuite)]
-    findings.append(_compare("Customer Payments → Remittances", set(payments),
-                             [r["NetSuite_Payment_Id__c"] for r in remittances]))
+    # A payment split over applications has a remittance per part (<id>, <id>-<order>, <id>-U: syncs/money.py), so
+    # each transaction is counted once by the id its keys begin with. Refunds of credit memos are left out: their
+    # remittances are their own, and a refund of a payment has none.
+    transactions = sorted({remittance_transaction(r["NetSuite_Payment_Id__c"]) for r in remittances
+                           if r.get("Type__c") != "Refund"})
+    findings.append(_compare("Customer Payments → Remittances", set(payments), transactions))
     return findings
 
 
+def remittance_transaction(key: str) -> str:
+    """The NetSuite transaction a remittance key stands for."""
+    return str(key).split("-", 1)[0]
+
+
 def netsuite_payment_ids(netsuite: NetSuiteClient) -> list[str]:
-    # A payment changed while the pages are read may come twice: each is counted once.
-    ids = {str(record["internalId"]) for page in netsuite.transaction_pages(transaction_type="customerPayment",
-                                                                           modified_since=None)
+    """Every payment, deposit and credit memo: the transactions that have a remittance of their own."""
+    # A transaction changed while the pages are read may come twice: each is counted once.
+    ids = {str(record["internalId"]) for record_type in ("customerPayment", "customerDeposit", "creditMemo")
+           for page in netsuite.transaction_pages(transaction_type=record_type, modified_since=None)
            for record in page.records}
     return sorted(ids)
 

@@ -1,7 +1,7 @@
 """The jobs' beat schedules, applied by name so an interval edited in the admin survives a deploy."""
 import json
 
-from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from .jobs.registry import job_specs
 
@@ -12,6 +12,10 @@ SWEEP_EVERY_MINUTES = 1
 ALERTS_TASK = "syncs.tasks.send_alerts"
 ALERTS_NAME = "alerts: digests of new failures, stale jobs, refused credentials"
 ALERTS_EVERY_MINUTES = 5
+RECONCILE_TASK = "syncs.tasks.reconcile_amounts"
+RECONCILE_NAME = "reconcile amounts: orders against fees, commissions, remittances against NetSuite's money"
+# Nightly, after the daily remittance pull has had its day: 02:30 UTC (ops may move it in the admin).
+RECONCILE_CRONTAB = {"minute": "30", "hour": "2", "day_of_week": "*", "day_of_month": "*", "month_of_year": "*"}
 
 
 def schedules_apply(*, every_minutes_override: int | None = None) -> list[PeriodicTask]:
@@ -41,6 +45,11 @@ def schedules_apply(*, every_minutes_override: int | None = None) -> list[Period
         name=ALERTS_NAME, defaults={"task": ALERTS_TASK}, create_defaults={"task": ALERTS_TASK, "interval": every_five}
     )
     tasks.append(alerts)
+    nightly, _ = CrontabSchedule.objects.get_or_create(**RECONCILE_CRONTAB, timezone="UTC")
+    reconcile, _ = PeriodicTask.objects.update_or_create(
+        name=RECONCILE_NAME, defaults={"task": RECONCILE_TASK},
+        create_defaults={"task": RECONCILE_TASK, "crontab": nightly})
+    tasks.append(reconcile)
     return tasks
 
 

@@ -25,3 +25,10 @@ def send_alerts() -> int:
     from .alerts import alerts_send
 
     return len(alerts_send())
+
+
+@shared_task(name="syncs.tasks.reconcile_amounts")
+def reconcile_amounts(trigger: str = "schedule") -> int:
+    from .reconcile_amounts import amounts_reconcile
+
+    return amounts_reconcile(trigger=trigger).pk

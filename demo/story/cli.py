@@ -2,8 +2,12 @@
 
 Every few seconds something happens that a finance company's day is made of: applications arrive, move through
 underwriting, some are funded (with fees, and a broker's commission on some), fees change after funding, merchants
-remit payments in NetSuite, and now and then someone types a record the hub cannot map, so the console has a
-failure to show. It talks to the sandboxes over HTTP like any user would; it never touches the hub.
+remit payments in NetSuite (each funded order billed into an invoice, the ACH remittances applied to it), and now
+and then the money comes back or arrives otherwise: an ACH return (the payment voided), a deposit taken for an order
+before it is billed, a remittance nobody could match (a payment left unapplied, later refunded), a payment entered by
+mistake and deleted; and someone types a record the hub cannot map, so the console has a failure to show. It talks
+to the sandboxes over HTTP like any user would (NetSuite's voids, refunds and deletes through the sandbox's
+/_sandbox/ controls, as a clerk would in the UI); it never touches the hub.
 
     python -m demo.story --salesforce https://127.0.0.1:8101 --ca-cert var/sandboxes/salesforce/tls/ca.pem \
         --netsuite http://127.0.0.1:8102 --every 15
@@ -15,6 +19,7 @@ import random
 import signal
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import requests
@@ -33,6 +38,8 @@ class Story:
             "SELECT Id, ProductCode FROM PricebookEntry WHERE IsActive = true")["records"]}
         self.pricebook = sf.query("SELECT Id FROM Pricebook2 WHERE IsStandard = true LIMIT 1")["records"][0]["Id"]
         self.tick = 0
+        self.recent_payments: list[str] = []
+        self.unapplied: list[str] = []
 
     def step(self) -> None:
         self.tick += 1
@@ -42,6 +49,8 @@ class Story:
             self.change_a_fee()
         if self.tick % 2 == 0:
             self.remit_payments()
+        if self.tick % 4 == 3:
+            self.money_comes_back()
         if self.tick % 12 == 1:
             self.enter_a_bad_record()
 
@@ -105,9 +114,49 @@ class Story:
         request = urllib.request.Request(self.netsuite_url + "/_sandbox/pay", data=body, method="POST",
                                          headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=60) as response:
-            paid = json.loads(response.read())["payments"]
+            answer = json.loads(response.read())
+        paid = answer["payments"]
+        self.recent_payments = ([str(p["internalId"]) for p in answer.get("created", [])] + self.recent_payments)[:20]
         if paid:
             self.log(f"{paid} payments remitted in NetSuite")
+
+    def netsuite_control(self, path: str, payload: dict) -> dict | None:
+        request = urllib.request.Request(self.netsuite_url + path, data=json.dumps(payload).encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            # NetSuite refused (nothing to bill, already voided, another record depends on it): a clerk moves on.
+            self.log(f"NetSuite refused {path.rsplit('/', 1)[1]}: {error.read().decode(errors='replace')[:120]}")
+            return None
+
+    def money_comes_back(self) -> None:
+        """One of the money events of a funder's week, in NetSuite."""
+        event = self.rng.choices(["ach_return", "deposit", "unapplied", "refund", "mistake"], [4, 2, 2, 1, 1])[0]
+        if event == "ach_return" and self.recent_payments:
+            payment = self.recent_payments.pop(self.rng.randrange(len(self.recent_payments)))
+            if self.netsuite_control("/_sandbox/void", {"type": "customerPayment", "internalId": payment}):
+                self.log(f"ACH return: payment {payment} voided in NetSuite")
+        elif event == "deposit":
+            deposit = self.netsuite_control("/_sandbox/deposit", {})
+            if deposit:
+                self.log(f"deposit of {deposit['total']:,.2f} taken for sales order {deposit['salesOrder']}")
+        elif event == "unapplied" or (event == "refund" and not self.unapplied):
+            payment = self.netsuite_control("/_sandbox/unapplied", {"amount": float(self.rng.choice([50, 120, 300]))})
+            if payment:
+                self.unapplied.append(payment["internalId"])
+                self.log(f"a remittance of {payment['total']:,.2f} nobody could match, left unapplied")
+        elif event == "refund":
+            payment = self.unapplied.pop(0)
+            refund = self.netsuite_control("/_sandbox/refund", {"type": "customerPayment", "internalId": payment})
+            if refund:
+                self.log(f"unapplied payment {payment} refunded ({refund['total']:,.2f})")
+        elif event == "mistake":
+            payment = self.netsuite_control("/_sandbox/unapplied", {"amount": 10.0})
+            if payment and self.netsuite_control("/_sandbox/delete", {"type": "customerPayment",
+                                                                       "internalId": payment["internalId"]}):
+                self.log(f"payment {payment['internalId']} entered by mistake, deleted")
 
     def enter_a_bad_record(self) -> None:
         # "Partner" has no value mapping for Account.Type: the hub fails this record alone and says why.

@@ -1,4 +1,4 @@
-"""Command line of the NetSuite sandbox: `python -m sandboxes.netsuite [serve|pay|seed|control|stats|reset]`.
+"""Command line of the NetSuite sandbox: `python -m sandboxes.netsuite [serve|pay|seed|bill|void|control|stats|reset]`.
 
 `python manage.py sandbox netsuite ...` lands here too. Credentials default to the demo ones and can
 be overridden by options or NS_SANDBOX_* environment variables.
@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="validate every response against the XSDs before sending it (debugging)")
     serve.add_argument("--verbose", action="store_true")
 
-    pay = commands.add_parser("pay", help="generate customer payments against open sales orders")
+    pay = commands.add_parser("pay", help="generate customer payments on open sales orders' invoices (billing the orders first where nothing is billed and open)")
     pay.add_argument("--days", type=int, default=30)
     pay.add_argument("--per-day", type=int, default=5)
     pay.add_argument("--seed", type=int, default=1)
@@ -89,12 +89,27 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--customers", type=int, required=True)
     seed.add_argument("--sales-orders", type=int, default=0)
     seed.add_argument("--payments", type=int, default=0,
-                      help="customer payments applied to the seeded sales orders in turn, dated over --payment-days")
+                      help="customer payments applied in turn to the seeded orders' invoices (one invoice bills each order), dated over --payment-days")
     seed.add_argument("--payment-days", type=int, default=365)
+    seed.add_argument("--reversals-share", type=float, default=0.0,
+                      help="share of the payments undone later the same day: half voided (directly), half deleted")
     seed.add_argument("--seed", type=int, default=1, help="random seed of the payment amounts and moments")
     data_dir(seed)
 
-    control = commands.add_parser("control", help="change settings of a running sandbox")
+    bill = commands.add_parser("bill", help="invoice a sales order of a running sandbox (all its unbilled amount, or "
+                                            "--amount of it)")
+    bill.add_argument("sales_order")
+    bill.add_argument("--amount", type=float, default=None)
+    url(bill)
+
+    void = commands.add_parser("void", help="void a transaction of a running sandbox, as its void_mode says "
+                                            "(control void_mode=direct|reversing_journal)")
+    void.add_argument("type", help="customerPayment, customerDeposit, creditMemo, invoice, customerRefund")
+    void.add_argument("internal_id")
+    url(void)
+
+    control = commands.add_parser("control", help="change settings of a running sandbox (e.g. latency_ms=200, "
+                                                  "void_mode=reversing_journal)")
     control.add_argument("settings", nargs="+", type=_setting, metavar="KEY=VALUE")
     url(control)
 
@@ -199,9 +214,23 @@ def _seed(args) -> int:
     store = Store(args.data_dir)
     records.seed_items(store)
     result = seeding.seed(store, customers=args.customers, sales_orders=args.sales_orders, payments=args.payments,
-                          payment_days=args.payment_days, random_seed=args.seed)
+                          payment_days=args.payment_days, random_seed=args.seed,
+                          reversals_share=args.reversals_share)
     print(f"seeded {result['customers']} customers, {result['sales_orders']} sales orders and {result['payments']} "
           f"customer payments in {args.data_dir}")
+    return 0
+
+
+def _bill(args) -> int:
+    payload = {"salesOrder": args.sales_order}
+    if args.amount is not None:
+        payload["amount"] = args.amount
+    print(json.dumps(_post(args.url, "/_sandbox/bill", payload), indent=1))
+    return 0
+
+
+def _void(args) -> int:
+    print(json.dumps(_post(args.url, "/_sandbox/void", {"type": args.type, "internalId": args.internal_id}), indent=1))
     return 0
 
 

@@ -21,6 +21,10 @@ DEFAULTS = {
     # REST asynchronous jobs run in the account's REST async processors, whose number follows its SuiteCloud Plus
     # licences (article_0127092747.html); jobs beyond them wait in the queue.
     "rest_async_processors": 2,
+    # How POST /_sandbox/void voids: "direct" (the total and every line set to zero, the transaction kept) or
+    # "reversing_journal" (the account's "Void Transactions Using Reversing Journals" preference: amounts kept, a
+    # journal entry reverses them). Oracle: section_4413162576.html, section_4483109897.html.
+    "void_mode": "direct",
     "fault_operations": "",
     "record_changed_match": "",
     "fault_seed": 0,
@@ -33,6 +37,8 @@ def coerce(key: str, value):
     if key not in DEFAULTS:
         raise KeyError(f"unknown setting {key!r}; known: {', '.join(sorted(DEFAULTS))}, clear_faults, reset_stats")
     default = DEFAULTS[key]
+    if key == "void_mode" and value not in ("direct", "reversing_journal"):
+        raise ValueError(f"void_mode is direct or reversing_journal, not {value!r}")
     if isinstance(default, str):
         return "" if value is None else str(value)
     if isinstance(default, int):

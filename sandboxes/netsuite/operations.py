@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from . import auth, envelope, faults, search
 from .envelope import RESPONSE_NSMAP, core, msg
+from .operations_money import MoneyOperations
 from .records import BY_XSD_TYPE, KINDS, Writer, WriteError
 from .schema import XSI_TYPE, XSI_TYPE_KEY, Codec, TypeModel, clark
 from .store import Store
@@ -38,7 +39,7 @@ def error_status(code: str, message: str) -> dict:
     return {"isSuccess": "false", "statusDetail": [{"type": "ERROR", "code": code, "message": message}]}
 
 
-class NetSuiteApp:
+class NetSuiteApp(MoneyOperations):
     def __init__(self, *, wsdl: WsdlSet, store: Store, credentials: auth.Credentials, zone: ZoneInfo, governance,
                  check_responses: bool = False):
         # check_responses validates every response against the XSDs before sending it: a debugging

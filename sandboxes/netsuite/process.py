@@ -153,6 +153,17 @@ class RunningSandbox:
     def reset(self) -> None:
         self._request("POST", "/_sandbox/reset", {})
 
+    def bill(self, sales_order: str, amount: float | None = None) -> dict:
+        """An invoice created from the order: {internalId, tranId, total, salesOrder}."""
+        payload = {"salesOrder": str(sales_order)}
+        if amount is not None:
+            payload["amount"] = amount
+        return self._request("POST", "/_sandbox/bill", payload)
+
+    def void(self, record_type: str, internal_id: str) -> dict:
+        """Void a transaction as the account's void_mode says (control void_mode=direct|reversing_journal)."""
+        return self._request("POST", "/_sandbox/void", {"type": record_type, "internalId": str(internal_id)})
+
     # -- REST --------------------------------------------------------------------------------------------
     def client_assertion(self, *, key_path=None, algorithm: str = "PS256", lifetime_s: int = 300,
                          **claims) -> str:

@@ -12,8 +12,10 @@ import copy
 import time
 from dataclasses import dataclass
 
-from .envelope import ACCOUNTING_NS, CUSTOMERS_NS, PURCHASES_NS, RELATIONSHIPS_NS, SALES_NS
-from .store import FIRST_INTERNAL_ID, FIRST_TRAN_NUMBER, Store, StoredRecord
+from . import accounting
+from .envelope import ACCOUNTING_NS, CUSTOMERS_NS, GENERAL_NS, PURCHASES_NS, RELATIONSHIPS_NS, SALES_NS
+from .money_records import MoneyRules
+from .store import FIRST_TRAN_NUMBER, Store, StoredRecord
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,16 @@ KINDS = {
                    "_purchaseOrder", "PO"),
         RecordKind("customerPayment", f"{{{CUSTOMERS_NS}}}CustomerPayment", "transactions", "Payment",
                    "_customerPayment", "PYMT"),
+        # The money records (accounting.py, money_records.py).
+        RecordKind("invoice", f"{{{SALES_NS}}}Invoice", "transactions", "Invoice", "_invoice", "INV"),
+        RecordKind("customerDeposit", f"{{{CUSTOMERS_NS}}}CustomerDeposit", "transactions", "Customer Deposit",
+                   "_customerDeposit", "DEP"),
+        RecordKind("depositApplication", f"{{{CUSTOMERS_NS}}}DepositApplication", "transactions",
+                   "Deposit Application", "_depositApplication", "DEPAPPL"),
+        RecordKind("creditMemo", f"{{{CUSTOMERS_NS}}}CreditMemo", "transactions", "Credit Memo", "_creditMemo", "CM"),
+        RecordKind("customerRefund", f"{{{CUSTOMERS_NS}}}CustomerRefund", "transactions", "Customer Refund",
+                   "_customerRefund", "RFND"),
+        RecordKind("journalEntry", f"{{{GENERAL_NS}}}JournalEntry", "transactions", "Journal", "_journal", "JE"),
         RecordKind("serviceSaleItem", f"{{{ACCOUNTING_NS}}}ServiceSaleItem", "items", "Service Item"),
         RecordKind("servicePurchaseItem", f"{{{ACCOUNTING_NS}}}ServicePurchaseItem", "items", "Service Item"),
     )
@@ -87,11 +99,7 @@ OPEN_SALES_ORDER_STATUSES = ("_pendingApproval", "_pendingFulfillment", "_partia
                              "_pendingBillingPartFulfilled", "_pendingBilling")
 
 
-class WriteError(Exception):
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
+WriteError = accounting.WriteError
 
 
 def now_ms() -> int:
@@ -144,11 +152,13 @@ def seed_items(store: Store) -> None:
             Store.save(connection, "items", StoredRecord(internal_id, item_type, None, stamp, stamp, None, None, body))
 
 
-class Writer:
+class Writer(MoneyRules):
     """Applies one record write inside the caller's transaction."""
 
-    def __init__(self, connection):
+    def __init__(self, connection, *, booking_reversal: bool = False):
         self.connection = connection
+        # Set while a void books its reversing journal: the only journal entries the sandbox writes.
+        self.booking_reversal = booking_reversal
 
     # -- lookups -----------------------------------------------------------------------------------
     def find(self, kind: RecordKind, internal_id: str | None, external_id: str | None) -> StoredRecord | None:
@@ -203,14 +213,15 @@ class Writer:
                     body.pop(name, None)
             elif key == "customFieldList":
                 body[key] = _merge_custom_fields(body.get(key), value)
-            elif key in ("itemList", "applyList"):
-                body[key] = _merge_lines(body.get(key), value, "line" if key == "itemList" else "doc")
+            elif key in LINE_LISTS:
+                body[key] = _merge_lines(body.get(key), value, *LINE_LISTS[key])
             else:
                 body[key] = value
         if external_id and existing and external_id != existing.external_id:
             if self.find(kind, None, external_id):
                 raise WriteError("DUP_RCRD", f"A {kind.label} record with externalId {external_id} already exists.")
 
+        booked_before = accounting.consumption(kind.type, existing.body) if existing else {}
         parent_id = getattr(self, f"_complete_{kind.type}")(body, existing)
         stamp = now_ms()
         if existing:
@@ -218,7 +229,7 @@ class Writer:
             record.body = body
             record.parent_id = parent_id
         else:
-            new_id = Store.next_value(self.connection, "internal_id", FIRST_INTERNAL_ID)
+            new_id = Store.next_internal_id(self.connection, kind.family)
             record = StoredRecord(new_id, kind.type, None, stamp, stamp, None, parent_id, body)
             body["createdDate" if kind.family == "transactions" else "dateCreated"] = stamp
             if kind.tran_prefix and not body.get("tranId"):
@@ -231,7 +242,11 @@ class Writer:
         if record.external_id:
             body["externalId"] = record.external_id
         body["lastModifiedDate"] = stamp
+        for line_number, line in enumerate((body.get("itemList") or {}).get("item") or [], start=1):
+            line.setdefault("line", str(line_number))
         Store.save(self.connection, kind.family, record)
+        if kind.type in accounting.MONEY_TYPES:
+            accounting.rebook(self.connection, booked_before, accounting.consumption(kind.type, body), stamp)
         return record
 
     # -- per type ----------------------------------------------------------------------------------
@@ -349,67 +364,10 @@ class Writer:
         body.setdefault("tranDate", now_ms())
         return entity.internal_id
 
-    def _complete_customerPayment(self, body: dict, existing) -> int:
-        if body.get("customer") is None:
-            raise WriteError("USER_ERROR", "Please enter value(s) for: customer")
-        customer = self.resolve("customer", body["customer"], ("customer",))
-        body["customer"] = ref_to(customer)
-        if body.get("payment") is None:
-            raise WriteError("USER_ERROR", "Please enter value(s) for: payment")
-        payment = number(body["payment"])
-        self._subsidiary(body)
-        body["currency"] = self._currency(body)
-        applied = 0.0
-        before = _applied_by_doc(existing.body) if existing else {}
-        orders = {}
-        for line in (body.get("applyList") or {}).get("apply") or []:
-            try:
-                doc = Store.get(self.connection, "transactions", int(line.get("doc") or 0))
-            except ValueError:
-                doc = None
-            if doc is None or doc.type != "salesOrder" or doc.parent_id != customer.internal_id:
-                raise WriteError("INVALID_KEY_OR_REF", f"Invalid doc reference key {line.get('doc')}.")
-            orders[doc.internal_id] = doc
-            line.update({"type": "Sales Order", "refNum": doc.body.get("tranId"), "total": doc.body.get("total"),
-                         "currency": "USD"})
-            line.setdefault("applyDate", doc.body.get("tranDate"))
-            # What is still due, not counting what this very payment already applied before the update.
-            due = number(doc.body.get("total")) - number(doc.body.get("_paid")) + before.get(doc.internal_id, 0.0)
-            line["due"] = money(max(due, 0.0))
-            if line.get("apply", "true") == "true":
-                line["apply"] = "true"
-                line.setdefault("amount", money(max(min(due, payment - applied), 0.0)))
-                applied += number(line["amount"])
-        if applied - payment > 0.005:
-            raise WriteError("USER_ERROR", "The total applied exceeds the payment amount.")
-        after = _applied_by_doc(body)
-        for doc_id in set(before) | set(after):
-            order = orders.get(doc_id) or Store.get(self.connection, "transactions", doc_id)
-            if order is not None and after.get(doc_id, 0.0) != before.get(doc_id, 0.0):
-                # The order's paid amount is bookkeeping, not a user edit: its lastModifiedDate stays.
-                order.body["_paid"] = money(number(order.body.get("_paid")) + after.get(doc_id, 0.0)
-                                            - before.get(doc_id, 0.0))
-                Store.save(self.connection, "transactions", order)
-        body["payment"] = money(payment)
-        body["total"] = money(payment)
-        body["applied"] = money(applied)
-        body["unapplied"] = money(payment - applied)
-        body.setdefault("status", "Not Deposited")
-        body.setdefault("tranDate", now_ms())
-        return customer.internal_id
-
     def _complete_serviceSaleItem(self, body: dict, existing) -> None:
         return None
 
     _complete_servicePurchaseItem = _complete_serviceSaleItem
-
-
-def _applied_by_doc(payment_body: dict) -> dict[int, float]:
-    applied: dict[int, float] = {}
-    for line in (payment_body.get("applyList") or {}).get("apply") or []:
-        if line.get("apply") == "true" and str(line.get("doc", "")).isdigit():
-            applied[int(line["doc"])] = applied.get(int(line["doc"]), 0.0) + number(line.get("amount"))
-    return applied
 
 
 def _merge_custom_fields(current: dict | None, incoming: dict) -> dict:
@@ -419,10 +377,14 @@ def _merge_custom_fields(current: dict | None, incoming: dict) -> dict:
     return {"customField": list(fields.values())}
 
 
-def _merge_lines(current: dict | None, incoming: dict, key: str) -> dict:
+# Sublists and the key their lines are matched by on an update with replaceAll=false.
+LINE_LISTS = {"itemList": ("line", "item"), "applyList": ("doc", "apply"), "depositList": ("doc", "customerRefundDeposit"),
+              "creditList": ("doc", "credit"), "lineList": ("line", "line")}
+
+
+def _merge_lines(current: dict | None, incoming: dict, key: str, list_name: str = "item") -> dict:
     """NetSuite's sublist rules: replaceAll (the default) swaps every line; replaceAll=false updates
     the lines whose key matches and appends the rest."""
-    list_name = "item" if key == "line" else "apply"
     new_lines = [dict(line) for line in incoming.get(list_name, [])]
     if incoming.get("replaceAll", "true") in ("true", "1") or not current:
         for number_, line in enumerate(new_lines, start=1):

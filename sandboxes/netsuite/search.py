@@ -21,7 +21,9 @@ BASIC_SEARCHES = {
     f"{{{COMMON_NS}}}CustomerSearchBasic": ("entities", ["customer"]),
     f"{{{COMMON_NS}}}ContactSearchBasic": ("entities", ["contact"]),
     f"{{{COMMON_NS}}}VendorSearchBasic": ("entities", ["vendor"]),
-    f"{{{COMMON_NS}}}TransactionSearchBasic": ("transactions", ["salesOrder", "purchaseOrder", "customerPayment"]),
+    f"{{{COMMON_NS}}}TransactionSearchBasic": ("transactions", ["salesOrder", "purchaseOrder", "customerPayment",
+                                                                "invoice", "customerDeposit", "depositApplication",
+                                                                "creditMemo", "customerRefund", "journalEntry"]),
 }
 COLUMN_FIELDS = {
     "lastModifiedDate": "last_modified_ms",

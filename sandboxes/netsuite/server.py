@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from .. import web
-from . import envelope, faults, payments, records
+from . import envelope, faults, operations_money, payments, records
+from .accounting import AccountingError
 from .governance import Governance
 from .operations import NetSuiteApp
 from .rest.router import PREFIX as REST_PREFIX
@@ -114,11 +115,41 @@ class Handler:
                                            modified_at=(dt.datetime.fromisoformat(payload["modified_at"])
                                                         if payload.get("modified_at") else None))
                 return self._json(200, result)
+            if path == "/_sandbox/void":
+                # Neither SOAP 2023_2 nor REST can void (NetSuite voids from the UI or SuiteScript's N/transaction).
+                result = operations_money.void_record(account.store, str(payload["type"]), str(payload["internalId"]),
+                                                      str(payload.get("mode") or governance.settings["void_mode"]))
+                return self._json(200, result)
+            if path == "/_sandbox/bill":
+                amount = payload.get("amount")
+                result = operations_money.bill_order(account.store, str(payload["salesOrder"]),
+                                                     float(amount) if amount not in (None, "") else None)
+                return self._json(200, result)
+            if path == "/_sandbox/deposit":
+                amount = payload.get("amount")
+                return self._json(200, operations_money.deposit_for_order(
+                    account.store, payload.get("salesOrder"), float(amount) if amount not in (None, "") else None))
+            if path == "/_sandbox/unapplied":
+                return self._json(200, operations_money.unapplied_payment(account.store, payload.get("customer"),
+                                                                          float(payload.get("amount", 100.0))))
+            if path == "/_sandbox/refund":
+                amount = payload.get("amount")
+                return self._json(200, operations_money.refund(account.store, str(payload["type"]),
+                                                               str(payload["internalId"]),
+                                                               float(amount) if amount not in (None, "") else None))
+            if path == "/_sandbox/delete":
+                return self._json(200, operations_money.delete_by_control(account.store, str(payload["type"]),
+                                                                          str(payload["internalId"])))
             if path == "/_sandbox/reset":
                 account.store.wipe()
                 records.seed_items(account.store)
                 governance.reset_stats()
                 return self._json(200, {"reset": True})
+        except AccountingError as error:
+            return self._json(409 if error.code != "RCRD_DSNT_EXIST" else 404,
+                              {"error": error.message, "code": error.code})
+        except records.WriteError as error:
+            return self._json(409, {"error": error.message, "code": error.code})
         except (KeyError, ValueError, TypeError) as error:
             return self._json(400, {"error": str(error)})
         return self._json(404, {"error": f"no such endpoint {path}"})

@@ -2,8 +2,9 @@
 
 Indexed columns (internal id, type, external id, lastModifiedDate in UTC epoch ms, parent entity)
 carry what searches filter and order on; the record itself is a JSON body in the shape of
-schema.Codec. Internal ids come from one account-wide counter, so they are unique across record
-types (NetSuite's are per type; one sequence is simpler to reason about in tests).
+schema.Codec. Internal ids come from one counter per record family (entities, transactions, items), as NetSuite's
+are shared within a record group and not across groups ("Shared Internal and External IDs", section_N3436356.html):
+a customer and a sales order may have the same internal id, two transactions never do.
 """
 from __future__ import annotations
 
@@ -53,6 +54,14 @@ CREATE INDEX IF NOT EXISTS {family}_parent ON {family} (parent_id);
 """
 
 FIRST_INTERNAL_ID = 1001
+# The counter that used to number every record of the account; a data dir that still has it is moved to one
+# counter per family when opened (each family continues from it, so no id already given is given again).
+LEGACY_ID_COUNTER = "internal_id"
+
+
+def id_counter(family: str) -> str:
+    """The counter that numbers a record family's internal ids."""
+    return f"internal_id_{family}"
 FIRST_TRAN_NUMBER = 1001
 
 
@@ -86,7 +95,25 @@ class Store:
         self._write_lock = threading.Lock()
         self._claims = 0
         with self._write_lock:
-            self.connection().executescript(SCHEMA + "".join(FAMILY_SCHEMA.format(family=f) for f in FAMILIES))
+            connection = self.connection()
+            connection.executescript(SCHEMA + "".join(FAMILY_SCHEMA.format(family=f) for f in FAMILIES))
+            self._migrate_id_counter(connection)
+
+    @staticmethod
+    def _migrate_id_counter(connection) -> None:
+        row = connection.execute("SELECT value FROM counters WHERE name = ?", (LEGACY_ID_COUNTER,)).fetchone()
+        if row is None:
+            return
+        connection.execute("BEGIN IMMEDIATE")
+        for family in FAMILIES:
+            connection.execute("INSERT OR IGNORE INTO counters (name, value) VALUES (?, ?)", (id_counter(family), row[0]))
+        connection.execute("DELETE FROM counters WHERE name = ?", (LEGACY_ID_COUNTER,))
+        connection.execute("COMMIT")
+
+    @staticmethod
+    def next_internal_id(connection, family: str, count: int = 1) -> int:
+        """The first of `count` new internal ids of a record family."""
+        return Store.next_value(connection, id_counter(family), FIRST_INTERNAL_ID, count)
 
     def connection(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)

@@ -155,6 +155,7 @@ ACCOUNT_TYPES = ("Merchant", "Broker", "Prospect", "Other")
 INDUSTRIES = ("Retail", "Restaurants", "Construction", "Healthcare", "Transportation", "Manufacturing",
               "Hospitality", "Professional Services", "Other")
 REMITTANCE_METHODS = ("ACH", "Wire", "Check", "Card", "Other")
+REMITTANCE_TYPES = ("Payment", "Deposit", "Credit Memo", "Refund")
 FEE_PRODUCTS = (
     ("FEE-ORIG", "Origination Fee"),
     ("FEE-UW", "Underwriting Fee"),
@@ -217,6 +218,7 @@ OBJECTS = [
         currency("NetSuite_Commission_PO_Amount__c"),
         currency("Total_Remitted__c"),
         currency("Remittance_Balance__c"),
+        currency("Total_Credited__c"),
     ]),
     SObject("Product2", "Product", "Products", "01t", False, system_fields() + [
         string("Name", 255, required=True),
@@ -261,6 +263,11 @@ OBJECTS = [
         string("Status__c", 40),
         string("NetSuite_Payment_Id__c", 20, external_id=True, unique=True, indexed=True),
         string("NetSuite_Payment_Number__c", 40),
+        # What NetSuite booked (a payment, a deposit, a credit memo, a refund of a credit memo), what it first booked
+        # (a void or a refund brings Amount__c down, never this), and the transaction's currency.
+        picklist("Type__c", REMITTANCE_TYPES),
+        currency("Original_Amount__c"),
+        string("Currency__c", 16),
     ]),
 ]
 

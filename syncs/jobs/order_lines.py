@@ -23,6 +23,9 @@ class OrderLines(PushJob):
     def order_spec(self) -> PushJob:
         return job_spec(self.order_job)
 
+    def after_read(self, ctx, salesforce, since):
+        """The order's own push tells finance of an application that lost its funded stage; its lines job doesn't."""
+
     def before_plan(self, ctx, records, links):
         unlinked = [record["Id"] for record in records if record["Id"] not in links or not links[record["Id"]].netsuite_internal_id]
         ctx.orders_unlinked = _orders_tried_unlinked(self.order_job, unlinked)

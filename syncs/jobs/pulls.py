@@ -17,7 +17,6 @@ from datetime import datetime, timezone as dt_timezone
 
 from django.conf import settings
 
-from mappings.models import MasterRule
 from mappings.services import MappingSet
 from mappings.transforms import MappingError, map_record
 
@@ -25,10 +24,10 @@ from ..attempts import PlannedRecord, attempts_plan, attempts_reclaim_expired
 from ..breakers import breaker_fault
 from ..clients.errors import RemoteError, TransientError
 from ..clients.netsuite import NetSuiteClient, SearchPageGone, netsuite_client
-from ..clients.salesforce import salesforce_client, soql_format
+from ..clients.salesforce import salesforce_client
 from ..concurrency import netsuite_budget
 from ..engine import BatchSender, content_hash, run_count, watermark_advance, watermark_since
-from ..models import (SALESFORCE_ID, AttemptStatus, Direction, RecordLink, RunOutcome, SyncAttempt, SyncJob, SyncRun,
+from ..models import (SALESFORCE_ID, AttemptStatus, Direction, RunOutcome, SyncAttempt, SyncJob, SyncRun,
                       System)
 from .base import (
     JobSpec,
@@ -41,7 +40,6 @@ from .base import (
 from .salesforce_writer import SalesforceBatchWriter
 
 logger = logging.getLogger(__name__)
-ROLLUP_FIELDS = ["Total_Remitted__c", "Remittance_Balance__c"]
 
 
 @dataclass
@@ -49,6 +47,9 @@ class PullContext:
     job: SyncJob
     run: SyncRun
     mappings: MappingSet
+    netsuite: NetSuiteClient | None = None
+    # Where the sweep reads from (the watermark less the overlap, or a backfill's `since`).
+    start: datetime | None = None
 
 
 class PullJob(JobSpec):
@@ -56,6 +57,8 @@ class PullJob(JobSpec):
     routing_fields = ("Id",)
     supports_backfill = True
     transaction_type = ""
+    # The record types one sweep reads, in this order, all from the same start (default: transaction_type alone).
+    transaction_types: tuple[str, ...] = ()
     body_fields_only = True
     target_object = "Opportunity"
     operation = "update"
@@ -68,12 +71,41 @@ class PullJob(JobSpec):
         (the moment and mark an interrupted backfill's last page reached) skips what that run read; `progress(done, total)`
         is called after each committed page."""
         ctx = PullContext(job=run.job, run=run, mappings=self.mappings())
-        return job_run_leased(self, run, ctx.mappings, lambda: _pull_run_leased(
-            run, self, ctx, since, progress, salesforce or salesforce_client(), netsuite or netsuite_client(), resume_from))
+
+        def body():
+            ctx.netsuite = netsuite or netsuite_client()
+            return _pull_run_leased(run, self, ctx, since, progress, salesforce or salesforce_client(), ctx.netsuite,
+                                    resume_from)
+        return job_run_leased(self, run, ctx.mappings, body)
+
+    @property
+    def swept_types(self) -> tuple[str, ...]:
+        return self.transaction_types or (self.transaction_type,)
 
     def plan_context(self, records: list[dict]) -> dict:
         """What planning a page needs to know about all its records at once (keyword arguments of `plan`)."""
         return {}
+
+    def plan_page(self, ctx: PullContext, records: list[dict], transaction_type: str) -> list[PlannedRecord]:
+        """A page's records, planned: one attempt each, unless what was last written carries the same content."""
+        ids = [str(r["internalId"]) for r in records]
+        synced = dict(SyncAttempt.objects.filter(job=ctx.job, netsuite_internal_id__in=ids, status=AttemptStatus.SUCCEEDED)
+                      .order_by("id").values_list("netsuite_internal_id", "source_hash"))
+        extra = self.plan_context(records)
+        planned = []
+        for record in records:
+            try:
+                item = self.plan(ctx, record, **extra)
+            except MappingError as error:
+                item = mapping_failure(record, error)
+            if item is None or (not item.error_code and synced.get(item.netsuite_internal_id) == item.content_hash):
+                continue
+            planned.append(item)
+        return planned
+
+    def after_pages(self, ctx: PullContext) -> list[PlannedRecord]:
+        """Work planned once every page is read, before the writes end (e.g. NetSuite's deletions)."""
+        return []
 
     def after_sweep(self, run: SyncRun, writer: SalesforceBatchWriter) -> None:
         """Work of the whole run, once every page is written."""
@@ -95,60 +127,6 @@ class PullSalesOrders(PullJob):
 
 class PullPurchaseOrders(PullJob):
     transaction_type = "purchaseOrder"
-
-
-class PullRemittances(PullJob):
-    """Customer payments → Remittance__c, upserted by the NetSuite payment id.
-
-    A payment belongs to the application whose sales order it is applied to (the largest applied amount when it
-    pays several). A payment applied to no order the hub knows is still recorded, on its Account only, so nothing
-    a merchant paid is missing from Salesforce.
-    """
-
-    transaction_type = "customerPayment"
-    body_fields_only = False
-    target_object = "Remittance__c"
-    operation = "upsert"
-    external_id_field = "NetSuite_Payment_Id__c"
-    link = ("Remittance__c", "Remittance", "customerPayment")
-
-    def refusal(self, job, mappings):
-        refusal = super().refusal(job, mappings)
-        if refusal:
-            return refusal
-        rule = MasterRule.objects.filter(record_type="Application").first()
-        if rule is None or not rule.may_write(system="salesforce", fields=ROLLUP_FIELDS):
-            return (f"The remittance roll-up fields {', '.join(ROLLUP_FIELDS)} are not NetSuite's to write on an "
-                    "Application by the master rules. Refused before any remote call.")
-        return ""
-
-    def plan_context(self, records):
-        docs = {str(line["doc"]) for r in records for line in ((r.get("applyList") or {}).get("apply") or []) if line.get("doc")}
-        customers = {str((r.get("customer") or {}).get("internalId")) for r in records}
-        return {"orders": dict(RecordLink.objects.filter(record_type="SalesOrder", netsuite_internal_id__in=docs)
-                               .values_list("netsuite_internal_id", "salesforce_id")),
-                "accounts": dict(RecordLink.objects.filter(record_type="Account", netsuite_internal_id__in=customers)
-                                 .values_list("netsuite_internal_id", "salesforce_id"))}
-
-    def after_sweep(self, run, writer):
-        _rollup(run, writer)
-
-    def plan(self, ctx, record, *, orders: dict[str, str] | None = None, accounts: dict[str, str] | None = None):
-        mapped = map_record(ctx.mappings.rows, record, value_maps=ctx.mappings.value_maps)
-        applied = [line for line in ((record.get("applyList") or {}).get("apply") or []) if line.get("apply")]
-        applied.sort(key=lambda line: -(line.get("amount") or 0))
-        application_id = next((orders[str(line["doc"])] for line in applied if str(line.get("doc")) in (orders or {})), "")
-        customer = (record.get("customer") or {}).get("internalId")
-        account_id = (accounts or {}).get(str(customer), "")
-        fields = {**mapped}
-        if application_id:
-            fields["Application__c"] = application_id
-        if account_id:
-            fields["Account__c"] = account_id
-        payload = {"object": self.target_object, "mode": "upsert", "external_id_field": self.external_id_field,
-                   "record": fields, "rollup": application_id}
-        return PlannedRecord(netsuite_internal_id=str(record["internalId"]), netsuite_external_id=str(record.get("externalId") or ""),
-                             record_name=str(record.get("tranId") or ""), payload=payload, content_hash=content_hash(payload))
 
 
 def _pull_run_leased(run, spec: PullJob, ctx: PullContext, since, progress, salesforce, netsuite, resume_from=None):
@@ -201,39 +179,65 @@ def _pull_run_leased(run, spec: PullJob, ctx: PullContext, since, progress, sale
 
 def _sweep(run, spec: PullJob, ctx: PullContext, netsuite, salesforce, sender: BatchSender, start, resume_from,
            progress, totals: dict) -> str:
-    """Read every page since `start`, plan each page's attempts and hand them to the sender. Returns the reason the
-    sweep stopped early ('' if it read everything); `totals` gathers what was planned and skipped."""
+    """Read every page since `start` of each type the spec sweeps, plan each page's attempts and hand them to the
+    sender. Returns the reason the sweep stopped early ('' if it read everything); `totals` gathers what was planned
+    and skipped."""
     job = run.job
-    read, total = 0, None
-    for page in _pages(netsuite, spec, start, resume_after=resume_from):
-        if total is None:
-            total = page.total_records
-        records = page.records
-        read += len(records)
-        planned = _plan_page(ctx, spec, records)
-        totals["skipped"] += len(records) - len(planned)
-        if planned:
-            totals["planned"] += attempts_plan(run=run, planned=planned, operation=spec.operation)
-            sender.planned()
-        # The run's own progress (a backfill resumes from it): how far the transport's order has been read.
-        if page.resume_after is not None:
-            reached, mark = page.resume_after
-            SyncRun.objects.filter(pk=run.pk).update(watermark_after_timestamp=reached, watermark_after_record_id=mark)
-        run_count(run, records_read=len(records))
-        if progress:
-            progress(read, max(total, read))
-        # The writes of each page cost Salesforce requests: stop reading when the allocation runs low (what
-        # is planned is still written, and retried if Salesforce refuses it).
-        paused = salesforce_pause_between_pages(job, salesforce)
-        if paused:
-            return paused
+    ctx.start = start
+    read, total = 0, 0
+    types = spec.swept_types
+    first, resume_after = _resume_point(types, resume_from)
+    for index, transaction_type in enumerate(types):
+        if index < first:
+            continue   # read whole by the interrupted backfill this one resumes
+        counted = False
+        for page in _pages(netsuite, spec, transaction_type, start, resume_after=resume_after if index == first else None):
+            if not counted:
+                total, counted = total + page.total_records, True
+            records = page.records
+            read += len(records)
+            planned = _plan_page(ctx, spec, records, transaction_type=transaction_type)
+            _plan_commit(run, spec, sender, planned, totals, read=len(records))
+            # The run's own progress (a backfill resumes from it): how far the transport's order has been read.
+            if page.resume_after is not None:
+                reached, mark = page.resume_after
+                mark = f"{index}:{mark}" if len(types) > 1 else mark
+                SyncRun.objects.filter(pk=run.pk).update(watermark_after_timestamp=reached, watermark_after_record_id=mark)
+            run_count(run, records_read=len(records))
+            if progress:
+                progress(read, max(total, read))
+            # The writes of each page cost Salesforce requests: stop reading when the allocation runs low (what
+            # is planned is still written, and retried if Salesforce refuses it).
+            paused = salesforce_pause_between_pages(job, salesforce)
+            if paused:
+                return paused
+    _plan_commit(run, spec, sender, spec.after_pages(ctx), totals, read=0)
     return ""
 
 
-def _pages(netsuite: NetSuiteClient, spec: PullJob, start: datetime | None, *, resume_after=None):
+def _plan_commit(run, spec, sender, planned, totals, *, read: int) -> None:
+    totals["skipped"] += max(read - len(planned), 0)
+    if planned:
+        totals["planned"] += attempts_plan(run=run, planned=planned, operation=spec.operation)
+        sender.planned()
+
+
+def _resume_point(types: tuple[str, ...], resume_from) -> tuple[int, tuple | None]:
+    """Which of the swept types an interrupted backfill reached, and the transport's mark within it. A sweep of
+    several types keeps the type's index before the mark ("2:modified:123")."""
+    if resume_from is None:
+        return 0, None
+    moment, mark = resume_from
+    if len(types) > 1:
+        index, _, mark = (mark or "").partition(":")
+        return (int(index), (moment, mark)) if index.isdigit() else (0, None)
+    return 0, (moment, mark)
+
+
+def _pages(netsuite: NetSuiteClient, spec: PullJob, transaction_type: str, start: datetime | None, *, resume_after=None):
     """Every page of the transactions modified since `start`, in the transport's order (SOAP: by date created;
     REST: by last modified and id), each request in a concurrency slot and each read through request faults."""
-    return netsuite.transaction_pages(transaction_type=spec.transaction_type, modified_since=start,
+    return netsuite.transaction_pages(transaction_type=transaction_type, modified_since=start,
                                       page_size=settings.HUB_NETSUITE_PAGE_SIZE, body_fields_only=spec.body_fields_only,
                                       resume_after=resume_after, hold=netsuite_budget().slot,
                                       retrying=_read_through_request_faults)
@@ -265,24 +269,16 @@ def _utc(value) -> datetime:
     return value.astimezone(dt_timezone.utc)
 
 
-def _plan_page(ctx: PullContext, spec: PullJob, records: list[dict]) -> list[PlannedRecord]:
-    ids = [str(r["internalId"]) for r in records]
-    synced = dict(SyncAttempt.objects.filter(job=ctx.job, netsuite_internal_id__in=ids, status=AttemptStatus.SUCCEEDED)
-                  .order_by("id").values_list("netsuite_internal_id", "source_hash"))
-    extra = spec.plan_context(records)
-    planned = []
-    for record in records:
-        try:
-            item = spec.plan(ctx, record, **extra)
-        except MappingError as error:
-            source = _jsonable(record)
-            item = PlannedRecord(netsuite_internal_id=str(record["internalId"]), record_name=str(record.get("tranId") or ""),
-                                 content_hash=content_hash(source), error_code=error.code, error_message=error.message,
-                                 payload={"source": source})
-        if item is None or (not item.error_code and synced.get(item.netsuite_internal_id) == item.content_hash):
-            continue
-        planned.append(item)
-    return planned
+def _plan_page(ctx: PullContext, spec: PullJob, records: list[dict], *, transaction_type: str = "") -> list[PlannedRecord]:
+    return spec.plan_page(ctx, records, transaction_type or spec.transaction_type)
+
+
+def mapping_failure(record: dict, error: MappingError) -> PlannedRecord:
+    """A record its mapping cannot express: an attempt failed at once, naming the mapping's complaint."""
+    source = _jsonable(record)
+    return PlannedRecord(netsuite_internal_id=str(record["internalId"]), record_name=str(record.get("tranId") or ""),
+                         content_hash=content_hash(source), error_code=error.code, error_message=error.message,
+                         payload={"source": source})
 
 
 def _jsonable(value):
@@ -293,35 +289,3 @@ def _jsonable(value):
     if isinstance(value, datetime):
         return value.isoformat()
     return value
-
-
-def _rollup(run: SyncRun, writer: SalesforceBatchWriter) -> None:
-    """Total remitted and balance on each application that received a remittance in this run, computed from the
-    Remittance__c records in Salesforce, so the figure is right whatever was synced before."""
-    # The distinct application ids only, read by the database: every attempt of a large run, payloads and all,
-    # held more memory than the rest of the run together.
-    written = (SyncAttempt.objects.filter(run=run, status=AttemptStatus.SUCCEEDED).exclude(operation="rollup")
-               .order_by().values_list("request_payload__rollup", flat=True).distinct())
-    applications = sorted({application for application in written if application})
-    if not applications:
-        return
-    salesforce = writer.salesforce
-    planned = []
-    for start in range(0, len(applications), 200):
-        chunk = applications[start:start + 200]
-        totals: dict[str, float] = {app: 0.0 for app in chunk}
-        for remittance in salesforce.query_all(soql_format(
-                "SELECT Application__c, Amount__c FROM Remittance__c WHERE Application__c IN {ids}", ids=chunk)):
-            totals[remittance["Application__c"]] += remittance["Amount__c"] or 0.0
-        paybacks = {a["Id"]: a.get("Payback_Amount__c") for a in salesforce.query_all(soql_format(
-            "SELECT Id, Payback_Amount__c FROM Opportunity WHERE Id IN {ids}", ids=chunk))}
-        for app, total in totals.items():
-            record = {"Id": app, "Total_Remitted__c": round(total, 2)}
-            if paybacks.get(app) is not None:
-                record["Remittance_Balance__c"] = round(paybacks[app] - total, 2)
-            payload = {"object": "Opportunity", "mode": "update", "record": record}
-            planned.append(PlannedRecord(salesforce_id=app, record_name="remittance roll-up", payload=payload,
-                                         content_hash=content_hash(payload)))
-    attempts_plan(run=run, planned=planned, operation="rollup")
-    with BatchSender(job=run.job, run=run, send_batch=writer, threads=1, batch_size=200):
-        pass

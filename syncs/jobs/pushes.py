@@ -15,6 +15,7 @@ from django.conf import settings
 from mappings.services import MappingSet, mapping_set_for
 from mappings.transforms import MappingError, map_record
 
+from .. import finance
 from ..attempts import PlannedRecord, attempt_fail, attempts_plan, attempts_reclaim_expired, attempts_succeed, request_failed
 from ..clients.errors import PermanentError, RemoteError
 from ..clients.netsuite import NetSuiteClient, netsuite_client
@@ -97,6 +98,7 @@ class PushJob(JobSpec):
         if pause:
             return RunOutcome.PAUSED, pause
         soql, values = self.read_query(ctx)
+        since = watermark_since(job)   # before the read moves the watermark
         if run.dry_run:
             return self._dry_run(ctx, salesforce, soql, values)
         writer = NetSuiteBatchWriter(netsuite=netsuite or netsuite_client(), job=job,
@@ -113,6 +115,13 @@ class PushJob(JobSpec):
                 paused, read, planned_count, skipped = self._read_and_plan(ctx, salesforce, soql, values, sender)
             finally:
                 run_reading_finish(run)
+        if not paused:
+            try:
+                self.after_read(ctx, salesforce, since)
+            except RemoteError as error:
+                paused = salesforce_refused(job, error)
+                if paused is None:
+                    raise
         outcome = run_outcome(run, planned_count, skipped, reclaimed)
         if paused:
             # What was read is written; the rest waits for the allocation, from the watermark reached.
@@ -178,6 +187,9 @@ class PushJob(JobSpec):
 
     def child_query(self, ctx: PushContext) -> str:
         return ""
+
+    def after_read(self, ctx: PushContext, salesforce, since) -> None:
+        """Work once the changed records are read and planned (`since`: where this run read from)."""
 
     def select_fields(self, ctx: PushContext) -> str:
         line_fields = ctx.line_mappings.source_fields if ctx.line_mappings and not self.line_object else []
@@ -349,8 +361,28 @@ class FundedApplications(PushJob):
     extra_fields = ("Name", "StageName")
 
     def where(self, ctx):
-        stages = [stage for stage, action in ctx.value_maps.get("application_stage", {}).items() if action == "push"]
-        return "StageName IN {stages}", {"stages": stages or ["Funded"]}
+        return "StageName IN {stages}", {"stages": self.push_stages(ctx)}
+
+    def push_stages(self, ctx) -> list[str]:
+        return [stage for stage, action in ctx.value_maps.get("application_stage", {}).items() if action == "push"] or ["Funded"]
+
+    def after_read(self, ctx, salesforce, since):
+        """An application that left the funded stages, or was deleted, after its order was in NetSuite is not pushed
+        as a change: NetSuite's accounting owns the order now (the master rules). Finance is told instead."""
+        # Reference: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_queryall.htm
+        soql = "SELECT Id, Name, StageName, IsDeleted FROM Opportunity WHERE (IsDeleted = true OR StageName NOT IN {stages})"
+        values = {"stages": self.push_stages(ctx)}
+        if since is not None:
+            soql += " AND SystemModstamp >= {since}"
+            values["since"] = since
+        left = salesforce.query_all(soql_format(soql, **values), include_deleted=True)
+        for start in range(0, len(left), IDS_PER_QUERY):
+            chunk = left[start:start + IDS_PER_QUERY]
+            links = links_for(self.record_type, [application["Id"] for application in chunk])
+            for application in chunk:
+                link = links.get(application["Id"])
+                if link is not None and link.netsuite_internal_id:
+                    finance.defunded_file(application=application, record_type=self.record_type, link=link)
 
 
 class PushSalesOrders(FundedApplications):

@@ -211,7 +211,7 @@ def test_it_writes_each_record_once_with_two_beats(scenario):
     schedules_apply()
     every_two, _ = IntervalSchedule.objects.get_or_create(every=2, period=IntervalSchedule.SECONDS)
     every_one, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.SECONDS)
-    PeriodicTask.objects.exclude(name=SWEEP_NAME).update(interval=every_two)
+    PeriodicTask.objects.exclude(name=SWEEP_NAME).filter(crontab=None).update(interval=every_two)
     PeriodicTask.objects.filter(name=SWEEP_NAME).update(interval=every_one)
     scenario.fault()
     beats = [scenario.hub_processes.start(f"beat{n}", "-m", "celery", "-A", "integration_hub", "beat", "--loglevel",

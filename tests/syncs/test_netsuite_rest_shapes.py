@@ -82,9 +82,11 @@ def test_it_reads_a_payment_row_as_the_soap_search_record():
            "trandate": "2024-03-01", "createddate": "2024-03-01 23:59:30", "lastmodifieddate": "2024-03-02 00:00:01",
            "foreignpaymentamountused": "250.5", "paymentmethod": "3", "paymentmethodname": "ACH"}
     record = rest_reads.transaction_record(row, "customerPayment", ZONE)
-    assert record["internalId"] == "2001" and record["externalId"] is None and record["tranId"] == "PYMT1001"
-    assert record["status"] == "Not Deposited" and record["payment"] == 250.5
-    assert record["customer"] == {"internalId": "1001"} and record["paymentMethod"]["name"] == "ACH"
+    # A money record's normalised shape (interface.transaction_pages): "" for no external id, the customer's name
+    # when the row has it.
+    assert record["internalId"] == "2001" and record["externalId"] == "" and record["tranId"] == "PYMT1001"
+    assert record["status"] == "Not Deposited" and record["payment"] == 250.5 and record["voided"] is False
+    assert record["customer"] == {"internalId": "1001", "name": None} and record["paymentMethod"]["name"] == "ACH"
     assert record["tranDate"] == dt.datetime(2024, 3, 1, tzinfo=ZONE)
     assert record["lastModifiedDate"] == dt.datetime(2024, 3, 2, 0, 0, 1, tzinfo=ZONE)
     assert record["createdDate"].utcoffset() == dt.timedelta(hours=-8)

@@ -93,8 +93,8 @@ def test_a_field_the_type_lacks_fails_that_record_only(client):
     client.record_element(request, RECORDS[0])
     with pytest.raises(ValueError, match="Customer has no field 'favouriteColour'"):
         client.record_element(request, {"type": "customer", "externalId": "X", "fields": {"favouriteColour": "red"}})
-    with pytest.raises(ValueError, match="Unknown NetSuite record type 'invoice'"):
-        client.record_element(request, {"type": "invoice", "externalId": "Z", "fields": {}})
+    with pytest.raises(ValueError, match="Unknown NetSuite record type 'vendorBill'"):
+        client.record_element(request, {"type": "vendorBill", "externalId": "Z", "fields": {}})
     assert len(request) == 1  # nothing half-rendered is left in the request
 
 

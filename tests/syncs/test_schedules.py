@@ -29,3 +29,13 @@ def test_it_keeps_an_interval_edited_in_the_admin_when_applied_again():
     assert PeriodicTask.objects.filter(task="syncs.tasks.run_sync_job").count() == 9
     assert PeriodicTask.objects.get(name="push_accounts").interval.every == 5
     assert PeriodicTask.objects.filter(pk=unrelated.pk).exists()
+
+
+def test_it_schedules_the_reconciliation_of_amounts_nightly_once():
+    from syncs.schedules import RECONCILE_NAME
+
+    call_command("sync", "schedule")
+    call_command("sync", "schedule")
+    nightly = PeriodicTask.objects.select_related("crontab").get(task="syncs.tasks.reconcile_amounts")
+    assert nightly.name == RECONCILE_NAME and nightly.interval is None
+    assert (nightly.crontab.minute, nightly.crontab.hour, str(nightly.crontab.timezone)) == ("30", "2", "UTC")

@@ -18,18 +18,22 @@ from zoneinfo import ZoneInfo
 
 from ..envelope import core
 
-SUBLISTS = {"item": ("itemList", "item"), "apply": ("applyList", "apply"), "expense": ("expenseList", "expense")}
+SUBLISTS = {"item": ("itemList", "item"), "apply": ("applyList", "apply"), "expense": ("expenseList", "expense"),
+            "deposit": ("depositList", "customerRefundDeposit"), "line": ("lineList", "line")}
+# Sublists whose lines name another transaction by `doc` (REST: {"id": ...}).
+DOC_SUBLISTS = ("apply", "deposit")
 SOAP_SUBLISTS = {soap: (rest, inner) for rest, (soap, inner) in SUBLISTS.items()}
 # Fields whose SOAP type is xsd:dateTime but which NetSuite treats as calendar dates (REST answers YYYY-MM-DD).
 DATE_ONLY = {"tranDate", "applyDate", "dueDate", "shipDate", "startDate", "endDate", "expectedReceiveDate",
              "birthDate", "closeDate", "saleEffectiveDate"}
 NUMBERS = {"quantity", "rate", "amount", "total", "subTotal", "payment", "applied", "unapplied", "due", "balance",
            "creditLimit", "discountTotal", "taxTotal", "exchangeRate", "grossAmt", "quantityBilled",
-           "quantityReceived", "quantityFulfilled", "disc", "discAmt", "handlingCost", "shippingCost"}
+           "quantityReceived", "quantityFulfilled", "disc", "discAmt", "handlingCost", "shippingCost",
+           "amountPaid", "amountRemaining", "debit", "credit", "remaining"}
 INTEGERS = {"line", "orderLine"}
 BOOLEANS = {"apply", "taxable", "unsubscribe", "giveAccess", "sendEmail", "toBePrinted", "toBeEmailed", "toBeFaxed",
             "ccApproved", "undepFunds", "chargeIt", "autoApply", "emailTransactions", "printTransactions",
-            "faxTransactions", "shipComplete", "sendTransactionsVia", "globalSubscriptionStatus"}
+            "faxTransactions", "shipComplete", "sendTransactionsVia", "globalSubscriptionStatus", "approved"}
 CUSTOM_PREFIXES = ("custentity", "custbody", "custcol", "custitem", "custevent", "custrecord")
 # Where a reference's record type follows from the field (for its `links`); others carry id and refName only.
 REFERENCE_TYPES = {"customer": "customer", "subsidiary": "subsidiary", "currency": "currency"}
@@ -102,7 +106,7 @@ class Output:
                 for field in (value or {}).get("customField", []):
                     if field.get("scriptId"):
                         result[field["scriptId"]] = self.custom_value(field)
-            elif sublist == "apply" and name == "doc":
+            elif sublist in DOC_SUBLISTS and name == "doc":
                 result["doc"] = {"id": str(value)}
             else:
                 result[name] = self.value(name, value, None)
@@ -218,7 +222,7 @@ class Input:
                 continue
             if name.startswith(CUSTOM_PREFIXES):
                 custom.append(self.custom_field(name, value))
-            elif sublist == "apply" and name == "doc":
+            elif sublist in DOC_SUBLISTS and name == "doc":
                 result["doc"] = str(value.get("id") if isinstance(value, dict) else value)
             else:
                 result[name] = self.value(name, value, f"{path}.{name}")

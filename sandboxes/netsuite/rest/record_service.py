@@ -13,6 +13,8 @@ import urllib.parse
 from zoneinfo import ZoneInfo
 
 from .. import records
+from ..accounting import AccountingError
+from ..operations_money import delete_record
 from ..records import KINDS, Writer, WriteError
 from ..store import Store
 from .answers import COLLECTION, Answer
@@ -42,7 +44,8 @@ def write_error(error: WriteError) -> RestError:
         return bad_request("RCRD_HAS_BEEN_CHANGED", error.message)
     field = re.match(r"Invalid (\w+) reference", error.message) or re.match(r"Please enter value\(s\) for: (\w+)",
                                                                              error.message)
-    return bad_request("USER_ERROR", f"Error while accessing a resource. {error.message}",
+    code = error.code if error.code.startswith(("CANT_", "INVALID_RCRD")) else "USER_ERROR"
+    return bad_request(code, f"Error while accessing a resource. {error.message}",
                        error_path=field.group(1) if field else None)
 
 
@@ -59,12 +62,20 @@ class RecordService:
         try:
             kind = kind_of(segments[0])
             key = urllib.parse.unquote(segments[1]) if len(segments) > 1 else None
+            if len(segments) == 4 and segments[2] == "!transform" and method == "POST":
+                return self.transform(kind, key, segments[3], body, query, base, operation)
             if len(segments) > 2:
                 raise RestError(404, "NONEXISTENT_ID", "The sandbox serves no sub-resources; ask for the record with "
                                 "expandSubResources=true.", url="/".join(segments))
             if method == "GET":
                 return self.read(kind, key, query, base) if key else self.list(kind, query, base)
             if method == "POST" and key is None:
+                if kind.type in TRANSFORM_ONLY:
+                    # "you can create a deposit application only by transformation" (Deposit Application,
+                    # article_0830101547.html): POST customerDeposit/<id>/!transform/depositApplication.
+                    raise bad_request("INVALID_REQUEST", f"A {kind.label} can only be created by transforming a "
+                                      f"{TRANSFORM_ONLY[kind.type]}: POST {TRANSFORM_ONLY[kind.type]}/<id>/!transform/"
+                                      f"{kind.type}.")
                 return self.write(kind, "add", None, body, query, base, operation)
             if method == "PATCH" and key is not None:
                 return self.write(kind, "update", key, body, query, base, operation)
@@ -157,6 +168,23 @@ class RecordService:
             connection.execute("RELEASE record")
         return Answer(204, None, {"Location": f"{base}/{kind.type}/{record.internal_id}"}, records=1)
 
+    def transform(self, source_kind, key: str, target: str, body, query: dict, base: str, operation: str) -> Answer:
+        """POST {type}/{id}/!transform/{target}: a new record made from another (an order billed into an invoice, an
+        invoice credited, a deposit applied), the body's fields over what NetSuite proposes."""
+        target_kind = kind_of(target)
+        field = TRANSFORMS.get((source_kind.type, target_kind.type))
+        if field is None:
+            raise bad_request("INVALID_REQUEST", f"A {source_kind.label} cannot be transformed into a "
+                              f"{target_kind.label}.", url=target)
+        internal_id, external_id = self._key(key)
+        with self.store.read() as connection:
+            source = Writer(connection).find(source_kind, internal_id, external_id)
+        if source is None:
+            raise not_found_record()
+        body = dict(body or {})
+        body[field] = {"id": str(source.internal_id)}
+        return self.write(target_kind, "add", None, body, query, base, operation)
+
     def delete(self, kind, key: str, operation: str) -> Answer:
         with self.store.write() as connection:
             record = self._find(connection, kind, key)
@@ -164,19 +192,20 @@ class RecordService:
                 raise not_found_record()
             if kind.family == "items":
                 raise RestError(403, "INSUFFICIENT_PERMISSION", "The sandbox keeps a fixed list of items.")
-            dependants = connection.execute(
-                "SELECT COUNT(*) FROM transactions WHERE parent_id = ?", (record.internal_id,)).fetchone()[0]
-            dependants += connection.execute(
-                "SELECT COUNT(*) FROM entities WHERE parent_id = ?", (record.internal_id,)).fetchone()[0]
-            if dependants:
-                raise bad_request("USER_ERROR", "Error while accessing a resource. This record cannot be deleted "
-                                  "because it has dependent records.")
-            Store.delete(connection, kind.family, record, records.entity_name(record.type, record.body),
-                         records.now_ms())
+            try:
+                # An entity's dependants are its transactions and contacts; a transaction's, the transactions
+                # applied to it or created from it (ids are unique per record group only: see store.py).
+                delete_record(connection, kind, record, records.now_ms())
+            except AccountingError as error:
+                raise bad_request(error.code, f"Error while accessing a resource. {error.message}") from None
         return Answer(204, records=1)
 
 
-SUBLIST_NAMES = ("item", "apply", "expense")
+SUBLIST_NAMES = ("item", "apply", "expense", "deposit", "line")
+# REST's record transformations ("Transforming Records"): (from, to) → the field of the new record naming the source.
+TRANSFORMS = {("salesOrder", "invoice"): "createdFrom", ("invoice", "creditMemo"): "createdFrom",
+              ("customerDeposit", "depositApplication"): "deposit"}
+TRANSFORM_ONLY = {"depositApplication": "customerDeposit"}
 
 
 def paging(query: dict, maximum: int) -> tuple[int, int]:

@@ -92,7 +92,27 @@ class NetSuiteClient(Protocol):
         """Every page of one transaction type modified (and created) at or after the given aware datetimes, each
         record at least once however records change meanwhile (a record may come twice). `resume_after` is a page's
         own resume_after, from an interrupted sweep. Each request runs inside `hold`; each page read goes through
-        `retrying` (the caller's policy for a read's transient faults), and no retry's wait is spent inside `hold`."""
+        `retrying` (the caller's policy for a read's transient faults), and no retry's wait is spent inside `hold`.
+
+        The money types (invoice, customerPayment, customerDeposit, depositApplication, creditMemo, customerRefund,
+        journalEntry) come normalised on both transports (money.py): `customer`, `total` (what it books now: 0 once
+        directly voided), `voided`, `status`, `currency`, `paymentMethod`, `applied`/`unapplied` where the type has
+        them, `salesOrder` (a deposit's), `createdFrom` {"internalId", "type"}, `deposit` (an application's),
+        `voidJournal` (a refund voided by reversing journal) and, unless body_fields_only, `applyList` {"apply": [
+        {"doc": str, "type": record type, "amount": float, "apply": True}]}: the applied lines only (a refund's
+        deposits folded in as type customerDeposit)."""
+
+    def transactions_created_from(self, record_type: str, internal_ids: list[str], *,
+                                  hold: Callable[[], ContextManager] = contextlib.nullcontext) -> dict[str, str]:
+        """internalId → the internalId of the transaction it was created from (an invoice's sales order, a credit
+        memo's invoice), for the records of that type that exist and have one; others are left out. Batched (SOAP
+        getList of up to 1000, REST one SuiteQL query per 1000 ids), each request inside `hold`."""
+
+    def deleted_since(self, record_types: list[str], since: datetime | None, *,
+                      hold: Callable[[], ContextManager] = contextlib.nullcontext) -> list[dict]:
+        """Every deletion of those record types at or after the aware datetime `since` (all when None):
+        {"internalId", "type" (the record type as given), "deletedDate" (aware, the account's zone), "name"},
+        every page read inside the call (SOAP getDeleted, REST SuiteQL's deletedrecord), each request in `hold`."""
 
     def external_ids(self, record_type: str) -> list[str]:
         """Every external id of one record type ('' for records without one), for reconciliation."""

@@ -227,6 +227,38 @@ class RestNetSuiteClient:
                                        body_fields_only=body_fields_only, resume_after=resume_after, hold=hold,
                                        retrying=retrying)
 
+    def transactions_created_from(self, record_type: str, internal_ids: list[str], *,
+                                  hold=contextlib.nullcontext) -> dict[str, str]:
+        """internalId → the internalId of the transaction it was created from (transaction.createdfrom), one
+        SuiteQL query per thousand ids; records that don't exist or have none are left out."""
+        found: dict[str, str] = {}
+        wanted = [str(int(i)) for i in internal_ids if str(i).isdigit()]
+        for start in range(0, len(wanted), GET_LIST_LIMIT):
+            query = rest_reads.created_from_query(record_type, wanted[start:start + GET_LIST_LIMIT])
+            for row in self.suiteql(query, limit=GET_LIST_LIMIT, hold=hold)["items"]:
+                found[str(row["id"])] = str(row["createdfrom"])
+        return found
+
+    def deleted_since(self, record_types: list[str], since: datetime | None, *,
+                      hold=contextlib.nullcontext) -> list[dict]:
+        """Every deletion of those record types at or after `since` (all when None), from SuiteQL's deletedrecord,
+        paged by (deleteddate, recordid)."""
+        by_name = {t.lower(): t for t in record_types}
+        found: list[dict] = []
+        after = None
+        while True:
+            query = rest_reads.deleted_query(record_types, since, self.zone, after)
+            answer = self.suiteql(query, limit=1000, hold=hold)
+            rows = answer.get("items") or []
+            for row in rows:
+                moment = rest_reads.account_datetime(row["deleteddate"], self.zone)
+                found.append({"internalId": str(row["recordid"]), "type": by_name.get(row.get("recordtype"),
+                                                                                     row.get("recordtype")),
+                              "deletedDate": moment, "name": row.get("name") or ""})
+                after = (moment, int(row["recordid"]))
+            if not answer.get("hasMore") or not rows:
+                return found
+
     def server_time(self) -> datetime:
         """NetSuite's clock, from SuiteQL's SYSDATE (the account's own clock, to the second). SuiteQL answers in the
         integration user's time zone, which NETSUITE_TIME_ZONE must name: checked here against the answer's HTTP

@@ -21,7 +21,10 @@ from .interface import SearchPage, UnknownRecordType
 STAMP = "YYYY-MM-DD HH24:MI:SS"
 STAMP_PY = "%Y-%m-%d %H:%M:%S"
 # The hub's transaction record types and SuiteQL's type codes.
-TYPE_CODES = {"salesOrder": "SalesOrd", "purchaseOrder": "PurchOrd", "customerPayment": "CustPymt"}
+TYPE_CODES = {"salesOrder": "SalesOrd", "purchaseOrder": "PurchOrd", "customerPayment": "CustPymt",
+              "invoice": "CustInvc", "customerDeposit": "CustDep", "depositApplication": "DepAppl",
+              "creditMemo": "CustCred", "customerRefund": "CustRfnd", "journalEntry": "Journal"}
+CODE_TYPES = {code: name for name, code in TYPE_CODES.items()}
 # Each record type's SuiteQL table, and the condition that picks the type from a shared table.
 RECORD_TABLES = {"customer": ("customer", ""), "vendor": ("vendor", ""), "contact": ("contact", ""),
                  **{name: ("transaction", f"type = '{code}'") for name, code in TYPE_CODES.items()}}
@@ -36,7 +39,14 @@ STATUS_NAMES = {
                  "D": "Partially Received", "E": "Pending Billing/Partially Received", "F": "Pending Bill",
                  "G": "Fully Billed", "H": "Closed"},
     "CustPymt": {"A": "Unapproved Payment", "B": "Not Deposited", "C": "Deposited"},
+    "CustInvc": {"A": "Open", "B": "Paid In Full"},
+    "CustDep": {"A": "Not Deposited", "B": "Deposited", "C": "Fully Applied"},
+    "CustCred": {"A": "Open", "B": "Fully Applied"},
 }
+# The money types (money.py) and what their rows carry beside the common columns.
+MONEY_CODES = {"CustInvc", "CustPymt", "CustDep", "DepAppl", "CustCred", "CustRfnd", "Journal"}
+WITH_METHOD = {"CustPymt", "CustDep", "CustRfnd"}
+WITH_APPLIED = {"CustPymt", "CustCred", "DepAppl"}
 CLOCK_QUERY = f"SELECT TO_CHAR(SYSDATE, '{STAMP}') AS servertime FROM DUAL"
 LINK_PAGE = 1000
 
@@ -87,10 +97,16 @@ def page_query(*, transaction_type: str, modified_since, created_since, position
                "TO_CHAR(t.trandate, 'YYYY-MM-DD') AS trandate", f"TO_CHAR(t.createddate, '{STAMP}') AS createddate",
                f"TO_CHAR(t.lastmodifieddate, '{STAMP}') AS lastmodifieddate"]
     source = "transaction t"
-    if code == "CustPymt":
-        columns += ["t.foreignpaymentamountused", "t.foreignpaymentamountunused", "t.paymentmethod",
-                    "pm.name AS paymentmethodname"]
+    if code in WITH_METHOD:
+        columns += ["t.paymentmethod", "pm.name AS paymentmethodname"]
         source += " LEFT JOIN paymentmethod pm ON pm.id = t.paymentmethod"
+    if code in WITH_APPLIED:
+        columns += ["t.foreignpaymentamountused", "t.foreignpaymentamountunused"]
+    if code in MONEY_CODES:
+        columns += ["t.memo", "t.voided", "t.createdfrom", "cf.type AS createdfromtype", "t.reversal", "t.currency",
+                    "cur.name AS currencyname", "c.altname AS entityname"]
+        source += (" LEFT JOIN currency cur ON cur.id = t.currency LEFT JOIN customer c ON c.id = t.entity"
+                   " LEFT JOIN transaction cf ON cf.id = t.createdfrom")
     where = [f"t.type = '{code}'"]
     if modified_since is not None:
         where.append(f"t.lastmodifieddate >= {_stamp(modified_since, zone)}")
@@ -105,9 +121,32 @@ def page_query(*, transaction_type: str, modified_since, created_since, position
 
 
 def links_query(payment_ids: list[str]) -> str:
+    """What the transactions link to: each link's earlier document (what a payment applies to, the order a deposit
+    was received for, the deposit an application applies, what a refund gives back)."""
     ids = ", ".join(str(int(i)) for i in payment_ids)
-    return ("SELECT nextdoc, previousdoc, foreignamount FROM previoustransactionlink "
-            f"WHERE nextdoc IN ({ids}) ORDER BY nextdoc, previousdoc")
+    return ("SELECT nextdoc, previousdoc, previoustype, linktype, foreignamount FROM previoustransactionlink "
+            f"WHERE nextdoc IN ({ids}) ORDER BY nextdoc, previousdoc, linktype")
+
+
+def created_from_query(record_type: str, internal_ids: list[str]) -> str:
+    code = TYPE_CODES.get(record_type)
+    if code is None:
+        raise UnknownRecordType(record_type)
+    ids = ", ".join(str(int(i)) for i in internal_ids)
+    return f"SELECT id, createdfrom FROM transaction WHERE type = '{code}' AND id IN ({ids}) AND createdfrom IS NOT NULL"
+
+
+def deleted_query(record_types: list[str], since, zone, after: tuple[datetime, int] | None) -> str:
+    """deletedrecord by (deleteddate, recordid), a keyset like the transaction pages'."""
+    kinds = ", ".join(quoted(t.lower()) for t in record_types)
+    where = [f"recordtype IN ({kinds})"]
+    if since is not None:
+        where.append(f"deleteddate >= {_stamp(since, zone)}")
+    if after is not None:
+        at = _stamp(after[0], zone)
+        where.append(f"(deleteddate > {at} OR (deleteddate = {at} AND recordid > {int(after[1])}))")
+    return (f"SELECT recordid, recordtype, name, TO_CHAR(deleteddate, '{STAMP}') AS deleteddate FROM deletedrecord "
+            f"WHERE {' AND '.join(where)} ORDER BY deleteddate, recordid")
 
 
 def account_datetime(text: str, zone) -> datetime:
@@ -140,6 +179,8 @@ def transaction_record(row: dict, transaction_type: str, zone) -> dict:
         day = datetime.strptime(row["trandate"], "%Y-%m-%d").date()
         record["tranDate"] = datetime.combine(day, day_time(0), zone)
     entity = {"internalId": str(row["entity"])} if row.get("entity") else None
+    if code in MONEY_CODES:
+        return _money_record(record, row, code, entity)
     if code == "CustPymt":
         record["customer"] = entity
         record["payment"] = record["total"]
@@ -150,6 +191,70 @@ def transaction_record(row: dict, transaction_type: str, zone) -> dict:
     else:
         record["entity"] = entity
     return record
+
+
+def _money_record(record: dict, row: dict, code: str, entity: dict | None) -> dict:
+    """A money row in the shape money.from_soap gives a SOAP record (interface.py, transaction_pages)."""
+    voided = row.get("voided") == "T"
+    if entity is not None:
+        entity["name"] = row.get("entityname")
+    record.update({"externalId": row.get("externalid") or "", "memo": row.get("memo"), "customer": entity,
+                   "voided": voided, "total": record["total"] or 0.0,
+                   "currency": ({"internalId": str(row["currency"]), "name": row.get("currencyname")}
+                                if row.get("currency") else None)})
+    if voided:
+        record["status"] = "Voided"
+    elif code not in STATUS_NAMES:
+        record["status"] = ""
+    if code in WITH_METHOD:
+        record["paymentMethod"] = ({"internalId": str(row["paymentmethod"]), "name": row.get("paymentmethodname")}
+                                   if row.get("paymentmethod") else None)
+    if code in WITH_APPLIED:
+        record["applied"] = _number(row.get("foreignpaymentamountused"))
+        record["unapplied"] = _number(row.get("foreignpaymentamountunused"))
+    if code == "CustPymt":
+        record["payment"] = record["total"]
+    if code == "DepAppl":
+        record["total"] = record["applied"] or 0.0
+    if row.get("createdfrom") and code in ("CustInvc", "CustCred", "Journal"):
+        record["createdFrom"] = {"internalId": str(row["createdfrom"]),
+                                 "type": CODE_TYPES.get(row.get("createdfromtype"), row.get("createdfromtype") or "")}
+    if row.get("reversal"):
+        record["voidJournal"] = {"internalId": str(row["reversal"])}
+    return record
+
+
+# What a link's earlier document is to the later one, by link type (the sandbox's PreviousTransactionLink).
+APPLY_LINKS = {"Payment", "Refund"}
+
+
+def _attach_links(client, records: list[dict], transaction_type: str, body_fields_only: bool, hold, retrying) -> None:
+    """Each record's links in one query for the page (paged past a thousand links): a deposit's sales order, a
+    deposit application's deposit, and, with body fields only off, the applyList SOAP gives."""
+    by_id = {record["internalId"]: record for record in records}
+    if not body_fields_only:
+        for record in records:
+            record["applyList"] = {"apply": []}
+    query = links_query(list(by_id))
+    offset = 0
+    while True:
+        answer = retrying(lambda: client.suiteql(query, limit=LINK_PAGE, offset=offset, hold=hold))
+        for row in answer.get("items") or []:
+            record = by_id.get(str(row.get("nextdoc")))
+            if record is None or not row.get("previousdoc"):
+                continue
+            previous, linktype = str(row["previousdoc"]), row.get("linktype")
+            if linktype in APPLY_LINKS and not body_fields_only:
+                record["applyList"]["apply"].append({
+                    "doc": previous, "type": CODE_TYPES.get(row.get("previoustype"), "invoice"), "apply": True,
+                    "amount": _number(row.get("foreignamount")) or 0.0})
+            elif linktype == "OrdDep" and transaction_type == "customerDeposit":
+                record["salesOrder"] = {"internalId": previous}
+            elif linktype == "DepAppl" and transaction_type == "depositApplication":
+                record["deposit"] = {"internalId": previous}
+        if not answer.get("hasMore"):
+            return
+        offset += LINK_PAGE
 
 
 def keyset_pages(client, *, transaction_type: str, modified_since, created_since, page_size: int,
@@ -186,31 +291,11 @@ def keyset_pages(client, *, transaction_type: str, modified_since, created_since
             last = records[-1]
             position = (last["lastModifiedDate"], int(last["internalId"]))
             coming = pool.submit(read_page, position) if answer.get("hasMore") else None
-            if not body_fields_only and transaction_type == "customerPayment":
-                _attach_applications(client, records, hold, retrying)
+            if TYPE_CODES[transaction_type] in MONEY_CODES:
+                _attach_links(client, records, transaction_type, body_fields_only, hold, retrying)
             page_index += 1
             yield SearchPage(records=records, page_index=page_index, total_records=total,
                              resume_after=(last["lastModifiedDate"], f"modified:{last['internalId']}"))
-
-
-def _attach_applications(client, records: list[dict], hold, retrying) -> None:
-    """Each payment's applyList, as SOAP gives it with bodyFieldsOnly off: what it applies to, from the link table,
-    in one query for the page (paged when a page's payments apply to more than a thousand documents)."""
-    by_id = {record["internalId"]: record for record in records}
-    for record in records:
-        record["applyList"] = {"apply": []}
-    query = links_query(list(by_id))
-    offset = 0
-    while True:
-        answer = retrying(lambda: client.suiteql(query, limit=LINK_PAGE, offset=offset, hold=hold))
-        for row in answer.get("items") or []:
-            payment = by_id.get(str(row.get("nextdoc")))
-            if payment is not None and row.get("previousdoc"):
-                payment["applyList"]["apply"].append({"doc": int(row["previousdoc"]), "apply": True,
-                                                      "amount": _number(row.get("foreignamount"))})
-        if not answer.get("hasMore"):
-            return
-        offset += LINK_PAGE
 
 
 def catalog_fields(schema: dict, sublist: str = "", resolve=lambda part: part) -> set[str]:

@@ -29,6 +29,7 @@ from zeep.loader import parse_xml
 from zeep.transports import Transport
 
 from ..errors import PermanentError, RemoteError, TransientError
+from . import money
 from .interface import GET_LIST_LIMIT, UPSERT_LIST_LIMIT, SearchPage, SearchPageGone, UnknownRecordType, WriteResult
 from .soap_pages import soap_transaction_pages
 from .soap_xml import RecordReader, RecordRenderError, RecordRenderer, write_responses
@@ -45,6 +46,7 @@ NS = {
     "sales": "urn:sales_2023_2.transactions.webservices.netsuite.com",
     "purchases": "urn:purchases_2023_2.transactions.webservices.netsuite.com",
     "customers": "urn:customers_2023_2.transactions.webservices.netsuite.com",
+    "general": "urn:general_2023_2.transactions.webservices.netsuite.com",
 }
 # Fixed prefixes for the records the hub renders itself (NetSuite's own names; zeep's are ns0, ns1, …).
 NSMAP = {"xsi": "http://www.w3.org/2001/XMLSchema-instance", "platformMsgs": NS["messages"], "platformCore": NS["core"],
@@ -57,6 +59,12 @@ RECORD_TYPES = {
     "salesOrder": ("sales", "SalesOrder"),
     "purchaseOrder": ("purchases", "PurchaseOrder"),
     "customerPayment": ("customers", "CustomerPayment"),
+    "invoice": ("sales", "Invoice"),
+    "customerDeposit": ("customers", "CustomerDeposit"),
+    "depositApplication": ("customers", "DepositApplication"),
+    "creditMemo": ("customers", "CreditMemo"),
+    "customerRefund": ("customers", "CustomerRefund"),
+    "journalEntry": ("general", "JournalEntry"),
 }
 # Line records, which are written inside their order's itemList; a mapping may name their fields.
 LINE_TYPES = {
@@ -231,7 +239,8 @@ class SoapNetSuiteClient:
         A SOAP search cannot ask for an order: transactions come back by date created, whatever the criteria."""
         # Reference: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_N3512617.html (search)
         # Reference: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_N3518731.html (sort order)
-        criteria = {"type": self._type("core", "SearchEnumMultiSelectField")(operator="anyOf", searchValue=[f"_{transaction_type}"])}
+        criteria = {"type": self._type("core", "SearchEnumMultiSelectField")(
+            operator="anyOf", searchValue=[money.search_type(transaction_type)])}
         if modified_since is not None:
             criteria["lastModifiedDate"] = self._type("core", "SearchDateField")(operator="onOrAfter", searchValue=modified_since)
         if created_since is not None:
@@ -242,11 +251,66 @@ class SoapNetSuiteClient:
     def transaction_pages(self, *, transaction_type: str, modified_since: datetime | None,
                           created_since: datetime | None = None, page_size: int = 1000, body_fields_only: bool = True,
                           resume_after=None, hold=contextlib.nullcontext, retrying=lambda read: read()):
-        """Every page of a transaction search, in NetSuite's order (by date created): see soap_pages."""
-        return soap_transaction_pages(self, transaction_type=transaction_type, modified_since=modified_since,
-                                      created_since=created_since, page_size=page_size,
-                                      body_fields_only=body_fields_only, resume_after=resume_after, hold=hold,
-                                      retrying=retrying)
+        """Every page of a transaction search, in NetSuite's order (by date created): see soap_pages. The money
+        records (money.MONEY_TYPES) come with their normalised fields (money.from_soap)."""
+        pages = soap_transaction_pages(self, transaction_type=transaction_type, modified_since=modified_since,
+                                       created_since=created_since, page_size=page_size,
+                                       body_fields_only=body_fields_only, resume_after=resume_after, hold=hold,
+                                       retrying=retrying)
+        if transaction_type not in money.MONEY_TYPES:
+            return pages
+        return self._normalised(pages, transaction_type, with_lines=not body_fields_only)
+
+    @staticmethod
+    def _normalised(pages, transaction_type: str, *, with_lines: bool):
+        for page in pages:
+            page.records = [money.from_soap(record, transaction_type, with_lines=with_lines) for record in page.records]
+            yield page
+
+    def transactions_created_from(self, record_type: str, internal_ids: list[str], *,
+                                  hold=contextlib.nullcontext) -> dict[str, str]:
+        """internalId → the internalId of the transaction it was created from (an invoice's sales order, a credit
+        memo's invoice), by getList; records that don't exist or have none are left out."""
+        # Reference: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_N3488134.html (getList)
+        if record_type not in RECORD_TYPES:
+            raise UnknownRecordType(record_type)
+        found: dict[str, str] = {}
+        for start in range(0, len(internal_ids), GET_LIST_LIMIT):
+            chunk = [str(i) for i in internal_ids[start:start + GET_LIST_LIMIT]]
+            refs = [self.record_ref(internalId=internal_id, type=record_type) for internal_id in chunk]
+            with hold():
+                response = self._call(lambda: self.service.getList(baseRef=refs, _soapheaders=self._headers()))
+            for internal_id, read in zip(chunk, response.body.readResponseList.readResponse or []):
+                made_from = getattr(read.record, "createdFrom", None) if read.status.isSuccess and read.record else None
+                if made_from is not None and made_from.internalId:
+                    found[internal_id] = str(made_from.internalId)
+        return found
+
+    def deleted_since(self, record_types: list[str], since: datetime | None, *,
+                      hold=contextlib.nullcontext) -> list[dict]:
+        """Every deletion of those record types at or after `since` (all when None), by getDeleted, every page."""
+        # Reference: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_N3497592.html (getDeleted)
+        criteria = {"type": self._type("core", "SearchEnumMultiSelectField")(operator="anyOf",
+                                                                           searchValue=list(record_types))}
+        if since is not None:
+            criteria["deletedDate"] = self._type("core", "SearchDateField")(operator="onOrAfter", searchValue=since)
+        wanted = self._type("core", "GetDeletedFilter")(**criteria)
+        found, page_index = [], 1
+        while True:
+            with hold():
+                response = self._call(lambda: self.service.getDeleted(getDeletedFilter=wanted, pageIndex=page_index,
+                                                                      _soapheaders=self._headers()))
+            result = response.body.getDeletedResult
+            if not result.status.isSuccess:
+                detail = (result.status.statusDetail or [None])[0]
+                raise _search_error(str(getattr(detail, "code", "") or "UNEXPECTED_ERROR"),
+                                    str(getattr(detail, "message", "") or ""))
+            for deleted in (result.deletedRecordList.deletedRecord if result.deletedRecordList else None) or []:
+                found.append({"internalId": str(deleted.record.internalId), "type": str(deleted.record.type or ""),
+                              "deletedDate": deleted.deletedDate, "name": str(getattr(deleted.record, "name", "") or "")})
+            if page_index >= (result.totalPages or 0):
+                return found
+            page_index += 1
 
     def search_more(self, *, search_id: str, page_index: int, page_size: int = 1000, body_fields_only: bool = True) -> "SearchPage":
         """A further page of a search. NetSuite re-runs the search for every page, and forgets the searchId after

@@ -27,8 +27,10 @@ class Command(BaseCommand):
                          "offset is given), page by page with progress; run it again to resume after an interruption.")
         sub.add_parser("status", help="A table of the nine jobs.")
         sub.add_parser("sweep", help="Enqueue runs for jobs with due retries or tries of a stopped worker.")
-        sub.add_parser("reconcile", help="Compare Salesforce and NetSuite record by record: missing, duplicated, unexpected "
-                       "(differences are sent to those who chose reconciliation alerts).")
+        sub.add_parser("reconcile", help="Compare Salesforce and NetSuite record by record (missing, duplicated, unexpected) "
+                       "and then the amounts (orders against fees, commissions, remittances against NetSuite's money; "
+                       "stored as a run, each difference in finance's review queue). Differences are sent to those "
+                       "who chose reconciliation alerts.")
         sub.add_parser("alerts", help="Send the alerts that are due now (the beat does this every few minutes; run it "
                        "from cron too, to hear of a beat that stopped).")
         schedule = sub.add_parser("schedule", help="Create or update the jobs' periodic tasks (keeps edited intervals).")
@@ -99,7 +101,16 @@ class Command(BaseCommand):
         from syncs.alerts import alert_reconciliation
 
         alert_reconciliation(findings=findings)
-        if not all(finding.ok for finding in findings):
+        from syncs.reconcile_amounts import amounts_reconcile
+
+        amounts = amounts_reconcile(trigger="manual")
+        mark = "ok " if amounts.outcome == "agreed" else "BAD"
+        self.stdout.write(f"{mark} Amounts: {amounts.message}")
+        for difference in amounts.differences.all()[:50]:
+            self.stdout.write(f"      {difference.get_kind_display()}: {difference.description}")
+        if amounts.differences_found > 50:
+            self.stdout.write(f"      … {amounts.differences_found - 50} more in the console (reconciliation run {amounts.pk}).")
+        if not all(finding.ok for finding in findings) or amounts.outcome != "agreed":
             raise CommandError("The two systems disagree.")
 
     def _status(self) -> None:

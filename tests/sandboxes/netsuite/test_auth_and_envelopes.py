@@ -113,7 +113,8 @@ def test_it_refuses_entity_declarations(sandbox):
 
 def test_it_answers_an_operation_it_does_not_offer_with_a_fault(netsuite):
     with pytest.raises(Fault) as refused:
-        netsuite.service.delete(baseRef=netsuite.ref(type="customer", internalId="1001"), _soapheaders=netsuite.headers())
+        netsuite.service.getSavedSearch(record=netsuite.core.GetSavedSearchRecord(searchType="transaction"),
+                                        _soapheaders=netsuite.headers())
     assert fault_code(refused.value) == "INSUFFICIENT_PERMISSION"
 
 

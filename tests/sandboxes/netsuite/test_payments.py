@@ -20,17 +20,22 @@ def payments_search(netsuite):
     return netsuite.search(criteria, body_fields_only=False).recordList.record
 
 
-def test_it_generates_remittances_against_open_sales_orders(netsuite):
+def test_it_bills_funded_orders_and_applies_the_remittances_to_their_invoices(netsuite):
     order_ids = funded(netsuite, "PAY")
     result = netsuite.sandbox.pay(days=5, per_day=2, seed=7)
     found = payments_search(netsuite)
 
     assert result["payments"] == 10 and len(found) == 10
+    invoices = {}
     for payment in found:
         line = payment.applyList.apply[0]
-        assert str(line.doc) in order_ids and line.apply is True
+        assert line.type == "Invoice" and line.apply is True
+        invoice = invoices.get(line.doc) or netsuite.get("invoice", internalId=str(line.doc)).record
+        invoices[line.doc] = invoice
+        assert invoice.createdFrom.internalId in order_ids and invoice.entity.internalId == payment.customer.internalId
         assert line.amount == payment.payment == payment.applied and payment.unapplied == 0
         assert payment.tranId.startswith("PYMT")
+    assert len(invoices) == 2, "each order billed once, its remittances applied to that invoice"
     days = {p.lastModifiedDate.astimezone(LOS_ANGELES).date() for p in found}
     assert len(days) >= 4
     assert [p.lastModifiedDate for p in found] == sorted(p.lastModifiedDate for p in found)
@@ -38,25 +43,32 @@ def test_it_generates_remittances_against_open_sales_orders(netsuite):
 
 def test_it_takes_a_customer_payment_with_an_apply_list(netsuite):
     order_id = funded(netsuite, "CP", count=1)[0]
+    invoice_id = netsuite.sandbox.bill(order_id)["internalId"]
     payment = netsuite.customers.CustomerPayment(
         externalId="CP-PAY-1", customer=netsuite.ref(externalId="CP-ACC-0", type="customer"), payment=600.0,
         applyList=netsuite.customers.CustomerPaymentApplyList(apply=[
-            netsuite.customers.CustomerPaymentApply(apply=True, doc=int(order_id), amount=450.0)]))
+            netsuite.customers.CustomerPaymentApply(apply=True, doc=int(invoice_id), amount=450.0)]))
     written = netsuite.service.add(record=payment, _soapheaders=netsuite.headers()).body.writeResponse
     record = netsuite.get("customerPayment", internalId=written.baseRef.internalId).record
 
     assert (record.total, record.applied, record.unapplied) == (600.0, 450.0, 150.0)
-    assert record.applyList.apply[0].refNum.startswith("SO")
+    assert record.applyList.apply[0].refNum.startswith("INV")
 
 
-def test_it_refuses_to_apply_a_payment_to_another_customers_order(netsuite):
-    other_order = funded(netsuite, "CPX", count=2)[1]
+def test_it_applies_nothing_to_another_customers_invoice_or_to_a_sales_order(netsuite):
+    orders = funded(netsuite, "CPX", count=2)
+    other_invoice = netsuite.sandbox.bill(orders[1])["internalId"]
     payment = netsuite.customers.CustomerPayment(
         customer=netsuite.ref(externalId="CPX-ACC-0", type="customer"), payment=10.0,
         applyList=netsuite.customers.CustomerPaymentApplyList(apply=[
-            netsuite.customers.CustomerPaymentApply(apply=True, doc=int(other_order), amount=10.0)]))
+            netsuite.customers.CustomerPaymentApply(apply=True, doc=int(other_invoice), amount=5.0),
+            netsuite.customers.CustomerPaymentApply(apply=True, doc=int(orders[0]), amount=5.0)]))
     written = netsuite.service.add(record=payment, _soapheaders=netsuite.headers()).body.writeResponse
-    assert written.status.statusDetail[0].code == "INVALID_KEY_OR_REF"
+    record = netsuite.get("customerPayment", internalId=written.baseRef.internalId).record
+
+    # Neither line is in the customer's apply sublist: the payment is kept, all of it unapplied.
+    assert written.status.isSuccess and (record.applied, record.unapplied) == (0.0, 10.0)
+    assert record.applyList is None and record.status == "Not Deposited"
 
 
 def generated_amounts(tmp_path, name, seed):
@@ -84,14 +96,17 @@ def test_it_seeds_and_pays_from_the_command_line(tmp_path, capsys):
 
 def test_it_stops_paying_an_order_once_payments_cover_it(netsuite):
     order_id = funded(netsuite, "FULL", count=1)[0]
+    invoice_id = netsuite.sandbox.bill(order_id)["internalId"]
     payment = netsuite.customers.CustomerPayment(
         customer=netsuite.ref(externalId="FULL-ACC-0", type="customer"), payment=10000.0,
         applyList=netsuite.customers.CustomerPaymentApplyList(apply=[
-            netsuite.customers.CustomerPaymentApply(apply=True, doc=int(order_id))]))
+            netsuite.customers.CustomerPaymentApply(apply=True, doc=int(invoice_id))]))
     written = netsuite.service.add(record=payment, _soapheaders=netsuite.headers()).body.writeResponse
     applied = netsuite.get("customerPayment", internalId=written.baseRef.internalId).record
+    invoice = netsuite.get("invoice", internalId=invoice_id).record
 
     assert applied.applyList.apply[0].amount == 10000.0 and applied.unapplied == 0
+    assert (invoice.status, invoice.amountRemaining, invoice.amountPaid) == ("Paid In Full", 0.0, 10000.0)
     assert all(str(p["salesOrder"]) != order_id for p in netsuite.sandbox.pay(days=3, per_day=50)["created"])
 
 
@@ -109,12 +124,14 @@ def test_it_seeds_payments_applied_to_seeded_orders_that_a_search_returns(tmp_pa
         found = payments_search(netsuite)
         orders = {o.internalId: o for o in netsuite.search(netsuite.common.TransactionSearchBasic(
             type=netsuite.core.SearchEnumMultiSelectField(operator="anyOf", searchValue=["_salesOrder"]))).recordList.record}
+        invoices = {i.internalId: i for i in netsuite.search(netsuite.common.TransactionSearchBasic(
+            type=netsuite.core.SearchEnumMultiSelectField(operator="anyOf", searchValue=["_invoice"]))).recordList.record}
 
     assert len(found) == 40 and {o.externalId for o in orders.values()} == {"006A", "006B", "006C", "006D"}
     paid = {}
     for payment in found:
         line = payment.applyList.apply[0]
-        order = orders[str(line.doc)]
+        order = orders[invoices[str(line.doc)].createdFrom.internalId]
         assert order.entity.internalId == payment.customer.internalId
         assert line.amount == payment.payment == payment.applied > 0 and payment.unapplied == 0
         paid[order.internalId] = paid.get(order.internalId, 0) + line.amount

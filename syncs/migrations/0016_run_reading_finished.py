@@ -4,7 +4,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('syncs', '0014_attempt_idempotency_key'),
+        ('syncs', '0015_money_and_finance_review'),
     ]
 
     operations = [
