@@ -236,6 +236,8 @@ NETSUITE = {
 # --- Sync engine ---
 HUB_WATERMARK_OVERLAP_SECONDS = env.int("HUB_WATERMARK_OVERLAP_SECONDS", default=120)
 HUB_NETSUITE_PAGE_SIZE = env.int("HUB_NETSUITE_PAGE_SIZE", default=1000)  # searchPreferences.pageSize, 5–1000
+# The share of NetSuite's concurrency limit one pull reads pages with (syncs/jobs/pulls.py pull_pages_at_once).
+HUB_PULL_BUDGET_SHARE = env.float("HUB_PULL_BUDGET_SHARE", default=0.4)
 HUB_RETRY_BASE_SECONDS = env.float("HUB_RETRY_BASE_SECONDS", default=30)
 HUB_RETRY_MAX_SECONDS = env.float("HUB_RETRY_MAX_SECONDS", default=3600)
 # A remote system's breaker opens after this many whole-request faults in a row, for a cool-down that starts at
