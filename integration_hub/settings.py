@@ -193,7 +193,12 @@ SALESFORCE = {
     # Where logins go instead of https://{domain}.salesforce.com, e.g. the Salesforce sandbox.
     "LOGIN_URL": env("SALESFORCE_LOGIN_URL", default=""),
     "TIMEOUT": env.float("SALESFORCE_TIMEOUT", default=60.0),
+    # The org's id (15 or 18 characters), which every outbound message must carry; empty: asked of Salesforce once.
+    "ORGANIZATION_ID": env("SALESFORCE_ORGANIZATION_ID", default=""),
 }
+# The secret part of the outbound-message endpoint's URL (/hooks/salesforce/outbound/<token>/); empty turns the
+# endpoint off (the schedule alone moves changes). See docs/production.md.
+HUB_OUTBOUND_TOKEN = secret("HUB_OUTBOUND_TOKEN", required=False)
 # NetSuite is reached over SuiteTalk REST with OAuth 2.0 client credentials (machine to machine), or over SuiteTalk
 # SOAP with token-based authentication until Oracle retires SOAP (2028.2). Each transport needs only its own secrets.
 _netsuite_transport = env("NETSUITE_TRANSPORT", default="rest").strip().lower()

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
+from syncs.hooks import salesforce_outbound
+
 from .health import healthz
 from .metrics import metrics
 
@@ -15,5 +17,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
+    path("hooks/salesforce/outbound/<str:token>/", salesforce_outbound, name="salesforce-outbound"),
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
 ]

@@ -18,7 +18,8 @@ from mappings.admin import FieldMappingInline
 from mappings.services import mapping_history_baseline
 
 from . import console, selectors
-from .models import SALESFORCE_ID, AttemptStatus, RecordLink, SyncAttempt, SyncJob, SyncRun, salesforce_id_18
+from .models import (SALESFORCE_ID, AttemptStatus, OutboundNotification, RecordLink, SyncAttempt, SyncJob, SyncRun,
+                     salesforce_id_18)
 
 COUNT_CAP = 10_000
 
@@ -162,7 +163,7 @@ class SyncJobAdmin(admin.ModelAdmin):
 
 @admin.register(SyncRun)
 class SyncRunAdmin(CsvExportMixin, admin.ModelAdmin):
-    list_display = ("job", "started_at", "duration", "outcome_badge", "trigger", "records_read", "records_written", "records_failed", "records_skipped")
+    list_display = ("job", "started_at", "duration", "outcome_badge", "trigger_label", "records_read", "records_written", "records_failed", "records_skipped")
     csv_fields = ("id", "job__name", "trigger", "dry_run", "started_at", "finished_at", "outcome", "records_read",
                   "records_written", "records_failed", "records_skipped", "message")
     change_list_template = "admin/syncs/export_change_list.html"
@@ -179,6 +180,10 @@ class SyncRunAdmin(CsvExportMixin, admin.ModelAdmin):
             return "running" if run.outcome == "running" else "—"
         seconds = (run.finished_at - run.started_at).total_seconds()
         return f"{seconds:.1f} s" if seconds < 90 else f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+
+    @admin.display(description="triggered by", ordering="trigger")
+    def trigger_label(self, run):
+        return run.get_trigger_display()
 
     @admin.display(description="attempts")
     def attempts_of_run(self, run):
@@ -217,12 +222,13 @@ class SyncRunAdmin(CsvExportMixin, admin.ModelAdmin):
 
 @admin.register(SyncAttempt)
 class SyncAttemptAdmin(CsvExportMixin, admin.ModelAdmin):
-    list_display = ("when", "job", "record", "try_number", "status_badge", "remote_code", "message", "assignee")
-    list_filter = (NeedsPersonFilter, "job", "status", "error_kind", RemoteCodeFilter, "record_type", ("created_at", admin.DateFieldListFilter))
+    list_display = ("when", "job", "record", "try_number", "triggered", "status_badge", "remote_code", "message", "assignee")
+    list_filter = (NeedsPersonFilter, "job", "status", "trigger", "error_kind", RemoteCodeFilter, "record_type",
+                   ("created_at", admin.DateFieldListFilter))
     csv_fields = ("id", "created_at", "job__name", "record_type", "record_name", "salesforce_id", "netsuite_internal_id",
                   "netsuite_external_id", "operation", "attempt_number", "status", "error_kind", "remote_code",
                   "remote_message", "superseded", "resolved_at", "resolved_by__username", "assigned_to__username",
-                  "finished_at", "duration_ms", "run_id")
+                  "finished_at", "duration_ms", "run_id", "trigger")
     change_list_template = "admin/syncs/export_change_list.html"
     search_fields = ("record_name",)
     search_help_text = "A Salesforce id, a NetSuite internal or external id, or the beginning of a name."
@@ -233,7 +239,7 @@ class SyncAttemptAdmin(CsvExportMixin, admin.ModelAdmin):
     actions = ["retry_selected", "resolve_selected", "assign_to_me"]
     change_form_template = "admin/syncs/syncattempt/change_form.html"
     fieldsets = [
-        (None, {"fields": [("job", "run"), ("record_type", "record_name"), ("salesforce_id", "netsuite_internal_id", "netsuite_external_id"),
+        (None, {"fields": [("job", "run", "trigger"), ("record_type", "record_name"), ("salesforce_id", "netsuite_internal_id", "netsuite_external_id"),
                            ("operation", "attempt_number", "status"), ("superseded", "verify_before_write", "waiting_on")]}),
         ("Error", {"fields": [("error_kind", "remote_code"), "remote_message"]}),
         ("Resolution", {"fields": [("resolved_at", "resolved_by"), "assigned_to", "resolution_note"]}),
@@ -283,6 +289,10 @@ class SyncAttemptAdmin(CsvExportMixin, admin.ModelAdmin):
     def record(self, attempt):
         ids = " · ".join(filter(None, [attempt.salesforce_id, attempt.netsuite_internal_id and f"NS {attempt.netsuite_internal_id}"]))
         return format_html('{}<div class="hub-quiet">{}</div>', attempt.record_name or "—", ids)
+
+    @admin.display(description="triggered by", ordering="trigger")
+    def triggered(self, attempt):
+        return attempt.get_trigger_display() or "—"
 
     @admin.display(description="try", ordering="attempt_number")
     def try_number(self, attempt):
@@ -427,5 +437,38 @@ class RecordLinkAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(OutboundNotification)
+class OutboundNotificationAdmin(admin.ModelAdmin):
+    list_display = ("received_at", "object_type", "salesforce_id", "changed_at", "stale", "notification_id", "jobs")
+    list_filter = ("object_type", "stale", ("received_at", admin.DateFieldListFilter))
+    search_fields = ("=salesforce_id", "=notification_id")
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+
+    @admin.display(description="pushed by")
+    def jobs(self, notification):
+        return ", ".join(f"{change.job.name} ({'taken' if change.taken_at else 'waiting'})"
+                         for change in notification.changes.all()) or "—"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("changes__job")
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if SALESFORCE_ID.match(term):
+            term = salesforce_id_18(term)
+        return super().get_search_results(request, queryset, term)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 from . import admin_money  # noqa: E402,F401  (finance's review queue and the reconciliation of amounts)

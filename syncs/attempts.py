@@ -104,7 +104,7 @@ def _attempts_insert(*, run: SyncRun, planned: list[PlannedRecord], operation: s
     connection = connections[router.db_for_write(SyncAttempt)]
     fields = [field for field in SyncAttempt._meta.concrete_fields if not field.primary_key]
     template = SyncAttempt(run=run, job=run.job, record_type=run.job.record_type, operation=operation,
-                           status=AttemptStatus.PENDING, next_attempt_at=now)
+                           status=AttemptStatus.PENDING, next_attempt_at=now, trigger=run.trigger)
     base = {field.attname: field.get_db_prep_save(field.pre_save(template, add=True), connection) for field in fields}
     stamp = base["next_attempt_at"]
     payload_field = SyncAttempt._meta.get_field("request_payload")
@@ -354,13 +354,16 @@ def request_failed(system: str | None, attempts: list[SyncAttempt], error: Remot
         attempt_fail(attempt, error=error, request_fault=True, delay=delay)
 
 
-def attempts_retry(*, attempt_ids: list[int], run: SyncRun | None = None) -> list[SyncAttempt]:
+def attempts_retry(*, attempt_ids: list[int], run: SyncRun | None = None, trigger: str = "") -> list[SyncAttempt]:
     """A person asks for another try of failed or dead records: each gets a new pending attempt, due now.
 
     A person retries once the cause is fixed, and the fix is most often in a mapping or in Salesforce: a push's new
     try carries no payload (REPLAN) and is read again from Salesforce and mapped with the mappings of the moment it
     is sent. It keeps the lookup-before-write of an earlier unknown outcome. A pull's try keeps its payload: reading
-    the NetSuite transaction again would take a read by internal id the NetSuite client does not have."""
+    the NetSuite transaction again would take a read by internal id the NetSuite client does not have.
+
+    `trigger`: what asked (a person's retry); without it each new try keeps the trigger of the try it follows (a
+    child released when its parent went through)."""
     now = timezone.now()
     created = []
     with transaction.atomic():
@@ -371,6 +374,8 @@ def attempts_retry(*, attempt_ids: list[int], run: SyncRun | None = None) -> lis
             attempt.save(update_fields=["superseded"])
             successor = _next_try(attempt, run=run, due=now, source_hash="",
                                   verify_before_write=attempt.verify_before_write)
+            if trigger:
+                successor.trigger = trigger
             if attempt.job.direction == Direction.PUSH:
                 successor.request_payload = {REPLAN: attempt.pk}
             successor.save()
@@ -412,6 +417,7 @@ def _next_try(attempt: SyncAttempt, *, run: SyncRun | None, due, source_hash: st
         attempt_number=attempt.attempt_number + 1, status=AttemptStatus.PENDING,
         request_payload=attempt.request_payload, source_hash=source_hash, waiting_on=attempt.waiting_on,
         verify_before_write=verify_before_write, next_attempt_at=due, assigned_to_id=attempt.assigned_to_id,
+        trigger=attempt.trigger,
         # The batch's key goes with the record: re-sent under it, NetSuite answers what the first send did.
         idempotency_key=attempt.idempotency_key,
     )

@@ -85,9 +85,11 @@ class SyncJob(models.Model):
 class SyncRun(models.Model):
     class Trigger(models.TextChoices):
         SCHEDULE = "schedule", "Schedule"
-        MANUAL = "manual", "Manual"
-        RETRY = "retry", "Retry"
+        MANUAL = "manual", "Run now by a person"
+        RETRY = "retry", "Retry by a person"
+        SWEEP = "sweep", "Due retries (sweeper)"
         BACKFILL = "backfill", "Backfill"
+        OUTBOUND = "outbound", "Outbound message"
 
     job = models.ForeignKey(SyncJob, on_delete=models.PROTECT, related_name="runs")
     trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.SCHEDULE)
@@ -143,6 +145,10 @@ class SyncAttempt(models.Model):
     # attempts are found through the indexes that begin with the job; a person's assigned failures through
     # attempt_assigned; and resolved_by is only ever shown, never searched (deleting a user scans, which is rare).
     job = models.ForeignKey(SyncJob, on_delete=models.PROTECT, related_name="attempts", db_index=False)
+    trigger = models.CharField(
+        max_length=16, choices=SyncRun.Trigger.choices, blank=True,
+        help_text="What asked for this try: the schedule, an outbound message, a person's retry, a backfill …",
+    )
     record_type = models.CharField(max_length=32, choices=RecordType.choices)
     record_name = models.CharField(max_length=255, blank=True, help_text="A human name for search: account, application …")
     salesforce_id = models.CharField(max_length=18, blank=True)
@@ -485,3 +491,49 @@ class ReconciliationDifference(models.Model):
 
     def __str__(self):
         return self.description[:80]
+
+
+class OutboundNotification(models.Model):
+    """One notification of a Salesforce Outbound Message: the record it names and when that record changed. Kept once
+    per notification id (Salesforce delivers at least once); the record itself is read again from Salesforce."""
+
+    notification_id = models.CharField(max_length=18, unique=True)
+    organization_id = models.CharField(max_length=18)
+    action_id = models.CharField(max_length=18, help_text="The outbound message (Flow action) that sent it.")
+    object_type = models.CharField(max_length=64, help_text="Salesforce object, e.g. Opportunity")
+    salesforce_id = models.CharField(max_length=18)
+    changed_at = models.DateTimeField(
+        null=True, blank=True, help_text="The record's LastModifiedDate (or SystemModstamp) as the message sent it."
+    )
+    received_at = models.DateTimeField(db_index=True)
+    stale = models.BooleanField(
+        default=False, help_text="Older than a change of the same record the hub already heard of: nothing to do."
+    )
+    fields = models.JSONField(default=dict, blank=True, help_text="The fields the message carried (not trusted; shown only).")
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["object_type", "salesforce_id", "-changed_at"], name="notification_record")]
+
+    def __str__(self):
+        return f"{self.object_type} {self.salesforce_id} ({self.notification_id})"
+
+
+class NotifiedChange(models.Model):
+    """A record a push job is to send because Salesforce said it changed; a run restricted to these takes them
+    (`run`, `taken_at`) once their attempts are committed. Until then they wait here, whatever the broker loses."""
+
+    job = models.ForeignKey(SyncJob, on_delete=models.CASCADE, related_name="notified_changes")
+    notification = models.ForeignKey(OutboundNotification, on_delete=models.CASCADE, related_name="changes")
+    object_type = models.CharField(max_length=64)
+    salesforce_id = models.CharField(max_length=18)
+    requested_at = models.DateTimeField()
+    run = models.ForeignKey(SyncRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    taken_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["job", "requested_at"], name="notified_change_open",
+                                condition=Q(taken_at__isnull=True))]
+
+    def __str__(self):
+        return f"{self.job_id} {self.object_type} {self.salesforce_id}"

@@ -43,8 +43,11 @@ def sync_run(*, job_name: str, trigger: str = SyncRun.Trigger.MANUAL, dry_run: b
         watermark_before_timestamp=since if since is not None else job.watermark_timestamp,
         watermark_before_record_id="" if since is not None else job.watermark_record_id,
     )
-    if not job.enabled and trigger == SyncRun.Trigger.SCHEDULE:
+    if not job.enabled and trigger in (SyncRun.Trigger.SCHEDULE, SyncRun.Trigger.OUTBOUND):
         return _finish(run, RunOutcome.SKIPPED, "The job is disabled.")
+    if trigger == SyncRun.Trigger.OUTBOUND:
+        # Only the records Salesforce said changed (and the job's due tries): no sweep from the watermark.
+        extra["restricted"] = True
     spec = job_spec(job.name)
     if spec is None:
         return _finish(run, RunOutcome.NOT_IMPLEMENTED, f"The {job.name} sync is not implemented yet: nothing was read or written.")
@@ -82,8 +85,15 @@ def sync_sweep() -> list[str]:
     # A live run will send them itself.
     job_names = sorted(set(SyncJob.objects.filter(job_idle(now), enabled=True, attempts__in=due).values_list("name", flat=True)))
     for job_name in job_names:
-        transaction.on_commit(lambda name=job_name: run_sync_job.delay(name, trigger=SyncRun.Trigger.RETRY))
-    return job_names
+        transaction.on_commit(lambda name=job_name: run_sync_job.delay(name, trigger=SyncRun.Trigger.SWEEP))
+    from .outbound import notified_jobs_overdue
+
+    idle = set(SyncJob.objects.filter(job_idle(now), enabled=True).values_list("name", flat=True))
+    overdue = [name for name in notified_jobs_overdue(now) if name in idle and name not in job_names]
+    for job_name in overdue:
+        # Notified changes whose run the broker lost: their restricted run, as the hook would have asked.
+        transaction.on_commit(lambda name=job_name: run_sync_job.delay(name, trigger=SyncRun.Trigger.OUTBOUND))
+    return job_names + overdue
 
 
 def outcomes_rollup(*, start: datetime | None = None, end: datetime | None = None) -> int:
@@ -152,7 +162,7 @@ def attempts_retry_now(*, attempt_ids: list[int]) -> list[SyncAttempt]:
     from .attempts import attempts_retry
     from .tasks import run_sync_job
 
-    retried = attempts_retry(attempt_ids=attempt_ids)
+    retried = attempts_retry(attempt_ids=attempt_ids, trigger=SyncRun.Trigger.RETRY)
     for job_name in sorted({attempt.job.name for attempt in retried}):
         transaction.on_commit(lambda name=job_name: run_sync_job.delay(name, trigger=SyncRun.Trigger.RETRY))
     return retried

@@ -11,8 +11,16 @@ def run_sync_job(job_name: str, trigger: str = "schedule") -> int:
 
 @shared_task(name="syncs.tasks.send_run_attempts")
 def send_run_attempts(job_name: str, run_id: int) -> int:
-    """Help a run send its attempts (syncs/sending.py); returns how many this worker sent."""
+    """Help a run send its attempts (syncs/sending.py); returns how many of the run's tries are closed."""
     return services.run_attempts_send(job_name=job_name, run_id=run_id)
+
+
+@shared_task(name="syncs.tasks.push_notified_changes")
+def push_notified_changes(job_name: str, tries: int = 0) -> int | None:
+    from .outbound import notified_changes_push
+
+    run = notified_changes_push(job_name=job_name, tries=tries)
+    return run.pk if run else None
 
 
 @shared_task(name="syncs.tasks.sweep")

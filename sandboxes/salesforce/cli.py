@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "verified with; without it the JWT bearer grant is refused")
     serve.add_argument("--jwt-max-exp-seconds", type=float,
                        help="refuse a JWT whose exp is further ahead than this (default: no bound, as orgs do)")
+    serve.add_argument("--outbound-messages", help="outbound messages as JSON: "
+                       '[{"object": "Account", "url": "https://…", "fields": ["Id", "Name"], "criteria": {…}}]')
+    serve.add_argument("--outbound-retry-base-seconds", type=float,
+                       help="the first retry interval of an unacknowledged outbound message (default 15; doubling)")
     serve.add_argument("--no-tls", action="store_true", help="plain HTTP (simple-salesforce cannot use this)")
     serve.add_argument("--verbose", action="store_true", help="log every request to stderr")
 
@@ -65,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     control.add_argument("--url", default=None, help=f"default https://127.0.0.1:{DEFAULT_PORT}")
     control.add_argument("--port", type=int, default=DEFAULT_PORT)
     control.add_argument("settings", nargs="*", help="e.g. latency_ms=200 api_daily_limit=50 expire_sessions=true "
-                         "error_rate=0.1 fail_next=2 lock=001... unlock=001... api_usage=0")
+                         "error_rate=0.1 fail_next=2 lock=001... unlock=001... api_usage=0 "
+                         "outbound_messages='[{\"object\": \"Account\", \"url\": \"…\", \"fields\": [\"Name\"]}]'")
 
     stats = sub.add_parser("stats", help="print a running sandbox's request counts and settings")
     _data_dir_option(stats)
@@ -118,14 +123,26 @@ def serve(args) -> int:
         return 2
     from .. import web
 
+    outbound = {}
+    if args.outbound_messages:
+        outbound["outbound_messages"] = json.loads(args.outbound_messages)
+    if args.outbound_retry_base_seconds is not None:
+        outbound["outbound_retry_base_seconds"] = args.outbound_retry_base_seconds
+    try:
+        sandbox.outbound.apply(outbound)
+    except (ValueError, KeyError) as exc:
+        print(f"Salesforce sandbox: bad outbound messages: {exc}", file=sys.stderr)
+        return 2
     server = build_server(sandbox, args.host, args.port, use_tls=not args.no_tls)
     host, port = web.bound_address(server)
     scheme = "http" if args.no_tls else "https"
+    sandbox.outbound.base_url = f"{scheme}://{host}:{port}"
     print(f"Salesforce sandbox listening on {scheme}://{host}:{port} (data dir {Path(args.data_dir).resolve()})",
           flush=True)
     try:
         web.serve_forever(server)
     finally:
+        sandbox.outbound.stop()
         sandbox.store.close()
     return 0
 

@@ -216,6 +216,7 @@ class Org:
         row.update({"Id": record_id, "IsDeleted": False, "CreatedDate": now, "CreatedById": USER_ID,
                     "LastModifiedDate": now, "LastModifiedById": USER_ID, "SystemModstamp": now})
         self.store.insert(conn, obj, row)
+        self.store.record_change(obj.name, record_id, "create")
         return record_id
 
     def existing(self, conn, obj: schema.SObject, record_id: str) -> dict:
@@ -245,6 +246,7 @@ class Org:
         self.derive(conn, obj, merged, values, now, creating=False)
         values.update({"LastModifiedDate": now, "LastModifiedById": USER_ID, "SystemModstamp": now})
         self.store.update(conn, obj, row["Id"], values)
+        self.store.record_change(obj.name, row["Id"], "update")
         return row["Id"]
 
     def upsert(self, conn, obj: schema.SObject, field_name: str, value: str, body: dict, now: str) -> tuple:

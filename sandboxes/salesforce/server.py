@@ -17,6 +17,7 @@ from .auth import Authenticator, Credentials, LoginFailed
 from .bulk import BulkJobs
 from .errors import ApiError, not_found
 from .faults import INJECTED, Governor
+from .outbound import OutboundSender, wsdl as outbound_wsdl
 from .query import MIN_PAGE, DEFAULT_PAGE, QueryEngine
 from .records import Org, id_in_body
 from .store import Store, now_stamp, quote
@@ -51,6 +52,7 @@ class Sandbox:
         self.org = Org(self.store, self.governor.locked_ids)
         self.engine = QueryEngine(self.store)
         self.bulk = BulkJobs(self.store, self.org, self.engine)
+        self.outbound = OutboundSender(self.store, random_seed)
         self.verbose = verbose
 
 
@@ -208,13 +210,24 @@ class Handler:
             stats = governor.stats()
             stats["records"] = {obj.name: self.sandbox.store.count(obj) for obj in schema.OBJECTS}
             stats["open_query_cursors"] = len(self.sandbox.engine.cursors)
+            stats["outbound"] = self.sandbox.outbound.stats()
             self.send(200, stats)
+        elif path == "/_sandbox/outbound/wsdl" and self.command == "GET":
+            # What Setup's "Click for WSDL" gives an admin for one outbound message.
+            wanted = (self.param("object") or "").lower()
+            rules = [r for r in self.sandbox.outbound.rules if not wanted or r.obj.name.lower() == wanted]
+            if not rules:
+                self.send(404, {"error": "no outbound message on that object"})
+                return
+            self.send(200, raw=outbound_wsdl(rules[0], self.base_url()).encode(), content_type="text/xml; charset=utf-8")
         elif path == "/_sandbox/control" and self.command == "POST":
             try:
                 changes = json.loads(self.read_body() or b"{}")
                 if not isinstance(changes, dict):
                     raise ValueError("a JSON object is expected")
+                outbound = {k: changes.pop(k) for k in list(changes) if k.startswith("outbound_")}
                 applied = governor.apply(changes)
+                applied.update(self.sandbox.outbound.apply(outbound))
                 if str(changes.get("expire_sessions")).lower() in ("true", "1", "yes", "on"):
                     # Also in the database, so that a restart does not bring the expired sessions back.
                     self.sandbox.store.sessions_revoke_all()
@@ -224,7 +237,8 @@ class Handler:
             except (ValueError, TypeError) as exc:
                 self.send(400, {"error": str(exc)})
                 return
-            self.send(200, {"applied": applied, "settings": governor.stats()["settings"]})
+            self.send(200, {"applied": applied, "settings": governor.stats()["settings"],
+                            "outbound": self.sandbox.outbound.stats()})
         else:
             self.send(404, {"error": "unknown control path"})
 

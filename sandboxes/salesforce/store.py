@@ -3,6 +3,9 @@
 Real columns and indexes let a filtered, ordered SOQL query over 100k rows run as indexed SQL instead of a scan in
 Python. Writes are serialised by one process-wide lock so that timestamps taken inside it never go backwards
 between commits: a watermark reader must not see a later SystemModstamp commit before an earlier one.
+
+A write transaction also collects the records it created or updated (`record_change`); once it has committed, they
+are handed to the commit listeners (the outbound messages), and a rolled-back savepoint takes its own back.
 """
 import contextlib
 import datetime as dt
@@ -47,6 +50,8 @@ class Store:
         self.path = self.data_dir / DB_NAME
         self._local = threading.local()
         self.write_lock = threading.RLock()
+        # Called with [(object name, record id, "create" | "update"), ...] after each outermost commit.
+        self.commit_listeners = []
         self._migrate()
 
     # -- connections ------------------------------------------------------------------------------------------------
@@ -84,6 +89,7 @@ class Store:
                 return
             conn.execute("BEGIN IMMEDIATE")
             self._local.depth = 1
+            self._local.changes = changes = []
             try:
                 yield conn
             except BaseException:
@@ -93,15 +99,30 @@ class Store:
                 conn.execute("COMMIT")
             finally:
                 self._local.depth = 0
+                self._local.changes = None
+        # Outside the write lock: a listener never holds up the next writer.
+        if changes:
+            for listener in self.commit_listeners:
+                listener(changes)
+
+    def record_change(self, object_name: str, record_id: str, event: str):
+        """Note a record created or updated in the open transaction (told to the listeners once it commits)."""
+        changes = getattr(self._local, "changes", None)
+        if changes is not None:
+            changes.append((object_name, record_id, event))
 
     @contextlib.contextmanager
     def savepoint(self, conn, name="record"):
+        changes = getattr(self._local, "changes", None)
+        mark = len(changes) if changes is not None else 0
         conn.execute(f"SAVEPOINT {name}")
         try:
             yield
         except BaseException:
             conn.execute(f"ROLLBACK TO {name}")
             conn.execute(f"RELEASE {name}")
+            if changes is not None:
+                del changes[mark:]
             raise
         else:
             conn.execute(f"RELEASE {name}")

@@ -80,6 +80,22 @@ class PushSalesOrderLines(OrderLines):
     def read_by_ids(self, ctx, salesforce, ids):
         return self._applications_of_lines(ctx, salesforce, [{"OpportunityId": i} for i in ids])
 
+    @property
+    def notified_by(self):
+        # A funded application's own message, and a fee line item's (a changed fee).
+        return (self.order_spec.source_object, self.source_object)
+
+    def notified_records(self, ctx, salesforce, object_type, ids):
+        if object_type != self.source_object:
+            return self.read_by_ids(ctx, salesforce, ids)
+        # A deleted line changes its order's lines too, so deleted line items are read as well.
+        line_items = []
+        for start in range(0, len(ids), IDS_PER_QUERY):
+            line_items += salesforce.query_all(soql_format(
+                "SELECT Id, OpportunityId FROM OpportunityLineItem WHERE Id IN {ids}", ids=ids[start:start + IDS_PER_QUERY]),
+                include_deleted=True)
+        return self._applications_of_lines(ctx, salesforce, line_items)
+
     def latest_query(self, ctx):
         # The lines job reads changed line items but sends whole orders: it is previewed from its application.
         order_spec = self.order_spec

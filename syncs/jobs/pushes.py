@@ -3,14 +3,22 @@
 Each push reads its Salesforce object page by page in (SystemModstamp, Id) order, maps every record by the mapping
 tables, records it as a pending attempt and advances the watermark once the page is committed; meanwhile sender
 threads write the pending attempts in upsertList batches. What differs between pushes is a method of the spec.
+
+Salesforce can also say which records changed (Outbound Messages, syncs/outbound.py): those wait as NotifiedChange
+rows, and every run of the job takes them after its sweep, re-reading each record by id. A run restricted to them
+(trigger "outbound") does only that. Neither moves the watermark for them: the watermark says "every change up to
+here is planned", and a notified record says nothing about the records changed before it, so the scheduled sweep
+still reads everything from where it was (what the restricted run already sent is skipped by its content hash).
 """
 from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.utils import timezone
 
 from mappings.services import MappingSet, mapping_set_for
 from mappings.transforms import MappingError, map_record
@@ -21,7 +29,7 @@ from ..clients.errors import PermanentError, RemoteError
 from ..clients.netsuite import NetSuiteClient, netsuite_client
 from ..clients.salesforce import SalesforceClient, salesforce_client, soql_format
 from ..engine import BatchSender, content_hash, links_for, parse_salesforce_datetime, run_count, watermark_advance, watermark_since
-from ..models import Direction, RunOutcome, SyncAttempt, SyncJob, SyncRun, System
+from ..models import Direction, NotifiedChange, RunOutcome, SyncAttempt, SyncJob, SyncRun, System
 from ..sending import helpers_enqueue, run_reading_finish, run_reading_finished, send_workers, sender_threads
 from .base import (
     JobSpec,
@@ -39,6 +47,8 @@ FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?$")
 PLAN_CHUNK = 500
 # Salesforce ids in one IN list: 200 keep a query under the 16 KB request-URI limit (414 beyond it).
 IDS_PER_QUERY = 200
+# Notified changes taken together: read in IN lists of IDS_PER_QUERY, planned and committed as one part.
+NOTIFIED_CHUNK = 1000
 
 
 @dataclass
@@ -76,25 +86,34 @@ class PushJob(JobSpec):
         line_mappings = mapping_set_for(job_name=self.lines_job) if self.lines_job else None
         return PushContext(job=job, run=run, mappings=mappings, line_mappings=line_mappings, value_maps=mappings.value_maps)
 
-    def run(self, *, run: SyncRun, salesforce: SalesforceClient | None = None, netsuite: NetSuiteClient | None = None):
+    @property
+    def notified_by(self) -> tuple[str, ...]:
+        """The Salesforce objects whose outbound messages name records this job sends."""
+        return (self.source_object,)
+
+    def run(self, *, run: SyncRun, salesforce: SalesforceClient | None = None, netsuite: NetSuiteClient | None = None,
+            restricted: bool = False):
+        """`restricted`: only the changes Salesforce notified (no sweep from the watermark)."""
         ctx = self.context(run.job, run)
         bad_names = [f for f in ctx.mappings.source_fields + (ctx.line_mappings.source_fields if ctx.line_mappings else [])
                      if not FIELD_NAME.match(f)]
         if bad_names:
             return RunOutcome.FAILED, f"Mapping source fields that are not Salesforce field names: {', '.join(bad_names)}"
         return job_run_leased(self, run, ctx.mappings,
-                              lambda: self._run_leased(ctx, salesforce or salesforce_client(), netsuite))
+                              lambda: self._run_leased(ctx, salesforce or salesforce_client(), netsuite, restricted))
 
-    def _run_leased(self, ctx: PushContext, salesforce, netsuite):
+    def _run_leased(self, ctx: PushContext, salesforce, netsuite, restricted: bool = False):
         job, run = ctx.job, ctx.run
         reclaimed = attempts_reclaim_expired(job=job)
         try:
-            unknown = self.unknown_fields(ctx, salesforce)
+            unknown = self.unknown_fields(ctx, salesforce, recent=restricted)
         except RemoteError as error:
             return salesforce_refused(job, error) or (RunOutcome.FAILED, f"Salesforce describe failed: {error.code}: {error.message}")
         if unknown:
             return RunOutcome.FAILED, f"Unknown {self.source_object} fields in the mappings: {', '.join(unknown)}. Nothing was read."
-        pause = salesforce_pause(job, salesforce)
+        # A run for a few notified records (there may be one every few seconds) asks no limits call of its own: the
+        # usage the client's last answer reported is enough to hold back.
+        pause = salesforce_pause_between_pages(job, salesforce) if restricted else salesforce_pause(job, salesforce)
         if pause:
             return RunOutcome.PAUSED, pause
         soql, values = self.read_query(ctx)
@@ -103,19 +122,49 @@ class PushJob(JobSpec):
             return self._dry_run(ctx, salesforce, soql, values)
         writer = NetSuiteBatchWriter(netsuite=netsuite or netsuite_client(), job=job,
                                      replan=lambda attempts: self.replan(ctx, salesforce, attempts))
-        # Twice as many senders as NetSuite slots, spread over the workers that help this run (syncs/sending.py): a
-        # sender spends part of each batch outside its slot (claiming, building the message, reading the answer,
-        # recording it), and the shared budget caps the requests in flight.
-        workers = send_workers()
+        read = planned_count = skipped = 0
+        paused = None
+        # Twice as many senders as NetSuite slots, spread over the workers that help this run (syncs/sending.py; not
+        # for a run of a few notified changes): a sender spends part of each batch outside its slot (claiming,
+        # building the message, reading the answer, recording it), and the shared budget caps the requests in flight.
+        workers = 1 if restricted else send_workers()
         with BatchSender(job=job, run=run, send_batch=writer, batch_size=min(job.batch_size, 100),
                          threads=sender_threads(limit=settings.NETSUITE["CONCURRENCY_LIMIT"], workers=workers),
                          wait_for_others=workers > 1) as sender:
             helpers_enqueue(run=run, helpers=workers - 1)
             try:
-                paused, read, planned_count, skipped = self._read_and_plan(ctx, salesforce, soql, values, sender)
+                pages = iter(()) if restricted else salesforce.query_pages(
+                    soql_format(soql, **values), include_deleted=self.include_deleted, page_size=2000)
+                for page in _until_refused(pages, job):
+                    if isinstance(page, tuple):
+                        paused = page
+                        break
+                    # A page is planned and committed a few hundred records at a time, so the senders start on its
+                    # first records while the rest are mapped (the cursor moves with each committed part).
+                    for start in range(0, len(page), PLAN_CHUNK):
+                        part = page[start:start + PLAN_CHUNK]
+                        read += len(part)
+                        planned = self.plan_page(ctx, salesforce, part)
+                        skipped += self.unchanged_count(part, planned)
+                        if planned:
+                            planned_count += attempts_plan(run=run, planned=planned, operation="upsert")
+                            sender.planned()
+                        last = part[-1]
+                        watermark_advance(job=job, run=run, timestamp=parse_salesforce_datetime(last["SystemModstamp"]),
+                                          record_id=last["Id"])
+                        run_count(run, records_read=len(part))
+                    reason = salesforce_pause_between_pages(job, salesforce)
+                    if reason:
+                        paused = (RunOutcome.PAUSED, reason)
+                        break
+                if not paused:
+                    # After the sweep, so that a change notified while it read is merged into this run, not lost.
+                    notified_planned, notified_skipped = self.plan_notified(ctx, salesforce, sender)
+                    planned_count, skipped = planned_count + notified_planned, skipped + notified_skipped
             finally:
                 run_reading_finish(run)
-        if not paused:
+        if not paused and not restricted:
+            # Applications that left the funded stages (or were deleted) since the watermark go to finance.
             try:
                 self.after_read(ctx, salesforce, since)
             except RemoteError as error:
@@ -141,37 +190,6 @@ class PushJob(JobSpec):
                              reading_finished=lambda: run_reading_finished(run.pk))
         sender.send_until_done()
         return SyncAttempt.objects.filter(run=run, finished_at__isnull=False).count()
-
-    def _read_and_plan(self, ctx: PushContext, salesforce, soql: str, values: dict, sender: BatchSender):
-        """Read the run's query page by page and commit each part's attempts for the senders; returns (a pause, or
-        None), records read, attempts planned, records unchanged."""
-        job, run = ctx.job, ctx.run
-        read = planned_count = skipped = 0
-        paused = None
-        pages = salesforce.query_pages(soql_format(soql, **values), include_deleted=self.include_deleted, page_size=2000)
-        for page in _until_refused(pages, job):
-            if isinstance(page, tuple):
-                paused = page
-                break
-            # A page is planned and committed a few hundred records at a time, so the senders start on its first
-            # records while the rest are mapped (the cursor moves with each committed part).
-            for start in range(0, len(page), PLAN_CHUNK):
-                part = page[start:start + PLAN_CHUNK]
-                read += len(part)
-                planned = self.plan_page(ctx, salesforce, part)
-                skipped += self.unchanged_count(part, planned)
-                if planned:
-                    planned_count += attempts_plan(run=run, planned=planned, operation="upsert")
-                    sender.planned()
-                last = part[-1]
-                watermark_advance(job=job, run=run, timestamp=parse_salesforce_datetime(last["SystemModstamp"]),
-                                  record_id=last["Id"])
-                run_count(run, records_read=len(part))
-            reason = salesforce_pause_between_pages(job, salesforce)
-            if reason:
-                paused = (RunOutcome.PAUSED, reason)
-                break
-        return paused, read, planned_count, skipped
 
     def _dry_run(self, ctx, salesforce, soql, values):
         first_page = next(iter(salesforce.query_pages(soql_format(soql, **values), page_size=200)), [])
@@ -218,14 +236,15 @@ class PushJob(JobSpec):
         where = f" WHERE {condition}" if condition else ""
         return f"SELECT Id FROM {self.source_object}{where} ORDER BY SystemModstamp DESC LIMIT 1", values
 
-    def unknown_fields(self, ctx: PushContext, salesforce) -> list[str]:
-        """Mapping fields that the Salesforce objects do not have: refused before the query, naming each field."""
+    def unknown_fields(self, ctx: PushContext, salesforce, *, recent: bool = False) -> list[str]:
+        """Mapping fields that the Salesforce objects do not have: refused before the query, naming each field.
+        `recent`: a describe this process read in the last few minutes will do (restricted runs)."""
         objects = {self.source_object: list(ctx.mappings.source_fields)}
         if ctx.line_mappings:
             objects.setdefault(self.line_object or self.source_object, []).extend(ctx.line_mappings.source_fields)
         unknown = []
         for object_name, fields in objects.items():
-            known = set(salesforce.describe_fields(object_name))
+            known = _described_fields(salesforce, object_name, recent=recent)
             unknown += [f"{object_name}.{f}" for f in fields if f.split(".")[0] not in known and "." not in f]
         return unknown
 
@@ -234,8 +253,43 @@ class PushJob(JobSpec):
         """The records a page of the run's query stands for, and their links."""
         return page, links_for(self.record_type, [record["Id"] for record in page])
 
+    def plan_notified(self, ctx: PushContext, salesforce, sender: BatchSender) -> tuple[int, int]:
+        """Plan the changes Salesforce notified for this job: each record read again by id (the message is never
+        trusted for content), planned like a record of the sweep, then the notified changes marked taken. Returns
+        (planned, unchanged). The watermark is not moved (see the module's docstring)."""
+        job, run = ctx.job, ctx.run
+        planned_count = skipped = 0
+        while True:
+            waiting = list(NotifiedChange.objects.filter(job=job, taken_at__isnull=True)
+                           .order_by("requested_at", "id")[:NOTIFIED_CHUNK])
+            if not waiting:
+                return planned_count, skipped
+            by_object: dict[str, list[str]] = {}
+            for change in waiting:
+                by_object.setdefault(change.object_type, []).append(change.salesforce_id)
+            records = {}
+            for object_type, ids in by_object.items():
+                for record in self.notified_records(ctx, salesforce, object_type, sorted(set(ids))):
+                    records[record["Id"]] = record
+            records = list(records.values())
+            planned = self.plan_records(ctx, records, links_for(self.record_type, [r["Id"] for r in records]))
+            if planned:
+                planned_count += attempts_plan(run=run, planned=planned, operation="upsert")
+                sender.planned()
+            skipped += len(records) - len(planned)
+            NotifiedChange.objects.filter(pk__in=[change.pk for change in waiting]).update(run=run, taken_at=timezone.now())
+            run_count(run, records_read=len(records))
+
+    def notified_records(self, ctx: PushContext, salesforce, object_type: str, ids: list[str]) -> list[dict]:
+        """The records of the job that these notified `object_type` ids stand for, read from Salesforce now (those
+        that no longer qualify, e.g. no longer funded, are not among them)."""
+        return self.read_by_ids(ctx, salesforce, ids)
+
     def plan_page(self, ctx: PushContext, salesforce, page: list[dict]) -> list[PlannedRecord]:
         records, links = self.records_of_page(ctx, salesforce, page)
+        return self.plan_records(ctx, records, links)
+
+    def plan_records(self, ctx: PushContext, records: list[dict], links: dict) -> list[PlannedRecord]:
         self.before_plan(ctx, records, links)
         planned = []
         for record in records:
@@ -430,6 +484,20 @@ class PushPurchaseOrders(FundedApplications):
 
     def parent(self, record):
         return {"record_type": "Account", "salesforce_id": record["Broker__c"], "field": "entity"}
+
+
+# object name → (when read, its field names): a process's recent describes, for restricted runs.
+_DESCRIBED: dict[str, tuple[float, frozenset]] = {}
+DESCRIBE_REUSE_SECONDS = 300
+
+
+def _described_fields(salesforce, object_name: str, *, recent: bool) -> frozenset:
+    seen = _DESCRIBED.get(object_name)
+    if recent and seen and time.monotonic() - seen[0] < DESCRIBE_REUSE_SECONDS:
+        return seen[1]
+    fields = frozenset(salesforce.describe_fields(object_name))
+    _DESCRIBED[object_name] = (time.monotonic(), fields)
+    return fields
 
 
 def _until_refused(pages, job: SyncJob):

@@ -55,6 +55,8 @@ class Command(BaseCommand):
         remote = []
         if sandboxes:
             remote = self._start_sandboxes(env)
+            # Salesforce tells the hub of each change within seconds (outbound messages); the beat stays the safety net.
+            env["HUB_OUTBOUND_TOKEN"] = self._outbound_token()
         commands = {
             "web": [python, "-m", "gunicorn", "integration_hub.wsgi", "--bind", f"{host}:{port}", "--workers", "2",
                     "--access-logfile", "-"],
@@ -71,6 +73,8 @@ class Command(BaseCommand):
         try:
             processes = self._start(commands, log_dir, env)
             self._wait_for_port(host, port, processes["web"])
+            if sandboxes:
+                self._outbound_messages_point(remote[0], f"http://{host}:{port}", env["HUB_OUTBOUND_TOKEN"])
             self.stdout.write(self.style.SUCCESS(f"\nThe hub is running: http://{host}:{port}/admin/"))
             for role, (username, password) in logins.items():
                 self.stdout.write(f"  {role} login: {username} / {password}")
@@ -161,6 +165,24 @@ class Command(BaseCommand):
             # So that `manage.py sync run …` in another terminal reaches these sandboxes too (read in demo mode only).
             Path(settings.DEMO_ENV_FILE).write_text("".join(f"{name}={value}\n" for name, value in pointers.items()))
         return started
+
+    def _outbound_token(self) -> str:
+        """The secret in the hook's URL: HUB_OUTBOUND_TOKEN, or made once and kept in var/ like the logins."""
+        token = os.environ.get("HUB_OUTBOUND_TOKEN")
+        if token:
+            return token
+        token_file = Path(settings.VAR_DIR) / "outbound-token.txt"
+        if not token_file.exists():
+            token_file.write_text(secrets.token_urlsafe(24))
+            token_file.chmod(0o600)
+        return token_file.read_text().strip()
+
+    def _outbound_messages_point(self, salesforce, base_url: str, token: str) -> None:
+        """Set up the sandbox org's outbound messages to the hub's hook, as an admin does in a real org's Setup."""
+        from demo.outbound import hook_url, outbound_messages
+
+        salesforce.control(outbound_messages=outbound_messages(hook_url(base_url, token)))
+        self.stdout.write("  outbound messages: the Salesforce sandbox tells the hub of each change within seconds")
 
     def _netsuite_wsdl_source(self) -> str:
         """Where the NetSuite sandbox reads Oracle's WSDL: NETSUITE_WSDL, else an offline copy beside the project

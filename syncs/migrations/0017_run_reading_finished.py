@@ -4,7 +4,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('syncs', '0015_money_and_finance_review'),
+        ('syncs', '0016_outbound_notifications_and_triggers'),
     ]
 
     operations = [

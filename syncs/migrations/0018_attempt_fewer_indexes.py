@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('syncs', '0016_run_reading_finished'),
+        ('syncs', '0017_run_reading_finished'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
