@@ -155,7 +155,7 @@ def hub_environment(temp: Path, salesforce, netsuite, args) -> None:
         "NETSUITE_CONCURRENCY_LIMIT": str(args.concurrency_limit), "NETSUITE_SEMAPHORE_URL": "",
         "NETSUITE_TRANSPORT": "soap",
     })
-    if args.workers == "celery":
+    if getattr(args, "workers", "") == "celery":
         # Real workers take the runs from Redis, and share the NetSuite budget there.
         os.environ.update({"CELERY_BROKER_URL": args.broker_url, "NETSUITE_SEMAPHORE_URL": args.broker_url,
                            "CELERY_QUEUE": f"bench-push-{os.getpid()}"})
