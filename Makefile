@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 WORKERS ?= 1
+# Test processes (pytest-xdist); a module's tests stay in one process, so its sandboxes start once.
+TEST_PROCESSES ?= 2
 # The embedded default runs in demo mode (demo secrets, plain HTTP on localhost). Set HUB_DEMO=0 for production.
 export HUB_DEMO ?= 1
 export WORKERS
@@ -13,7 +15,7 @@ run: $(VENV)/.installed
 	$(BIN)/python manage.py runhub
 
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
 
 install: $(VENV)/.installed
 

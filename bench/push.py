@@ -23,6 +23,11 @@ database: the bench enqueues a stage's runs as beat would, and each run's sendin
 (HUB_SEND_WORKERS=N, syncs/sending.py). It reports each pass against the API bound above and against this machine's
 CPU bound: the workers' CPU per record × records ÷ cores; and each worker's peak memory (VmHWM).
 
+`--custom-fields 5` (the default) pushes each order with the five custom body fields of the default mappings (the
+deal's terms: application id, payback amount, factor rate, holdback %, funded date) and each line with its custom fee
+type, as the account declares them; `--custom-fields 0` disables those mappings (and the customers' custom field),
+for comparing the two.
+
 `--transport rest` pushes the same org twice in one invocation, first over SOAP (as above), then over SuiteTalk REST
 (asynchronous batch upserts, OAuth 2.0), each into a fresh NetSuite sandbox and a fresh hub database, and reports
 the REST run against its own bound and against the SOAP run. The REST bound models what the sandbox charges and
@@ -500,6 +505,9 @@ def main() -> int:
                         help="rest: push over SOAP, then over REST into a fresh account, and compare")
     parser.add_argument("--rest-async-processors", type=int, default=2,
                         help="the account's REST async processors (SuiteCloud Plus licences)")
+    parser.add_argument("--custom-fields", type=int, choices=[0, 5], default=5,
+                        help="custom body fields per sales order (the default mappings' five deal terms, with the "
+                             "lines' fee type), or 0 for none")
     parser.add_argument("--random-seed", type=int, default=7)
     parser.add_argument("--database-url", default="", help="an empty hub database (default: a fresh SQLite file)")
     parser.add_argument("--workers", default="processes",
@@ -574,7 +582,8 @@ def bench(temp: Path, args) -> int:
           f"funded applications × {args.fees} fees, broker on {brokered}")
     print(f"NetSuite sandbox: {args.latency_ms:g} ms per request + {args.latency_per_record_ms:g} ms per record, "
           f"concurrency limit {limit}" + (f", {args.rest_async_processors} REST async processors" if "rest" in passes else ""))
-    print(f"hub workers: {args.workers} (a stage's jobs run at the same time)")
+    print(f"hub workers: {args.workers} (a stage's jobs run at the same time); custom fields per order: "
+          f"{args.custom_fields}" + (" (and the fee type on each line)" if args.custom_fields else ""))
     print(f"machine: {os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} usable), {cpu_model()}, "
           f"Python {platform.python_version()}, hub database "
           f"{'SQLite (fresh file)' if not args.database_url else args.database_url.split(':', 1)[0]}")
@@ -611,6 +620,7 @@ def push_pass(salesforce, netsuite, transport: str, args, celery_workers=None) -
 
         client = RestNetSuiteClient()  # log in before the clock starts: a warm worker holds a token
         access_tokens.token(client.credentials, client.session, client.timeout)
+    custom_field_mappings(args.custom_fields)
     slot_holds.seconds.clear()
     salesforce.control(reset_stats=True)
     netsuite.control(reset_stats=True)
@@ -686,6 +696,19 @@ def report_workers(passes: dict, args) -> None:
           "bound (aim ≤ 1.3 at 4 workers); all-CPU bound: the hub's, PostgreSQL's and the sandboxes' CPU ÷ cores, what "
           "this one machine can do when they share it; other load: CPU seconds spent meanwhile by processes that are "
           "none of these (a busy machine)")
+
+
+def custom_field_mappings(per_order: int) -> None:
+    """Enable the default mappings' custom fields (five on each order, one on each line, one on each customer), or
+    disable them all."""
+    from mappings.models import FieldMapping
+
+    custom = FieldMapping.objects.filter(target_field__regex=r"^cust(body|col|entity)_")
+    custom.update(enabled=per_order > 0)
+    if per_order:
+        on_orders = FieldMapping.objects.filter(job__name="push_sales_orders", enabled=True,
+                                                target_field__startswith="custbody_").count()
+        assert on_orders == per_order, f"{on_orders} custom body fields mapped on the sales order, not {per_order}"
 
 
 def report_pass(label: str, figures: dict, args, expected: dict) -> bool:

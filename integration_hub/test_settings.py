@@ -14,6 +14,13 @@ os.environ.setdefault("NETSUITE_WSDL", str(_shared_wsdl))
 os.environ.setdefault("NETSUITE_TRANSPORT", "soap")
 # Never the sandboxes of a demo that may be running in this checkout.
 os.environ.setdefault("HUB_DEMO_ENV_FILE", "")
+# Under pytest-xdist (make test runs two test processes) each process gets a Redis database of its own, so one
+# process's workers never take the other's tasks or its share of the NetSuite budget.
+_xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+_broker = os.environ.get("CELERY_BROKER_URL", "")
+if _xdist_worker.startswith("gw") and _broker.startswith("redis://"):
+    _base, _, _db = _broker.rpartition("/")
+    os.environ["CELERY_BROKER_URL"] = f"{_base}/{int(_db or 0) + 1 + int(_xdist_worker[2:])}"
 
 from .settings import *  # noqa: E402,F401,F403
 

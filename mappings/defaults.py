@@ -19,6 +19,27 @@ VALUE_MAPPINGS = [
     # Application stage → what the hub does with it (only Funded reaches NetSuite).
     ("application_stage", "Funded", "push", "Funded applications become Sales Orders"),
     ("application_stage", "Declined", "never", "Declined applications never reach NetSuite"),
+    # Salesforce billing country → NetSuite subsidiary (internal id): a OneWorld account books each merchant in the
+    # subsidiary of its country.
+    ("subsidiary", "United States", "1", "Parent Company"),
+    ("subsidiary", "Canada", "1", "Parent Company"),
+    ("subsidiary", "Brazil", "1", "Parent Company"),
+    ("subsidiary", "Japan", "1", "Parent Company"),
+    ("subsidiary", "United Kingdom", "2", "Europe B.V."),
+    ("subsidiary", "Switzerland", "2", "Europe B.V."),
+    ("subsidiary", "Germany", "2", "Europe B.V."),
+    ("subsidiary", "France", "2", "Europe B.V."),
+    ("subsidiary", "Netherlands", "2", "Europe B.V."),
+    # Salesforce CurrencyIsoCode → NetSuite currency (internal id).
+    ("currency", "USD", "1", "US Dollar"),
+    ("currency", "EUR", "2", "Euro"),
+    ("currency", "GBP", "3", "British Pound"),
+    ("currency", "CAD", "4", "Canadian Dollar"),
+    # Fee product code → the Fee Type list value on the order line (custcol_fee_type).
+    ("fee_type", "FEE-ORIG", "1", "Origination"),
+    ("fee_type", "FEE-UW", "2", "Underwriting"),
+    ("fee_type", "FEE-ACH", "3", "ACH Program"),
+    ("fee_type", "FEE-WIRE", "4", "Wire"),
     # NetSuite payment method → Remittance__c.Method__c.
     ("payment_method", "ACH", "ACH", ""),
     ("payment_method", "Wire", "Wire", ""),

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from . import defaults
 from .models import FieldMapping, MasterRule, ValueMapping
-from .transforms import MappingRow
+from .transforms import MappingRow, is_custom_field
 
 
 class MasterRuleViolation(Exception):
@@ -115,6 +115,9 @@ class MappingSchemas:
     unreachable: list[str] = field(default_factory=list)
     # Target keys that route a record rather than name a field (a push's externalId and recordType).
     routing_fields: tuple[str, ...] = ()
+    # NetSuite record type → the script ids of the custom fields the account declares on it, read only when a row
+    # names a custom field; raises LookupUnreachable when NetSuite can't be asked.
+    netsuite_custom_fields: Callable[[str], set[str]] | None = None
 
 
 # Reading a schema is I/O, and mappings are data and rules: the engine registers the reader (syncs.mapping_schemas).
@@ -154,10 +157,26 @@ def mapping_validate(*, schemas: MappingSchemas, rows: list[MappingRow]) -> Mapp
             for form_field, name in netsuite_names:
                 if not name or name.split(".")[0] in schemas.routing_fields:
                     continue
+                if name.startswith("customFieldList."):
+                    check.problems.append(FieldProblem(index, form_field, "Name a custom field by its script id alone: "
+                                                       f"{name.partition('.')[2]!r}, not {name!r}."))
+                    continue
                 for record_type, names in schemas.netsuite_fields.items():
+                    if is_custom_field(name) and schemas.netsuite_custom_fields is not None:
+                        try:
+                            names = names | schemas.netsuite_custom_fields(record_type)
+                        except LookupUnreachable as unreachable:
+                            if str(unreachable) not in check.unreachable:
+                                check.unreachable.append(str(unreachable))
+                            continue
                     if name.split(".")[0] not in names:
                         label = record_type[0].upper() + record_type[1:]   # as SuiteTalk names it: SalesOrderItem
-                        check.problems.append(FieldProblem(index, form_field, f"NetSuite {label} has no field {name!r}."))
+                        if is_custom_field(name):
+                            message = (f"NetSuite {label} declares no custom field {name!r}: create it in NetSuite "
+                                       "(Customization > Lists, Records, & Fields) or correct the script id.")
+                        else:
+                            message = f"NetSuite {label} has no field {name!r}."
+                        check.problems.append(FieldProblem(index, form_field, message))
     return check
 
 

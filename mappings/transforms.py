@@ -10,6 +10,15 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 
+# A NetSuite target named by a custom field's script id (custbody_payback_amount; custcol_… on lines; cseg_… a custom
+# segment): the mapping writes that custom field, as the account declares it.
+CUSTOM_FIELD_PREFIXES = ("custbody", "custcol", "custentity", "custitem", "custevent", "custrecord", "cseg")
+
+
+def is_custom_field(name: str) -> bool:
+    return "_" in name and name.split("_", 1)[0] in CUSTOM_FIELD_PREFIXES
+
+
 class MappingError(Exception):
     code = "MAPPING_ERROR"
 
@@ -105,6 +114,16 @@ def _value_map(row, value, record, value_maps):
     return table[key]
 
 
+def _netsuite_ref(row, value, record, value_maps):
+    """A reference to the NetSuite record the value mapping names by internal id (a subsidiary, a currency)."""
+    from .categories import VALUE_CATEGORIES
+
+    internal_id = _value_map(row, value, record, value_maps)
+    category = VALUE_CATEGORIES.get(row.argument)
+    record_type = category.target.record_type if category is not None else ""
+    return {"internalId": str(internal_id), **({"type": record_type} if record_type else {})}
+
+
 def _datetime(row, value, record, value_maps):
     if isinstance(value, str) and len(value) == 10:
         return f"{date.fromisoformat(value).isoformat()}T00:00:00"
@@ -167,6 +186,8 @@ TRANSFORMS: dict[str, Transform] = {t.name: t for t in [
     Transform("boolean", "True/false",
               lambda row, value, record, maps: str(value).strip().lower() in ("1", "true", "yes", "y", "t")),
     Transform("value_map", "Translate by a value mapping (argument: category)", _value_map,
+              argument="the value mapping category"),
+    Transform("netsuite_ref", "NetSuite record by a value mapping (argument: category, e.g. subsidiary)", _netsuite_ref,
               argument="the value mapping category"),
     Transform("record_ref", "Reference by external id (argument: target record type)",
               lambda row, value, record, maps: {"externalId": str(value), "type": row.argument},

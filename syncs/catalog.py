@@ -5,7 +5,10 @@ Cadence: pushes every 15 minutes, order pulls hourly, remittances daily (docs/do
 mappings; a job added here reaches existing installs on their next deploy.
 
 Field mappings are (source field, target field, transform, argument, required, default). Salesforce names are API
-names of the org (see sandboxes/salesforce); NetSuite names are SuiteTalk 2023_2 record fields.
+names of the org (see sandboxes/salesforce); NetSuite names are SuiteTalk 2023_2 record fields, or a custom field's
+script id (custbody_… on an order, custcol_… on its lines, custentity_… on a customer or vendor), which the account
+must declare. Subsidiary and currency are references found by value mapping (netsuite_ref): the account's country
+picks its subsidiary, CurrencyIsoCode (a multi-currency org's field) the currency.
 """
 from .jobs.order_lines import PushPurchaseOrderLines, PushSalesOrderLines
 from .jobs.pulls import PullPurchaseOrders, PullSalesOrders
@@ -31,6 +34,9 @@ JOBS = [
             ('Website', 'url', 'strip', '', False, ''),
             ('Description', 'comments', 'truncate', '999', False, ''),
             ('Type', 'recordType', 'value_map', 'account_type', False, 'Merchant'),
+            ('BillingCountry', 'subsidiary', 'netsuite_ref', 'subsidiary', False, 'United States'),
+            ('CurrencyIsoCode', 'currency', 'netsuite_ref', 'currency', False, 'USD'),
+            ('Id', 'custentity_sf_account_id', 'none', '', False, ''),
         ],
     ),
     PushContacts(
@@ -61,6 +67,13 @@ JOBS = [
             ('AccountId', 'entity', 'record_ref', 'customer', True, ''),
             ('Funded_Date__c', 'tranDate', 'datetime', '', True, ''),
             ('Name', 'memo', 'template', 'Application {value}', False, ''),
+            ('CurrencyIsoCode', 'currency', 'netsuite_ref', 'currency', False, 'USD'),
+            # The deal's terms, as the account's custom body fields.
+            ('Id', 'custbody_sf_application_id', 'none', '', False, ''),
+            ('Payback_Amount__c', 'custbody_payback_amount', 'decimal', '2', False, ''),
+            ('Factor_Rate__c', 'custbody_factor_rate', 'decimal', '4', False, ''),
+            ('Holdback_Percent__c', 'custbody_holdback_percent', 'decimal', '2', False, ''),
+            ('Funded_Date__c', 'custbody_funded_date', 'date', '', False, ''),
         ],
     ),
     PushSalesOrderLines(
@@ -77,6 +90,7 @@ JOBS = [
             ('UnitPrice', 'rate', 'string', '', True, ''),
             ('TotalPrice', 'amount', 'decimal', '2', True, ''),
             ('Description', 'description', 'truncate', '999', False, ''),
+            ('ProductCode', 'custcol_fee_type', 'value_map', 'fee_type', False, ''),
         ],
     ),
     PushPurchaseOrders(

@@ -25,7 +25,18 @@ def mapping_schemas_read(job) -> MappingSchemas:
         schemas.netsuite_fields = {name: netsuite.describe_record_type(name) for name in netsuite_types}
     except (RemoteError, OSError) as error:
         schemas.unreachable.append(f"The NetSuite schema of {', '.join(netsuite_types)} could not be read ({error}).")
+    else:
+        schemas.netsuite_custom_fields = lambda record_type: netsuite_custom_field_names(netsuite, record_type)
     return schemas
+
+
+def netsuite_custom_field_names(netsuite, record_type: str) -> set[str]:
+    """The script ids of the custom fields the account declares on a record type (SOAP: getCustomizationId and the
+    definitions; REST: the metadata catalog)."""
+    try:
+        return set(netsuite.custom_fields(record_type))
+    except (RemoteError, OSError) as error:
+        raise LookupUnreachable(f"NetSuite's custom fields of {record_type} could not be read ({error}).") from error
 
 
 def salesforce_field_names(object_name: str) -> set[str]:

@@ -121,6 +121,43 @@ def _push_preview(spec: PushJob, job: SyncJob, record_id: str) -> MappingPreview
     if link and link.content_hash == planned.content_hash and not spec.plans_from_links:
         preview.notes.append("NetSuite already holds this content: a run would skip this record.")
     preview.payload = references_resolved(planned.payload["record"])
+    preview.notes += custom_field_notes(preview.payload)
     if planned.waiting_on and not links_for("Account", [planned.waiting_on]):
         preview.notes.append(f"Its parent {planned.waiting_on} is not linked yet: NetSuite will resolve it by external id.")
     return preview
+
+
+def custom_field_notes(record: dict) -> list[str]:
+    """What each custom field of the record is in NetSuite (its declared type and label) and the value it will take,
+    or why the record would fail: the preview shows the deal terms as the account will hold them."""
+    from .clients.netsuite.custom_fields import CustomFieldValueError, is_custom, line_type, typed_value
+
+    fields = record.get("fields") or {}
+    wanted = [(record["type"], name, value) for name, value in fields.items() if is_custom(name)]
+    for line in (fields.get("itemList") or {}).get("item") or []:
+        wanted += [(line_type(record["type"]), name, value) for name, value in line.items() if is_custom(name)]
+    if not wanted:
+        return []
+    try:
+        netsuite = netsuite_client()
+        declared = {record_type: netsuite.custom_fields(record_type) for record_type in {w[0] for w in wanted}}
+    except RemoteError as error:
+        return [f"NetSuite's custom field definitions could not be read ({error.code}): the custom fields are unchecked."]
+    notes, seen = [], set()
+    for record_type, name, value in wanted:
+        if (record_type, name) in seen:
+            continue
+        seen.add((record_type, name))
+        field = declared[record_type].get(name)
+        if field is None:
+            notes.append(f"Custom field {name}: NetSuite declares no such field on {record_type}; the record would fail.")
+            continue
+        try:
+            shown = typed_value(field, value)
+        except CustomFieldValueError as error:
+            notes.append(f"Custom field {name}: {error}; the record would fail.")
+            continue
+        where = "a line field" if record_type != record["type"] else "a body field"
+        notes.append(f"Custom field {name} ({field.label or name}, {field.type}, {where}"
+                     f"{', mandatory' if field.mandatory else ''}): {shown}")
+    return notes

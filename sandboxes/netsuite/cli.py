@@ -184,7 +184,7 @@ def _serve(args) -> int:
     if soap is not None:
         from .rest.catalog import MetadataCatalog
 
-        rest.catalog = MetadataCatalog(soap.model)
+        rest.catalog = MetadataCatalog(soap.model, store)
     if soap is None:
         print(f"NetSuite sandbox: REST only, SOAP off: {soap_off}", file=sys.stderr, flush=True)
     account = server.Account(store=store, zone=zone, rest=rest, soap=soap, soap_off_reason=soap_off)

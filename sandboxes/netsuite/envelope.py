@@ -21,6 +21,7 @@ ACCOUNTING_NS = f"urn:accounting_{VERSION}.lists.webservices.netsuite.com"
 SALES_NS = f"urn:sales_{VERSION}.transactions.webservices.netsuite.com"
 PURCHASES_NS = f"urn:purchases_{VERSION}.transactions.webservices.netsuite.com"
 CUSTOMERS_NS = f"urn:customers_{VERSION}.transactions.webservices.netsuite.com"
+SETUP_CUSTOM_NS = f"urn:customization_{VERSION}.setup.webservices.netsuite.com"
 GENERAL_NS = f"urn:general_{VERSION}.transactions.webservices.netsuite.com"
 AXIS_NS = "http://xml.apache.org/axis/"
 
@@ -38,6 +39,7 @@ RESPONSE_NSMAP = {
     "tranSales": SALES_NS,
     "tranPurch": PURCHASES_NS,
     "tranCust": CUSTOMERS_NS,
+    "setupCustom": SETUP_CUSTOM_NS,
     "tranGeneral": GENERAL_NS,
 }
 _PREFIX_OF = {namespace: prefix for prefix, namespace in RESPONSE_NSMAP.items()}

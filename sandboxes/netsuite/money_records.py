@@ -33,8 +33,9 @@ class MoneyRules:
             raise WriteError("USER_ERROR", f"Please enter value(s) for: {field}")
         customer = self.resolve(field, body[field], ("customer",))
         body[field] = ref_to(customer)
-        self._subsidiary(body)
-        body["currency"] = self._currency(body)
+        # The customer's subsidiary, and a currency it may use (chart.py).
+        self._subsidiary(body, customer)
+        body["currency"] = self._currency(body, customer)
         return customer
 
     def _transaction(self, internal_id) -> object | None:
@@ -168,8 +169,8 @@ class MoneyRules:
         body["deposit"] = {"internalId": str(deposit.internal_id), "name": f"Customer Deposit #{deposit.tran_id}"}
         body["customer"] = ref_to(customer)
         body["depDate"] = deposit.body.get("tranDate")
-        self._subsidiary(body)
-        body["currency"] = self._currency(body)
+        self._subsidiary(body, customer)
+        body["currency"] = self._currency(body, customer)
         before = _n(existing.body.get("applied")) if existing else 0.0
         left = accounting.deposit_remaining(deposit.body) + before
         applied = self._apply_lines(body, customer=customer, allowed={"invoice": "Invoice"},

@@ -8,7 +8,7 @@ import traceback
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from . import auth, envelope, faults, search
+from . import auth, custom_fields, envelope, faults, search
 from .envelope import RESPONSE_NSMAP, core, msg
 from .operations_money import MoneyOperations
 from .records import BY_XSD_TYPE, KINDS, Writer, WriteError
@@ -115,6 +115,17 @@ class NetSuiteApp(MoneyOperations):
             responses = [self._read_one(connection, ref) for ref in refs]
         return "getListResponse", {"readResponseList": {"status": ok_status(), "readResponse": responses}}, len(refs)
 
+    def op_getCustomizationId(self, request):
+        """The ids of the account's customizations of one type (custom fields by where they live, custom lists); a
+        client gets each definition with get/getList (section_N3493817.html)."""
+        element = request.body.find(msg("customizationType"))
+        wanted = element.get("getCustomizationType") if element is not None else None
+        with self.store.read() as connection:
+            refs = custom_fields.customization_refs(connection, wanted or "")
+        result = {"status": ok_status(), "totalRecords": str(len(refs)),
+                  "customizationRefList": {"customizationRef": refs}}
+        return "getCustomizationIdResponse", {"getCustomizationIdResult": result}, len(refs)
+
     def op_getServerTime(self, request):
         now = int(time.time() * 1000)
         return "getServerTimeResponse", {"getServerTimeResult": {"status": ok_status(), "serverTime": now}}, 0
@@ -131,7 +142,7 @@ class NetSuiteApp(MoneyOperations):
         action = WRITES[operation]
         responses = []
         with self.store.write() as connection:
-            writer = Writer(connection)
+            writer = Writer(connection, self.zone)
             for element in elements:
                 responses.append(self._write_one(writer, operation, action, element))
         return responses

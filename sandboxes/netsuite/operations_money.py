@@ -219,8 +219,12 @@ class MoneyOperations:
 
 
 def accounting_currencies() -> list[dict]:
-    """The account's currencies. The sandbox keeps one (records.CURRENCY), its base currency."""
-    return [{**records.CURRENCY, "symbol": records.CURRENCY["name"], "isBaseCurrency": "true"}]
+    """The account's currencies (chart.py): a subsidiary's currency is a base currency."""
+    from . import chart
+
+    bases = {currency for _, currency, _ in chart.SUBSIDIARIES.values()}
+    return [{**chart.currency_ref(key), "symbol": code, "isBaseCurrency": "true" if key in bases else "false"}
+            for key, (code, _) in chart.CURRENCIES.items()]
 
 
 # -- the demo's other money events (/_sandbox/ controls), each as a clerk would enter it -----------------------------

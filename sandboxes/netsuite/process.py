@@ -164,6 +164,13 @@ class RunningSandbox:
         """Void a transaction as the account's void_mode says (control void_mode=direct|reversing_journal)."""
         return self._request("POST", "/_sandbox/void", {"type": record_type, "internalId": str(internal_id)})
 
+    def declare_custom_fields(self, *fields: dict, replace: bool = False) -> list[dict]:
+        """Declare custom fields in the account (plain definitions, see custom_fields.py); all of them with `replace`."""
+        return self._request("POST", "/_sandbox/custom-fields", {"fields": list(fields), "replace": replace})["fields"]
+
+    def custom_fields(self) -> list[dict]:
+        return self._request("GET", "/_sandbox/custom-fields")["fields"]
+
     # -- REST --------------------------------------------------------------------------------------------
     def client_assertion(self, *, key_path=None, algorithm: str = "PS256", lifetime_s: int = 300,
                          **claims) -> str:

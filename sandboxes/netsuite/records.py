@@ -11,8 +11,9 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
-from . import accounting
+from . import accounting, chart, custom_fields
 from .envelope import ACCOUNTING_NS, CUSTOMERS_NS, GENERAL_NS, PURCHASES_NS, RELATIONSHIPS_NS, SALES_NS
 from .money_records import MoneyRules
 from .store import FIRST_TRAN_NUMBER, Store, StoredRecord
@@ -53,6 +54,10 @@ KINDS = {
         RecordKind("servicePurchaseItem", f"{{{ACCOUNTING_NS}}}ServicePurchaseItem", "items", "Service Item"),
     )
 }
+# The account's lists and customization records: subsidiaries, currencies (chart.py), custom field definitions
+# (custom_fields.py).
+KINDS.update({type_: RecordKind(type_, xsd_type, family, label)
+              for type_, xsd_type, family, label in chart.LIST_KINDS + custom_fields.CUSTOMIZATION_KINDS})
 BY_XSD_TYPE = {kind.xsd_type: kind for kind in KINDS.values()}
 BY_SEARCH_TYPE = {kind.search_type: kind for kind in KINDS.values() if kind.search_type}
 SALE_ITEM_TYPES = ("serviceSaleItem",)
@@ -150,13 +155,18 @@ def seed_items(store: Store) -> None:
             else:
                 body["purchaseDescription"] = display_name
             Store.save(connection, "items", StoredRecord(internal_id, item_type, None, stamp, stamp, None, None, body))
+    chart.seed_chart(store)
+    custom_fields.seed_definitions(store)
 
 
 class Writer(MoneyRules):
     """Applies one record write inside the caller's transaction."""
 
-    def __init__(self, connection, *, booking_reversal: bool = False):
+    def __init__(self, connection, zone: ZoneInfo | None = None, *, booking_reversal: bool = False):
         self.connection = connection
+        # The account's zone, in which a custom date field written as text (over REST) is read.
+        self.zone = zone or ZoneInfo("America/Los_Angeles")
+        self._custom_fields = None
         # Set while a void books its reversing journal: the only journal entries the sandbox writes.
         self.booking_reversal = booking_reversal
 
@@ -201,8 +211,9 @@ class Writer(MoneyRules):
             existing = None
             if external_id and self.find(kind, None, external_id):
                 raise WriteError("DUP_RCRD", f"A {kind.label} record with externalId {external_id} already exists.")
-        if kind.family == "items" and existing is None:
-            raise WriteError("INSUFFICIENT_PERMISSION", "The sandbox keeps a fixed list of items; it cannot create items.")
+        if kind.family not in ("entities", "transactions") and existing is None:
+            raise WriteError("INSUFFICIENT_PERMISSION", f"The sandbox keeps a fixed list of {kind.label} records; it "
+                             "cannot create them (custom fields are declared with POST /_sandbox/custom-fields).")
 
         body = copy.deepcopy(existing.body) if existing else {}
         for key, value in incoming.items():
@@ -222,7 +233,14 @@ class Writer(MoneyRules):
                 raise WriteError("DUP_RCRD", f"A {kind.label} record with externalId {external_id} already exists.")
 
         booked_before = accounting.consumption(kind.type, existing.body) if existing else {}
-        parent_id = getattr(self, f"_complete_{kind.type}")(body, existing)
+        try:
+            parent_id = getattr(self, f"_complete_{kind.type}", self._complete_list)(body, existing)
+            if kind.family in ("entities", "transactions"):
+                if self._custom_fields is None:
+                    self._custom_fields = custom_fields.definitions(self.connection)
+                custom_fields.apply(self._custom_fields, kind.type, kind.label, body, self.zone)
+        except (chart.ChartError, custom_fields.CustomFieldError) as error:
+            raise WriteError(error.code, error.message) from None
         stamp = now_ms()
         if existing:
             record = existing
@@ -250,39 +268,49 @@ class Writer(MoneyRules):
         return record
 
     # -- per type ----------------------------------------------------------------------------------
-    def _entity_defaults(self, body: dict, kind_type: str) -> None:
+    def _entity_defaults(self, body: dict, kind_type: str, existing=None) -> None:
         if body.get("isPerson") == "true":
             missing = [name for name in ("firstName", "lastName") if not body.get(name)]
         else:
             missing = [] if body.get("companyName") else ["companyName"]
         if missing:
             raise WriteError("USER_ERROR", "Please enter value(s) for: " + ", ".join(missing))
-        self._subsidiary(body)
-        if kind_type == "customer" or "currency" in body:
-            body["currency"] = self._currency(body)
         body.setdefault("entityId", entity_name(kind_type, body))
+        # Subsidiary and currencies as a OneWorld account has them (chart.py).
+        chart.entity_rules(body, existing, lambda: self._has_transactions(existing),
+                           list_key="vendorCurrency" if kind_type == "vendor" else "currency")
 
-    def _subsidiary(self, body: dict) -> None:
-        ref = body.get("subsidiary")
-        if ref is None:
-            body["subsidiary"] = dict(SUBSIDIARY)
-        elif ref.get("internalId") != "1":
-            raise WriteError("INVALID_KEY_OR_REF", f"Invalid subsidiary reference key {ref.get('internalId') or ref.get('externalId')}.")
+    def _has_transactions(self, entity) -> bool:
+        return entity is not None and self.connection.execute(
+            "SELECT 1 FROM transactions WHERE parent_id = ? LIMIT 1", (entity.internal_id,)).fetchone() is not None
+
+    def _subsidiary(self, body: dict, entity: StoredRecord | None = None) -> None:
+        """The record's subsidiary: one the account has, and on a transaction its entity's (chart.py)."""
+        if entity is not None:
+            chart.transaction_rules(body, entity)
+        elif body.get("subsidiary") is None:
+            body["subsidiary"] = chart.subsidiary_ref(chart.PARENT)
         else:
-            body["subsidiary"] = dict(SUBSIDIARY)
+            body["subsidiary"] = chart.known_subsidiary(body["subsidiary"])
 
-    def _currency(self, body: dict) -> dict:
-        ref = body.get("currency")
-        if ref is not None and ref.get("internalId") != "1":
-            raise WriteError("INVALID_KEY_OR_REF", f"Invalid currency reference key {ref.get('internalId') or ref.get('externalId')}.")
-        return dict(CURRENCY)
+    def _currency(self, body: dict, entity: StoredRecord | None = None) -> dict:
+        """The record's currency: one the account has; on a transaction one its entity may use (set by _subsidiary
+        with that entity)."""
+        if entity is not None:
+            return body["currency"]
+        if body.get("currency") is None:
+            return dict(CURRENCY)
+        return chart.known_currency(body["currency"])
 
     def _complete_customer(self, body: dict, existing) -> None:
-        self._entity_defaults(body, "customer")
+        self._entity_defaults(body, "customer", existing)
         return None
 
     def _complete_vendor(self, body: dict, existing) -> None:
-        self._entity_defaults(body, "vendor")
+        self._entity_defaults(body, "vendor", existing)
+        return None
+
+    def _complete_list(self, body: dict, existing) -> None:
         return None
 
     def _complete_contact(self, body: dict, existing) -> int | None:
@@ -329,8 +357,8 @@ class Writer(MoneyRules):
             raise WriteError("USER_ERROR", "Please enter value(s) for: entity")
         entity = self.resolve("entity", body["entity"], ("customer",))
         body["entity"] = ref_to(entity)
-        self._subsidiary(body)
-        body["currency"] = self._currency(body)
+        self._subsidiary(body, entity)
+        body["currency"] = self._currency(body, entity)
         total = self._lines(body, SALE_ITEM_TYPES, required=True)
         body["subTotal"] = money(total)
         body["total"] = money(total)
@@ -346,8 +374,8 @@ class Writer(MoneyRules):
             raise WriteError("USER_ERROR", "Please enter value(s) for: entity")
         entity = self.resolve("entity", body["entity"], ("vendor",))
         body["entity"] = ref_to(entity)
-        self._subsidiary(body)
-        body["currency"] = self._currency(body)
+        self._subsidiary(body, entity)
+        body["currency"] = self._currency(body, entity)
         has_expenses = bool((body.get("expenseList") or {}).get("expense"))
         total = self._lines(body, PURCHASE_ITEM_TYPES, required=not has_expenses)
         total += sum(number(e.get("amount")) for e in (body.get("expenseList") or {}).get("expense") or [])

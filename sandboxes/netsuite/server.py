@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from .. import web
-from . import envelope, faults, operations_money, payments, records
+from . import custom_fields, envelope, faults, operations_money, payments, records
 from .accounting import AccountingError
 from .governance import Governance
 from .operations import NetSuiteApp
@@ -88,6 +88,9 @@ class Handler:
                     return web.Response(200, content, XML)
         if path == "/_sandbox/health":
             return self._json(200, {"ok": True, "soap": self.app is not None, "rest": True})
+        if path == "/_sandbox/custom-fields":
+            with self.account.store.read() as connection:
+                return self._json(200, {"fields": custom_fields.listing(connection)})
         if path == "/_sandbox/stats":
             stats = self.governance.snapshot()
             stats["records"] = self.account.store.counts()
@@ -140,6 +143,13 @@ class Handler:
             if path == "/_sandbox/delete":
                 return self._json(200, operations_money.delete_by_control(account.store, str(payload["type"]),
                                                                           str(payload["internalId"])))
+            if path == "/_sandbox/custom-fields":
+                # {"fields": [plain definitions], "replace": false}: see custom_fields.py.
+                fields = payload.get("fields")
+                if not isinstance(fields, list):
+                    raise ValueError("give the custom fields as a list under 'fields'")
+                return self._json(200, {"fields": custom_fields.declare(account.store, fields,
+                                                                        replace=bool(payload.get("replace")))})
             if path == "/_sandbox/reset":
                 account.store.wipe()
                 records.seed_items(account.store)

@@ -16,7 +16,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-FAMILIES = ("entities", "transactions", "items")
+RECORD_FAMILIES = ("entities", "transactions", "items")
+# The account's setup: its subsidiaries, currencies and custom field definitions (not counted in the stats).
+SETUP_FAMILIES = ("subsidiaries", "currencies", "customizations")
+FAMILIES = RECORD_FAMILIES + SETUP_FAMILIES
 DB_NAME = "netsuite.sqlite3"
 
 SCHEMA = """
@@ -194,7 +197,7 @@ class Store:
     def counts(self) -> dict[str, int]:
         result = {}
         with self.read() as connection:
-            for family in FAMILIES:
+            for family in RECORD_FAMILIES:
                 for record_type, count in connection.execute(f"SELECT type, COUNT(*) FROM {family} GROUP BY type"):
                     result[record_type] = count
         return result

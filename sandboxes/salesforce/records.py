@@ -209,6 +209,8 @@ class Org:
         for f in obj.fields:
             if f.type == schema.BOOLEAN:
                 values.setdefault(f.name, False)
+        if obj.field("CurrencyIsoCode") is not None and not values.get("CurrencyIsoCode"):
+            values["CurrencyIsoCode"] = schema.CORPORATE_CURRENCY
         self.derive(conn, obj, values, values, now, creating=True)
         record_id = self.store.new_ids(conn, obj)[0]
         row = {f.name: None for f in obj.fields}

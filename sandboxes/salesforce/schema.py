@@ -165,6 +165,17 @@ FEE_PRODUCTS = (
 
 _read_only = dict(createable=False, updateable=False)
 
+# The org is multi-currency: every object with currency fields has CurrencyIsoCode, a picklist of the org's active
+# currencies, set to the user's default currency when a record is created without one (Salesforce Help, "Considerations
+# for Enabling Multiple Currencies"; Object Reference: "CurrencyIsoCode — Available only for organizations with the
+# multicurrency feature enabled").
+CURRENCY_CODES = ("USD", "EUR", "GBP", "CAD")
+CORPORATE_CURRENCY = "USD"
+
+
+def currency_iso_code():
+    return picklist("CurrencyIsoCode", CURRENCY_CODES, restricted=True, label="Currency ISO Code")
+
 OBJECTS = [
     SObject("Account", "Account", "Accounts", "001", False, system_fields() + [
         string("Name", 255, required=True, indexed=True, label="Account Name"),
@@ -180,6 +191,7 @@ OBJECTS = [
         text_area("Description", 32000),
         # A non-unique External ID (ids carried over from an older CRM): upserting by it can match several records.
         string("Legacy_Id__c", 40, external_id=True),
+        currency_iso_code(),
     ]),
     SObject("Contact", "Contact", "Contacts", "003", False, system_fields() + [
         picklist("Salutation", ("Mr.", "Ms.", "Mrs.", "Dr.", "Prof.")),
@@ -219,6 +231,7 @@ OBJECTS = [
         currency("Total_Remitted__c"),
         currency("Remittance_Balance__c"),
         currency("Total_Credited__c"),
+        currency_iso_code(),
     ]),
     SObject("Product2", "Product", "Products", "01t", False, system_fields() + [
         string("Name", 255, required=True),
@@ -268,6 +281,7 @@ OBJECTS = [
         picklist("Type__c", REMITTANCE_TYPES),
         currency("Original_Amount__c"),
         string("Currency__c", 16),
+        currency_iso_code(),
     ]),
 ]
 

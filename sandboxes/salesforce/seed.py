@@ -81,6 +81,8 @@ class Seeder:
             row = {f.name: (False if f.type == schema.BOOLEAN else None) for f in obj.fields}
             row.update(self.stamps())
             row.update(values)
+            if "CurrencyIsoCode" in row and not row["CurrencyIsoCode"]:
+                row["CurrencyIsoCode"] = schema.CORPORATE_CURRENCY
             row["Id"] = record_id
             self.rows[obj_name].append(row)
         return new_ids

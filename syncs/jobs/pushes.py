@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -27,6 +28,8 @@ from .. import finance
 from ..attempts import PlannedRecord, attempt_fail, attempts_plan, attempts_reclaim_expired, attempts_succeed, request_failed
 from ..clients.errors import PermanentError, RemoteError
 from ..clients.netsuite import NetSuiteClient, netsuite_client
+from ..clients.netsuite.custom_fields import is_custom, line_type
+from ..concurrency import BudgetTimeout, netsuite_budget
 from ..clients.salesforce import SalesforceClient, salesforce_client, soql_format
 from ..engine import BatchSender, content_hash, links_for, parse_salesforce_datetime, run_count, watermark_advance, watermark_since
 from ..models import Direction, NotifiedChange, RunOutcome, SyncAttempt, SyncJob, SyncRun, System
@@ -122,6 +125,7 @@ class PushJob(JobSpec):
             return self._dry_run(ctx, salesforce, soql, values)
         writer = NetSuiteBatchWriter(netsuite=netsuite or netsuite_client(), job=job,
                                      replan=lambda attempts: self.replan(ctx, salesforce, attempts))
+        self.warm_custom_fields(ctx, writer.netsuite)
         read = planned_count = skipped = 0
         paused = None
         # Twice as many senders as NetSuite slots, spread over the workers that help this run (syncs/sending.py; not
@@ -190,6 +194,26 @@ class PushJob(JobSpec):
                              reading_finished=lambda: run_reading_finished(run.pk))
         sender.send_until_done()
         return SyncAttempt.objects.filter(run=run, finished_at__isnull=False).count()
+
+    def warm_custom_fields(self, ctx: PushContext, netsuite) -> None:
+        """Read the account's custom field definitions the mappings write while Salesforce is read, so the first
+        batch does not wait for them (in a slot, on a thread of its own; a failure is the first batch's to meet)."""
+        record_types = set()
+        if any(is_custom(name) for name in ctx.mappings.target_fields):
+            record_types |= set(self.netsuite_record_types)
+        if ctx.line_mappings and any(is_custom(name) for name in ctx.line_mappings.target_fields):
+            record_types.add(line_type(self.netsuite_type))
+        prepare = getattr(netsuite, "prepare_custom_fields", None)
+        if not record_types or prepare is None:
+            return
+
+        def warm():
+            try:
+                prepare(record_types, hold=netsuite_budget().slot)
+            except (RemoteError, BudgetTimeout) as error:
+                logger.info("custom field definitions not read ahead: %s", error)
+
+        threading.Thread(target=warm, name=f"{self.name}-custom-fields", daemon=True).start()
 
     def _dry_run(self, ctx, salesforce, soql, values):
         first_page = next(iter(salesforce.query_pages(soql_format(soql, **values), page_size=200)), [])

@@ -19,6 +19,21 @@ def test_it_previews_a_push_record_without_writing(hub_on_sandboxes):
     assert netsuite.stats()["records"] == before and not SyncAttempt.objects.exists()
 
 
+def test_it_previews_the_deal_terms_as_the_custom_fields_netsuite_declares(hub_on_sandboxes):
+    sync_run(job_name="push_accounts")
+    preview = mapping_preview(job_name="push_sales_orders")
+    assert preview.error == "", preview.error
+    fields = preview.payload["fields"]
+    assert fields["custbody_sf_application_id"] == preview.source_record["Id"]
+    assert fields["custbody_payback_amount"] == round(preview.source_record["Payback_Amount__c"], 2)
+    assert fields["custbody_funded_date"] == preview.source_record["Funded_Date__c"]
+    assert {"custcol_fee_type"} <= set(fields["itemList"]["item"][0])
+    notes = "\n".join(preview.notes)
+    assert "Custom field custbody_payback_amount (Payback Amount, number, a body field)" in notes
+    assert "Custom field custbody_funded_date (Funded Date, date, a body field): " + fields["custbody_funded_date"] in notes
+    assert "Custom field custcol_fee_type (Fee Type, select, a line field)" in notes
+
+
 def test_it_shows_the_mapping_error_a_record_would_fail_with(hub_on_sandboxes):
     ValueMapping.objects.filter(category="fee_item").delete()
     preview = mapping_preview(job_name="push_sales_orders")

@@ -5,7 +5,7 @@ import pytest
 
 from mappings.transforms import TRANSFORM_CHOICES, TRANSFORMS, MappingError, MappingRow, map_record
 
-MAPS = {"fee_item": {"FEE-ORIG": "101"}}
+MAPS = {"fee_item": {"FEE-ORIG": "101"}, "subsidiary": {"Switzerland": "2"}}
 
 
 def mapped(transform, value, argument="", record=None):
@@ -34,6 +34,7 @@ def mapped(transform, value, argument="", record=None):
     ("record_ref", "001000000000001AAA", "customer", {"externalId": "001000000000001AAA", "type": "customer"}),
     ("template", "A-17", "Application {value}", "Application A-17"),
     ("remove_suffix", "006A-COMMISSION", "-COMMISSION", "006A"),
+    ("netsuite_ref", "Switzerland", "subsidiary", {"internalId": "2", "type": "subsidiary"}),
 ])
 def test_it_transforms_a_value(transform, value, argument, expected):
     assert mapped(transform, value, argument) == expected
@@ -45,7 +46,7 @@ def test_it_takes_a_percentage_of_another_field_rounded_to_cents():
 
 def test_every_transform_is_tested_here():
     tested = {"none", "strip", "upper", "lower", "truncate", "date", "datetime", "decimal", "string", "boolean",
-              "value_map", "record_ref", "template", "remove_suffix", "percent_of"}
+              "value_map", "record_ref", "template", "remove_suffix", "percent_of", "netsuite_ref"}
     assert set(TRANSFORMS) == tested
     assert [name for name, _ in TRANSFORM_CHOICES] == list(TRANSFORMS)
 

@@ -166,6 +166,12 @@ def test_it_follows_the_money_and_corrects_what_comes_back_within_one_pull(hub_o
     assert again.outcome == "succeeded" and again.records_written == 0, again.message
     assert FinanceReview.objects.count() == 6, "a rerun files nothing"
 
+    # Settled, voids, refunds, credit memos and deletes included: the reconciliation of amounts finds nothing.
+    from syncs.reconcile_amounts import amounts_reconcile
+
+    settled = amounts_reconcile()
+    assert settled.outcome == "agreed", list(settled.differences.values_list("description", flat=True))
+
 
 def test_it_reconciles_the_amounts_of_a_settled_demo_and_names_five_injected_differences(hub_on_sandboxes, netsuite_service):
     from syncs.reconcile_amounts import amounts_reconcile

@@ -345,3 +345,118 @@ def test_a_persons_retry_sends_todays_mapping_not_the_failed_payload(hub_on_sand
         assert {a.request_payload["record"]["fields"]["itemList"]["item"][0]["item"]["internalId"] for a in later} == {"201"}
         old.refresh_from_db()
         assert old.resolved_at is not None and "went through" in old.resolution_note
+
+
+def _custom_fields_of(record) -> dict:
+    return {f.scriptId: (type(f).__name__, f.value) for f in (record.customFieldList.customField
+                                                              if record.customFieldList is not None else [])}
+
+
+def test_deal_terms_subsidiaries_and_currencies_reach_netsuite_and_wrong_ones_fail_alone(
+        hub_on_sandboxes, netsuite_service, transport):
+    """Issue #19 on either transport: the default mappings put the deal's terms on the sales order as custom body
+    fields and the fee type on each line as a custom column field (read back over the sandbox's SOAP API); a merchant
+    in the European subsidiary with a EUR order goes through; a subsidiary the account lacks, a currency the customer
+    may not use, a subsidiary change after transactions and a mandatory custom field the mapping leaves empty each
+    fail that record alone with NetSuite's code and message; a mapping to an undeclared custom field is refused."""
+    from mappings.models import FieldMapping
+    from mappings.services import mapping_check
+    from mappings.transforms import MappingRow
+    from syncs.clients.netsuite import rest as rest_transport
+    from syncs.clients.netsuite import soap as soap_transport
+
+    salesforce, netsuite = hub_on_sandboxes
+    sf = salesforce.client()
+    funded = sf.query_all(
+        "SELECT Id, AccountId, Broker__c, Payback_Amount__c, Factor_Rate__c, Holdback_Percent__c, Funded_Date__c, "
+        "(SELECT ProductCode FROM OpportunityLineItems) FROM Opportunity WHERE StageName = 'Funded' "
+        "ORDER BY Id")["records"]
+    deal = next(app for app in funded if app["OpportunityLineItems"] and app["Payback_Amount__c"])
+    in_pounds = next(a for a in funded if a["AccountId"] != deal["AccountId"])
+    # A merchant new to NetSuite (no orders yet, so its subsidiary is still free), funded in euros.
+    merchants = [a["Id"] for a in sf.query_all("SELECT Id FROM Account WHERE Type = 'Merchant' ORDER BY Id")["records"]]
+    with_orders = {app["AccountId"] for app in funded}
+    newcomer, offshore = [merchant for merchant in merchants if merchant not in with_orders][:2]
+    sf.Account.update(newcomer, {"BillingCountry": "Switzerland", "CurrencyIsoCode": "EUR"})
+    pricebook = sf.query("SELECT Id, Pricebook2Id FROM PricebookEntry WHERE ProductCode = 'FEE-ORIG'")["records"][0]
+    european = {"Id": sf.Opportunity.create({
+        "Name": "Zürich bakery - MCA", "AccountId": newcomer, "StageName": "Funded", "CloseDate": "2024-03-01",
+        "Amount": 20000, "Payback_Amount__c": 26000, "Factor_Rate__c": 1.3, "Holdback_Percent__c": 12,
+        "Funded_Date__c": "2024-03-01", "CurrencyIsoCode": "EUR", "Pricebook2Id": pricebook["Pricebook2Id"]})["id"],
+        "AccountId": newcomer}
+    sf.OpportunityLineItem.create({"OpportunityId": european["Id"], "PricebookEntryId": pricebook["Id"], "Quantity": 1})
+    sf.Opportunity.update(in_pounds["Id"], {"CurrencyIsoCode": "GBP"})
+    sf.Account.update(offshore, {"BillingCountry": "Atlantis"})
+    ValueMapping.objects.create(category="subsidiary", source_value="Atlantis", target_value="9")
+    FieldMapping.objects.create(job=SyncJob.objects.get(name="push_sales_orders"), target_field="custbody_ach_debit",
+                                transform="boolean", default="true", order=500)
+
+    runs = {name: sync_run(job_name=name) for name in PUSH_ORDER[:3]}
+
+    order = get_record(netsuite_service, netsuite, "salesOrder", deal["Id"])
+    fields = _custom_fields_of(order)
+    assert fields["custbody_sf_application_id"] == ("StringCustomFieldRef", deal["Id"])
+    assert fields["custbody_payback_amount"] == ("DoubleCustomFieldRef", deal["Payback_Amount__c"])
+    assert fields["custbody_factor_rate"] == ("DoubleCustomFieldRef", round(deal["Factor_Rate__c"], 4))
+    assert fields["custbody_holdback_percent"] == ("DoubleCustomFieldRef", deal["Holdback_Percent__c"])
+    assert fields["custbody_funded_date"][0] == "DateCustomFieldRef"
+    assert fields["custbody_funded_date"][1].date().isoformat() == deal["Funded_Date__c"]
+    assert fields["custbody_ach_debit"] == ("BooleanCustomFieldRef", True)
+    fee_types = dict(ValueMapping.objects.filter(category="fee_type").values_list("source_value", "target_value"))
+    line_types = sorted(_custom_fields_of(line)["custcol_fee_type"][1].internalId for line in order.itemList.item)
+    assert line_types == sorted(fee_types[fee["ProductCode"]] for fee in deal["OpportunityLineItems"]["records"])
+    assert {type(_custom_fields_of(line)["custcol_fee_type"][1]).__name__ for line in order.itemList.item} == {"ListOrRecordRef"}
+
+    customer = get_record(netsuite_service, netsuite, "customer", european["AccountId"])
+    euro_order = get_record(netsuite_service, netsuite, "salesOrder", european["Id"])
+    assert (customer.subsidiary.internalId, customer.currency.internalId) == ("2", "2")
+    assert (euro_order.subsidiary.internalId, euro_order.currency.name) == ("2", "EUR")
+
+    def failure(job_name, salesforce_id):
+        attempt = SyncAttempt.objects.get(run=runs[job_name], salesforce_id=salesforce_id)
+        assert attempt.status == "failed", attempt.status
+        return attempt.remote_code, attempt.remote_message
+
+    code, message = failure("push_accounts", offshore)
+    assert code == ("INVALID_KEY_OR_REF" if transport == "soap" else "USER_ERROR")
+    assert "Invalid subsidiary reference key 9" in message
+    code, message = failure("push_sales_orders", in_pounds["Id"])
+    assert code == ("MISMATCHED_CURRENCY" if transport == "soap" else "USER_ERROR")
+    assert "The currency GBP is not one" in message and "its currencies: USD" in message
+    assert runs["push_sales_orders"].outcome == "partial"
+    kept = get_record(netsuite_service, netsuite, "salesOrder", in_pounds["Id"])   # an earlier test's, if any
+    assert kept is None or kept.currency.name == "USD"
+
+    # The European merchant has transactions now: its subsidiary is fixed.
+    sf.Account.update(european["AccountId"], {"BillingCountry": "United States", "Phone": "+41 44 000 00 00"})
+    runs["push_accounts"] = sync_run(job_name="push_accounts")
+    code, message = failure("push_accounts", european["AccountId"])
+    assert code == ("SUBSIDIARY_CHANGE_NOT_ALLOWED" if transport == "soap" else "USER_ERROR")
+    assert "cannot be changed from Europe B.V. to Parent Company: it has transactions" in message
+
+    # A mandatory custom field, mapped from a field some applications leave empty.
+    netsuite.declare_custom_fields({"scriptId": "custbody_broker_id", "label": "Broker", "type": "text",
+                                    "mandatory": True, "appliesTo": ["salesOrder"]})
+    soap_transport._definitions.clear()   # the hub reads definitions every few minutes; the test can't wait
+    rest_transport._definitions.clear()
+    try:
+        job = SyncJob.objects.get(name="push_sales_orders")
+        refused = mapping_check(job=job, rows=[MappingRow("Broker__c", "custbody_broker_id"),
+                                               MappingRow("Name", "custbody_not_declared")])
+        assert [p.row for p in refused.problems] == [1] and not refused.unreachable
+        assert "declares no custom field 'custbody_not_declared'" in refused.problems[0].message
+        FieldMapping.objects.create(job=job, source_field="Broker__c", target_field="custbody_broker_id", order=510)
+        brokered = next(a for a in funded if a["Broker__c"] and a["Id"] not in (european["Id"], in_pounds["Id"]))
+        direct = next(a for a in funded if not a["Broker__c"] and a["Id"] not in (european["Id"], in_pounds["Id"]))
+        for application in (brokered, direct):
+            sf.Opportunity.update(application["Id"], {"Factor_Rate__c": 1.31})
+        runs["push_sales_orders"] = sync_run(job_name="push_sales_orders")
+        code, message = failure("push_sales_orders", direct["Id"])
+        assert code == "USER_ERROR" and "Please enter value(s) for: Broker" in message
+        written = SyncAttempt.objects.get(run=runs["push_sales_orders"], salesforce_id=brokered["Id"])
+        assert written.status == "succeeded"
+        assert _custom_fields_of(get_record(netsuite_service, netsuite, "salesOrder", brokered["Id"]))[
+            "custbody_broker_id"] == ("StringCustomFieldRef", brokered["Broker__c"])
+    finally:
+        netsuite.declare_custom_fields({"scriptId": "custbody_broker_id", "label": "Broker", "type": "text",
+                                        "appliesTo": ["salesOrder"]})

@@ -183,3 +183,13 @@ def test_it_describes_record_types_and_their_lines_from_the_metadata_catalog(hub
     assert {"item", "amount", "rate", "quantity"} <= netsuite.describe_record_type("salesOrderItem")
     with pytest.raises(UnknownRecordType):
         netsuite.describe_record_type("spaceship")
+
+
+def test_subsidiary_and_currency_value_mappings_are_checked_by_suiteql(hub_on_sandboxes):
+    from mappings.services import value_mapping_check
+    from syncs.mapping_schemas import netsuite_record_names
+
+    assert netsuite_record_names("subsidiary", ["2", "9"]) == {"2": "Europe B.V."}
+    assert netsuite_record_names("currency", ["1", "3"]) == {"1": "USD", "3": "GBP"}
+    assert value_mapping_check(category="subsidiary", source_value="Atlantis", target_value="9").problems == {
+        "target_value": "NetSuite has no subsidiary with internal id 9."}

@@ -31,8 +31,15 @@ def test_it_seeds_field_mappings_for_every_job():
         mappings = FieldMapping.objects.filter(job__name=name)
         assert mappings.exists(), name
         assert mappings.filter(required=True).exists(), f"{name} has no required field"
-    account = dict(FieldMapping.objects.filter(job__name="push_accounts").values_list("source_field", "target_field"))
-    assert account["Id"] == "externalId" and account["Name"] == "companyName"
+    # By target: one source field may feed several targets (the Id is the external id and a custom field too).
+    account = dict(FieldMapping.objects.filter(job__name="push_accounts").values_list("target_field", "source_field"))
+    assert account["externalId"] == "Id" and account["companyName"] == "Name"
+    assert account["subsidiary"] == "BillingCountry" and account["currency"] == "CurrencyIsoCode"
+    order = dict(FieldMapping.objects.filter(job__name="push_sales_orders").values_list("target_field", "source_field"))
+    assert {target: order[target] for target in order if target.startswith("custbody_")} == {
+        "custbody_sf_application_id": "Id", "custbody_payback_amount": "Payback_Amount__c",
+        "custbody_factor_rate": "Factor_Rate__c", "custbody_holdback_percent": "Holdback_Percent__c",
+        "custbody_funded_date": "Funded_Date__c"}
 
 
 def test_it_seeds_fee_items_and_account_types():

@@ -3,11 +3,15 @@
 Schema Metadata" pages).
 
 The sandbox reads the fields from the XSD types SOAP serves, so the catalog is there only when the sandbox has a
-WSDL. NetSuite links a sublist's line schema by `$ref` (salesOrder-itemCollection, salesOrder-itemElement); the
+WSDL. The account's custom fields are listed beside them as plain properties named by script id, each marked
+`"x-ns-custom-field": true` with its label as `title` (a custom column field under the sublist's line schema), as
+NetSuite's catalog lists a record's custom fields ("Working with JSON Schema Metadata", section_1545129726.html, shows
+`custentity_integer` as {"title", "type": "integer", "format": "int64", "nullable", "x-ns-custom-field": true}). NetSuite links a sublist's line schema by `$ref` (salesOrder-itemCollection, salesOrder-itemElement); the
 sandbox inlines it under the sublist as {"properties": {"items": {"type": "array", "items": {line schema}}}}.
 """
 from __future__ import annotations
 
+from .. import custom_fields
 from .answers import Answer
 from .errors import RestError
 from .fields import SOAP_SUBLISTS
@@ -18,15 +22,21 @@ NOT_FIELDS = {"customFieldList", "nullFieldList"}
 
 
 class MetadataCatalog:
-    def __init__(self, model):
+    def __init__(self, model, store=None):
         self.model = model
+        self.store = store   # where the custom field definitions are read (none: standard fields only)
 
     def schema(self, record_type: str) -> Answer:
         kind = kind_of(record_type)
         if kind.xsd_type not in self.model.complex:
             raise RestError(404, "NONEXISTENT_ID", f"Record type '{record_type}' has no metadata.")
-        return Answer(200, {"type": "object", "title": kind.label, "properties": self._properties(kind.xsd_type)},
-                      content_type=SCHEMA)
+        properties = self._properties(kind.xsd_type)
+        if self.store is not None:
+            properties.update(custom_fields.catalog_properties(self.store, kind.type, "body"))
+            lines = ((properties.get("item") or {}).get("properties") or {}).get("items", {}).get("items")
+            if lines is not None:
+                lines["properties"].update(custom_fields.catalog_properties(self.store, kind.type, "line"))
+        return Answer(200, {"type": "object", "title": kind.label, "properties": properties}, content_type=SCHEMA)
 
     def _properties(self, type_name: str) -> dict:
         ctype = self.model._link(type_name)

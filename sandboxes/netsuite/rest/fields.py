@@ -162,7 +162,8 @@ class Output:
             except (TypeError, ValueError):
                 return value
         if kind == "DateCustomFieldRef" and isinstance(value, int):
-            return self.when("", value)
+            # A date field (not a date-time one) is a calendar day: YYYY-MM-DD, as DATE_ONLY fields are.
+            return self.when("tranDate" if field.get("_dateOnly") else "", value)
         if kind == "SelectCustomFieldRef" and isinstance(value, dict):
             return self.reference(value, None)
         if kind == "MultiSelectCustomFieldRef":

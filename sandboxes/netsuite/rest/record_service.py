@@ -151,7 +151,7 @@ class RecordService:
             raise bad_request("RCRD_HAS_BEEN_CHANGED",
                               "Record has been changed since you retrieved it; reload it and try again.")
         with self.store.write() as connection:
-            writer = Writer(connection)
+            writer = Writer(connection, self.zone)
             if action == "update" and incoming.get("_lookup_external_id"):
                 # PATCH on eid: names the record by its external id; the body may then set a new one.
                 existing = writer.find(kind, None, incoming.pop("_lookup_external_id"))

@@ -8,6 +8,8 @@ the way out. As in NetSuite, the lines of a sales order carry negative quantitie
 """
 from __future__ import annotations
 
+from ..chart import SUITEQL_TABLES as SUITEQL_CHART_TABLES
+
 DATE_COLUMNS = {"lastmodifieddate", "datecreated", "createddate", "trandate", "deleteddate", "linkdate",
                 "linelastmodifieddate"}
 
@@ -187,3 +189,6 @@ TABLES = {
     "deletedrecord": ("SELECT internal_id AS recordid, lower(type) AS recordtype, name, deleted_ms AS deleteddate, "
                       "'F' AS iscustomrecord, NULL AS scriptid, external_id AS externalid FROM deleted_records"),
 }
+
+# The account's subsidiaries and currencies (chart.py).
+TABLES.update(SUITEQL_CHART_TABLES)

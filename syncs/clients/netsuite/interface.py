@@ -7,7 +7,10 @@ reads NetSuite's message text or knows a SOAP element.
 Records are plain dicts, in and out:
     {"type": "customer", "externalId": "001…", "internalId": optional, "fields": {...}}
 A field value that is a dict with internalId/externalId/type is a reference to another record; "itemList" of
-{"replaceAll": bool, "item": [ {field: value, …}, … ]} is the record's line list. Records read by a search have
+{"replaceAll": bool, "item": [ {field: value, …}, … ]} is the record's line list. A field (or a line's field) named
+by a custom field's script id (custbody_…, custentity_…, custcol_… on lines, cseg_…) is that custom field: the
+transport writes it as the account declares it (SOAP: its CustomFieldRef in customFieldList; REST: a plain property)
+and fails the record alone, unsent, when the account declares no such field or the value does not fit its type. Records read by a search have
 their fields at the top level ({"internalId", "externalId", "tranId", "createdDate", "lastModifiedDate", …}, dates as
 aware datetimes in the account's time zone, references as {"internalId", "type", "name"}).
 """
@@ -125,4 +128,13 @@ class NetSuiteClient(Protocol):
 
     def describe_record_type(self, record_type: str) -> set[str]:
         """The names of the fields a record type has (its lines' record types too: 'salesOrderItem'), for checking
-        mappings; UnknownRecordType for a type the hub can't use."""
+        mappings; UnknownRecordType for a type the hub can't use. The account's custom fields come from
+        custom_fields() (REST's catalog lists them here too)."""
+
+    def prepare_custom_fields(self, record_types, *, hold: Callable[[], ContextManager] = contextlib.nullcontext) -> None:
+        """Read the custom field definitions these record types need now (each request inside `hold`) unless they are
+        fresh, so that a write does not wait for them (upsert_list reads what it lacks itself)."""
+
+    def custom_fields(self, record_type: str) -> dict:
+        """The custom fields the account declares on a record type (a line type: its column fields): script id →
+        custom_fields.CustomField (type, label, mandatory). Read from NetSuite and kept a few minutes."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -31,12 +32,16 @@ import requests
 from django.conf import settings
 
 from ..errors import PermanentError, RemoteError, TransientError
-from . import rest_reads
+from . import custom_fields, rest_reads
+from .custom_fields import CustomField
 from .interface import GET_LIST_LIMIT, UPSERT_LIST_LIMIT, SearchPage, UnknownRecordType, WriteResult
 from .rest_auth import TOKEN_PATH, M2MCredentials, access_tokens
 from .rest_records import RecordShapeError, error_parts, record_item, task_result
 
 logger = logging.getLogger(__name__)
+# The account's custom fields as its metadata catalog lists them, per base URL, kept a few minutes.
+_definitions: dict[str, custom_fields.DefinitionCache] = {}
+_definitions_lock = threading.Lock()
 
 RECORD_PATH = "/services/rest/record/v1"
 SUITEQL_PATH = "/services/rest/query/v1/suiteql"
@@ -94,11 +99,12 @@ class RestNetSuiteClient:
         if len(records) > UPSERT_LIST_LIMIT:
             raise ValueError(f"a batch takes at most {UPSERT_LIST_LIMIT} records")
         batch = idempotency_key or str(uuid.uuid4())
+        self.prepare_custom_fields(custom_fields.record_types_with_custom_fields(records), hold=hold)
         results: list[WriteResult | None] = [None] * len(records)
         groups: dict[tuple[str, tuple[str, ...]], list[tuple[int, dict]]] = {}
         for index, record in enumerate(records):
             try:
-                item, replaced = record_item(record)
+                item, replaced = record_item(record, custom_fields=self.custom_fields)
             except RecordShapeError as error:
                 results[index] = WriteResult(success=False, external_id=str(record.get("externalId") or ""),
                                              code="HUB_INVALID_RECORD", message=str(error))
@@ -195,8 +201,11 @@ class RestNetSuiteClient:
 
     def get_names_by_internal_ids(self, record_type: str, internal_ids: list[str]) -> dict[str, str]:
         """internalId → name (an item's itemid, an entity's entityid) of the records that exist, by SuiteQL."""
-        table, name_column = ("item", "itemid") if record_type.lower().endswith("item") else (
-            rest_reads.entity_table(record_type), "entityid")
+        if record_type in rest_reads.NAMED_LISTS:
+            table, name_column = record_type, rest_reads.NAMED_LISTS[record_type]
+        else:
+            table, name_column = ("item", "itemid") if record_type.lower().endswith("item") else (
+                rest_reads.entity_table(record_type), "entityid")
         found: dict[str, str] = {}
         wanted = [str(int(internal_id)) for internal_id in internal_ids if str(internal_id).isdigit()]
         for start in range(0, len(wanted), GET_LIST_LIMIT):
@@ -287,8 +296,40 @@ class RestNetSuiteClient:
 
     def describe_record_type(self, record_type: str) -> set[str]:
         """Field names from the REST metadata catalog (a line type such as salesOrderItem: its order's sublist), with
-        internalId beside id, as the interface's records name it."""
+        internalId beside id, as the interface's records name it. The account's custom fields are among them."""
         # Reference: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_1545241305.html
+        schema, sublist, resolve = self._catalog(record_type)
+        return rest_reads.catalog_fields(schema, sublist, resolve)
+
+    def prepare_custom_fields(self, record_types, *, hold=contextlib.nullcontext) -> None:
+        """Read the definitions these record types need unless they are fresh, each catalog read in a slot (`hold`);
+        one read serves a record type and its lines."""
+        for parent in {rest_reads.LINE_TYPES.get(name, (name, ""))[0] for name in record_types}:
+            if parent in rest_reads.RECORD_TABLES:
+                self._definition_cache().ensure(parent, hold, self._read_custom_fields)
+
+    def custom_fields(self, record_type: str) -> dict[str, CustomField]:
+        """The custom fields the catalog lists for a record type (or its lines), by script id; kept a few minutes."""
+        parent = rest_reads.LINE_TYPES.get(record_type, (record_type, ""))[0]
+        if parent not in rest_reads.RECORD_TABLES:
+            raise UnknownRecordType(record_type)
+        return self._definition_cache().get(parent, self._read_custom_fields).get(record_type, {})
+
+    def _definition_cache(self) -> custom_fields.DefinitionCache:
+        with _definitions_lock:
+            return _definitions.setdefault(self.base_url, custom_fields.DefinitionCache())
+
+    def _read_custom_fields(self, parent: str) -> dict[str, dict[str, CustomField]]:
+        """The custom fields of a record type and of its lines' record types, from the one catalog schema."""
+        schema, _, resolve = self._catalog(parent)
+        found = {parent: rest_reads.catalog_custom_fields(schema, "", resolve)}
+        for line_type, (of, sublist) in rest_reads.LINE_TYPES.items():
+            if of == parent:
+                found[line_type] = rest_reads.catalog_custom_fields(schema, sublist, resolve)
+        return found
+
+    def _catalog(self, record_type: str):
+        """(the record type's metadata catalog schema, the sublist a line type lives in, a reader of $ref parts)."""
         parent, sublist = rest_reads.LINE_TYPES.get(record_type, (record_type, ""))
         if parent not in rest_reads.RECORD_TABLES:
             raise UnknownRecordType(record_type)
@@ -304,7 +345,7 @@ class RestNetSuiteClient:
         def resolve(part: dict) -> dict:
             return schema(urljoin(self.base_url + "/", part["$ref"])) if isinstance(part.get("$ref"), str) else part
 
-        return rest_reads.catalog_fields(schema(f"{RECORD_PATH}/metadata-catalog/{parent}"), sublist, resolve)
+        return schema(f"{RECORD_PATH}/metadata-catalog/{parent}"), sublist, resolve
 
     def suiteql(self, query: str, *, limit: int = 1000, offset: int = 0, hold=contextlib.nullcontext) -> dict:
         """One page of a SuiteQL query's rows."""

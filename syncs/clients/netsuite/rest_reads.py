@@ -28,6 +28,8 @@ CODE_TYPES = {code: name for name, code in TYPE_CODES.items()}
 # Each record type's SuiteQL table, and the condition that picks the type from a shared table.
 RECORD_TABLES = {"customer": ("customer", ""), "vendor": ("vendor", ""), "contact": ("contact", ""),
                  **{name: ("transaction", f"type = '{code}'") for name, code in TYPE_CODES.items()}}
+# Lists a value mapping may name by internal id, with the SuiteQL column that names a row (Records Catalog).
+NAMED_LISTS = {"subsidiary": "name", "currency": "name"}
 # Line record types (as SOAP names them) and the record and sublist they live in.
 LINE_TYPES = {"salesOrderItem": ("salesOrder", "item"), "purchaseOrderItem": ("purchaseOrder", "item")}
 # SuiteQL answers a transaction's status as its letter; SOAP (and the pull mappings) as the status's name. Names
@@ -310,3 +312,40 @@ def catalog_fields(schema: dict, sublist: str = "", resolve=lambda part: part) -
     if "id" in names:
         names.add("internalId")
     return names
+
+
+# JSON schema of a custom field in the metadata catalog → the hub's type (custom_fields.TYPES).
+def _custom_type(part: dict) -> str:
+    kind, form = part.get("type"), part.get("format")
+    if kind == "boolean":
+        return "checkbox"
+    if kind == "integer":
+        return "integer"
+    if kind == "number":
+        return "number"
+    if kind == "object":
+        return "select"
+    if kind == "array":
+        return "multiselect"
+    return {"date": "date", "date-time": "datetime"}.get(form, "text")
+
+
+def catalog_custom_fields(schema: dict, sublist: str = "", resolve=lambda part: part) -> dict:
+    """The custom fields of a metadata catalog JSON schema (or of one sublist's lines): the properties it marks
+    `x-ns-custom-field`, typed by their JSON schema; one that may not be null is taken as mandatory (Oracle's example
+    shows `nullable` on each field but does not say it follows the mandatory flag: an assumption)."""
+    # Reference: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_1545129726.html
+    from .custom_fields import CustomField, is_custom
+
+    properties = schema.get("properties") or {}
+    if sublist:
+        lines = resolve(properties.get(sublist) or {})
+        element = resolve(resolve((lines.get("properties") or {}).get("items") or {}).get("items") or {})
+        properties = element.get("properties") or {}
+    found = {}
+    for name, part in properties.items():
+        part = resolve(part) if isinstance(part, dict) else {}
+        if part.get("x-ns-custom-field") or is_custom(name):
+            found[name] = CustomField(script_id=name, type=_custom_type(part), label=str(part.get("title") or ""),
+                                      mandatory=part.get("nullable") is False)
+    return found

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from urllib.parse import unquote, urlsplit
 
+from .custom_fields import CustomField, CustomFieldValueError, is_custom, line_type, typed_value
 from .interface import WriteResult
 
 # The record types the hub writes, by their REST names (the same as the interface's).
@@ -35,8 +36,10 @@ class RecordShapeError(ValueError):
     """A record the REST transport cannot express: it fails alone, unsent."""
 
 
-def record_item(record: dict) -> tuple[dict, tuple[str, ...]]:
-    """A record dict as one item of an upsert batch, and the sublists it replaces whole (the batch's `replace`)."""
+def record_item(record: dict, custom_fields=None) -> tuple[dict, tuple[str, ...]]:
+    """A record dict as one item of an upsert batch, and the sublists it replaces whole (the batch's `replace`).
+    Custom fields (named by script id) are plain properties typed as the account declares them: `custom_fields`
+    (record type → {script id: CustomField}) says how."""
     record_type = record.get("type")
     if record_type not in RECORD_TYPES:
         raise RecordShapeError(f"Unknown NetSuite record type {record_type!r}")
@@ -48,15 +51,50 @@ def record_item(record: dict) -> tuple[dict, tuple[str, ...]]:
     for name, value in (record.get("fields") or {}).items():
         if name in SUBLISTS and isinstance(value, dict):
             sublist, line_key = SUBLISTS[name]
-            item[sublist] = {"items": [{k: _value(k, v) for k, v in line.items()} for line in value.get(line_key) or []]}
+            item[sublist] = {"items": [_line(line, record_type, custom_fields) for line in value.get(line_key) or []]}
             # NetSuite merges lines by their line number unless the sublist is named in `replace`.
             if value.get("replaceAll", True):
                 replaced.append(sublist)
         elif name in ("internalId", "externalId", "type"):
             continue   # the upsert names the record by its external id; the internal id is NetSuite's to give
+        elif is_custom(name):
+            item[name] = _custom_value(_declared(custom_fields, record_type, name), value)
         else:
             item[name] = _value(name, value)
     return item, tuple(sorted(replaced))
+
+
+def _line(line: dict, record_type: str, custom_fields) -> dict:
+    return {k: (_custom_value(_declared(custom_fields, line_type(record_type), k), v) if is_custom(k) else _value(k, v))
+            for k, v in line.items()}
+
+
+def _declared(custom_fields, record_type: str, script_id: str) -> CustomField:
+    field = (custom_fields(record_type) if custom_fields else {}).get(script_id)
+    if field is None:
+        raise RecordShapeError(f"NetSuite declares no custom field {script_id!r} on {record_type}")
+    return field
+
+
+def _custom_value(field: CustomField, value):
+    """A custom field's value as REST JSON: text, a number, true/false, YYYY-MM-DD, {"id": …} for a select."""
+    try:
+        typed = typed_value(field, value)
+    except CustomFieldValueError as error:
+        raise RecordShapeError(str(error)) from None
+    if field.type == "select":
+        return {"id": typed}
+    if field.type == "multiselect":
+        return [{"id": key} for key in typed]
+    if isinstance(typed, Decimal):
+        return float(typed)
+    if isinstance(typed, datetime):
+        if typed.tzinfo is None:
+            raise RecordShapeError(f"{field.script_id}: a date-time without a time zone ({typed.isoformat()})")
+        return typed.isoformat()
+    if isinstance(typed, date):
+        return typed.isoformat()
+    return typed
 
 
 def _value(name: str, value):

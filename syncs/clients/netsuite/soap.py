@@ -17,6 +17,7 @@ import re
 import secrets
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 
 import requests
@@ -30,9 +31,11 @@ from zeep.transports import Transport
 
 from ..errors import PermanentError, RemoteError, TransientError
 from . import money
+from . import custom_fields
+from .custom_fields import CustomField, CustomFieldValueError
 from .interface import GET_LIST_LIMIT, UPSERT_LIST_LIMIT, SearchPage, SearchPageGone, UnknownRecordType, WriteResult
 from .soap_pages import soap_transaction_pages
-from .soap_xml import RecordReader, RecordRenderError, RecordRenderer, write_responses
+from .soap_xml import XSI_TYPE_KEY, RecordReader, RecordRenderError, RecordRenderer, write_responses
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +74,16 @@ LINE_TYPES = {
     "salesOrderItem": ("sales", "SalesOrderItem"),
     "purchaseOrderItem": ("purchases", "PurchaseOrderItem"),
 }
+# Where each custom field definition applies (setupCustom XSD): its customization type and, per flag, the record type
+# (a column field's: the line record type).
+CUSTOMIZATION_FLAGS = {
+    "transactionBodyCustomField": {"bodySale": "salesOrder", "bodyPurchase": "purchaseOrder",
+                                   "bodyCustomerPayment": "customerPayment"},
+    "transactionColumnCustomField": {"colSale": "salesOrderItem", "colPurchase": "purchaseOrderItem"},
+    "entityCustomField": {"appliesToCustomer": "customer", "appliesToVendor": "vendor", "appliesToContact": "contact"},
+}
+# Record type → the customization type its custom fields are declared as.
+CUSTOMIZATION_KIND = {record_type: kind for kind, flags in CUSTOMIZATION_FLAGS.items() for record_type in flags.values()}
 # Per-record status codes worth a later retry; any other failed write needs a person.
 TRANSIENT_CODES = {"RCRD_HAS_BEEN_CHANGED", "UNEXPECTED_ERROR", "CONCURRENCY_LIMIT_EXCEEDED", "SESSION_TIMED_OUT",
                    "WS_REQUEST_BLOCKED", "WS_CONCUR_SESSION_DISALLWD", "RCRD_LOCKED_BY_WF", "SSS_REQUEST_LIMIT_EXCEEDED"}
@@ -85,6 +98,8 @@ MISSING_REFERENCE = re.compile(r"^Invalid (\w+) reference\b")
 
 _zeep_client: zeep.Client | None = None
 _zeep_lock = threading.Lock()
+# The account's custom field definitions, per endpoint: read by getCustomizationId + getList, kept a few minutes.
+_definitions: dict[str, custom_fields.DefinitionCache] = {}
 
 
 def zeep_client() -> zeep.Client:
@@ -118,6 +133,8 @@ class SoapNetSuiteClient:
         self.service = self.client.create_service(binding_name, self.endpoint)
         self._renderer = RecordRenderer()
         self._reader = RecordReader(self.client.get_type)
+        with _zeep_lock:
+            self._definitions = _definitions.setdefault(self.endpoint, custom_fields.DefinitionCache())
 
     # --- authentication -----------------------------------------------------------------------------------------
     def token_passport(self):
@@ -145,6 +162,7 @@ class SoapNetSuiteClient:
         # Reference: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_N3505914.html (upsertList)
         if len(records) > UPSERT_LIST_LIMIT:
             raise ValueError(f"upsertList takes at most {UPSERT_LIST_LIMIT} records")
+        self.prepare_custom_fields(custom_fields.record_types_with_custom_fields(records), hold=hold)
         request = etree.Element(f"{{{NS['messages']}}}upsertList", nsmap=NSMAP)
         results: list[WriteResult | None] = []
         notes: list[str] = []
@@ -170,15 +188,100 @@ class SoapNetSuiteClient:
         except KeyError:
             raise RecordRenderError(f"Unknown NetSuite record type {record.get('type')!r}") from None
         value = {"internalId": record.get("internalId"), "externalId": record.get("externalId")}
-        for name, field_value in record.get("fields", {}).items():
+        fields, custom = custom_fields.split(record.get("fields", {}))
+        for name, field_value in fields.items():
             if name == "itemList" and isinstance(field_value, dict):
-                value[name] = {"replaceAll": field_value.get("replaceAll", True),
-                               "item": [{k: self._plain_value(v) for k, v in line.items()}
-                                        for line in field_value.get("item") or []]}
+                lines = []
+                for line in field_value.get("item") or []:
+                    line_fields, line_custom = custom_fields.split(line)
+                    rendered = {k: self._plain_value(v) for k, v in line_fields.items()}
+                    if line_custom:
+                        rendered["customFieldList"] = self._custom_field_list(
+                            custom_fields.line_type(record["type"]), line_custom)
+                    lines.append(rendered)
+                value[name] = {"replaceAll": field_value.get("replaceAll", True), "item": lines}
             else:
                 value[name] = self._plain_value(field_value)
+        if custom:
+            value["customFieldList"] = self._custom_field_list(record["type"], custom)
         return self._renderer.subelement(request, f"{{{NS['messages']}}}record", self._type(namespace, type_name),
                                          value, xsi_type=etree.QName(NS[namespace], type_name))
+
+    # --- custom fields --------------------------------------------------------------------------------------------
+    def prepare_custom_fields(self, record_types, *, hold=contextlib.nullcontext) -> None:
+        """Read the definitions these record types need unless they are fresh: each kind of custom field at once,
+        each read in a slot (`hold`), like any request."""
+        kinds = {CUSTOMIZATION_KIND[name] for name in record_types if name in CUSTOMIZATION_KIND}
+        if not kinds:
+            return
+        with ThreadPoolExecutor(max_workers=len(kinds)) as pool:
+            for read in [pool.submit(self._definitions.ensure, kind, hold, self._custom_fields_of_kind)
+                         for kind in kinds]:
+                read.result()
+
+    def custom_fields(self, record_type: str) -> dict[str, CustomField]:
+        """The custom fields the account declares on a record type (a line type: its column fields), by script id."""
+        if record_type not in RECORD_TYPES and record_type not in LINE_TYPES:
+            raise UnknownRecordType(record_type)
+        kind = CUSTOMIZATION_KIND.get(record_type)
+        if kind is None:
+            return {}
+        return self._definitions.get(kind, self._custom_fields_of_kind).get(record_type, {})
+
+    def _custom_fields_of_kind(self, kind: str) -> dict[str, dict[str, CustomField]]:
+        """The custom field definitions of one customization type (transactionBodyCustomField …), by the record type
+        each applies to: getCustomizationId for the ids, then getList of the definitions for their type, mandatory
+        flag and record types."""
+        # Reference: https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_N3493817.html
+        found: dict[str, dict[str, CustomField]] = {}
+        customization_type = self._type("core", "CustomizationType")
+        flags = CUSTOMIZATION_FLAGS[kind]
+        answer = self._call(lambda: self.service.getCustomizationId(
+            customizationType=customization_type(getCustomizationType=kind), includeInactives=False,
+            _soapheaders=self._headers()))
+        result = answer.body.getCustomizationIdResult
+        if not result.status.isSuccess:
+            detail = (result.status.statusDetail or [None])[0]
+            raise PermanentError(str(getattr(detail, "code", "") or "UNEXPECTED_ERROR"),
+                                 str(getattr(detail, "message", "") or "getCustomizationId failed"))
+        refs = (result.customizationRefList.customizationRef if result.customizationRefList is not None else None) or []
+        for start in range(0, len(refs), GET_LIST_LIMIT):
+            chunk = [self.record_ref(internalId=ref.internalId, type=kind) for ref in refs[start:start + GET_LIST_LIMIT]]
+            response = self._call(lambda: self.service.getList(baseRef=chunk, _soapheaders=self._headers()))
+            for read in response.body.readResponseList.readResponse or []:
+                definition = read.record if read.status.isSuccess else None
+                if definition is None or not definition.scriptId:
+                    continue
+                field = CustomField(script_id=definition.scriptId,
+                                    type=custom_fields.SOAP_FIELD_TYPES.get(definition.fieldType, "text"),
+                                    label=definition.label or "", mandatory=bool(definition.isMandatory))
+                for flag, record_type in flags.items():
+                    if getattr(definition, flag, None):
+                        found.setdefault(record_type, {})[field.script_id] = field
+        return found
+
+    def _custom_field_list(self, record_type: str, values: dict) -> dict:
+        """A customFieldList of the declared CustomFieldRef per field (platform core XSD)."""
+        declared = self.custom_fields(record_type)
+        refs = []
+        for script_id, raw in values.items():
+            field = declared.get(script_id)
+            if field is None:
+                raise RecordRenderError(f"NetSuite declares no custom field {script_id!r} on {record_type}")
+            try:
+                value = custom_fields.typed_value(field, raw)
+            except CustomFieldValueError as error:
+                raise RecordRenderError(str(error)) from None
+            ref_name = custom_fields.SOAP_REFS[field.type]
+            if field.type == "select":
+                value = {"internalId": value}
+            elif field.type == "multiselect":
+                value = [{"internalId": key} for key in value]
+            else:
+                value = float(value) if field.type == "number" else self._plain_value(value)
+            refs.append({XSI_TYPE_KEY: (etree.QName(NS["core"], ref_name), self._type("core", ref_name)),
+                         "scriptId": script_id, "value": value})
+        return {"customField": refs}
 
     @staticmethod
     def _plain_value(value):

@@ -18,6 +18,8 @@ from lxml import etree
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 XSI_TYPE = f"{{{XSI}}}type"
 XSI_NIL = f"{{{XSI}}}nil"
+# The key of a value dict that names its derived type: (QName for xsi:type, the zeep type).
+XSI_TYPE_KEY = "_xsi_type"
 
 
 class RecordRenderError(ValueError):
@@ -88,7 +90,7 @@ class RecordRenderer:
         layout = _layout(xsd_type)
         children = []
         for name, item in value.items():
-            if item is None:
+            if item is None or name == XSI_TYPE_KEY:
                 continue
             if name in layout.attributes:
                 node.set(name, _text(layout.attributes[name].type, item, name, self.notes))
@@ -100,7 +102,13 @@ class RecordRenderer:
         for child, item in sorted(children, key=lambda entry: entry[0].position):
             for one in (item if child.many and isinstance(item, list) else [item]):
                 element = etree.SubElement(node, child.tag)
-                if child.complex:
+                if child.complex and isinstance(one, dict) and one.get(XSI_TYPE_KEY) is not None:
+                    # A value of a derived type where the schema names an abstract one (a customField's
+                    # StringCustomFieldRef, DoubleCustomFieldRef …): (its QName, its zeep type).
+                    qname, derived = one[XSI_TYPE_KEY]
+                    element.set(XSI_TYPE, qname)
+                    self._fill(element, derived, one)
+                elif child.complex:
                     self._fill(element, child.xsd_type, one)
                 else:
                     element.text = _text(child.xsd_type, one, child.name, self.notes)

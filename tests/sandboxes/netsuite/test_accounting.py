@@ -265,8 +265,10 @@ def test_it_gets_all_currencies_and_no_other_type(netsuite):
     other = netsuite.service.getAll(record=netsuite.core.GetAllRecord(recordType="state"),
                                     _soapheaders=netsuite.headers()).body.getAllResult
 
-    assert answer.status.isSuccess and answer.totalRecords == 1
-    assert answer.recordList.record[0].symbol == "USD" and answer.recordList.record[0].isBaseCurrency is True
+    # The OneWorld account's currencies (chart.py): the subsidiaries' USD and EUR are base currencies.
+    assert answer.status.isSuccess and answer.totalRecords == 4
+    assert [(c.symbol, c.isBaseCurrency) for c in answer.recordList.record] == [
+        ("USD", True), ("EUR", True), ("GBP", False), ("CAD", False)]
     assert not other.status.isSuccess and other.status.statusDetail[0].code == "INVALID_RCRD_TYPE"
     with pytest.raises(Fault):   # a type getAll does not take is refused by the schema itself
         netsuite.service.getAll(record=netsuite.core.GetAllRecord(recordType="customer"), _soapheaders=netsuite.headers())

@@ -199,6 +199,8 @@ def test_it_keeps_records_and_numbering_across_restarts(tmp_path, zeep_client):
 
 
 def test_it_round_trips_custom_fields(netsuite, unique):
+    netsuite.sandbox.declare_custom_fields({"scriptId": "custentity_funded", "type": "checkbox",
+                                            "appliesTo": ["customer"]})
     custom = netsuite.core.CustomFieldList(customField=[
         netsuite.core.StringCustomFieldRef(scriptId="custentity_sf_account_id", value="001XYZ"),
         netsuite.core.BooleanCustomFieldRef(scriptId="custentity_funded", value=True),

@@ -112,7 +112,9 @@ def test_it_writes_purchase_orders_for_vendors(rest, unique):
     assert vendor["is1099Eligible"] is True
 
 
-def test_it_attaches_a_contact_to_its_company_and_keeps_custom_fields(rest, unique):
+def test_it_attaches_a_contact_to_its_company_and_keeps_custom_fields(rest, sandbox, unique):
+    sandbox.declare_custom_fields({"scriptId": "custentity_hub_score", "type": "integer", "appliesTo": ["contact"]},
+                                  {"scriptId": "custentity_hub_note", "type": "text", "appliesTo": ["contact"]})
     company_id = created_id(rest.put(f"customer/eid:{unique}-CC", {"companyName": "Contact Co"}))
     rest.put(f"contact/eid:{unique}-K", {"firstName": "Jane", "lastName": "Doe", "company": {"id": company_id},
                                          "custentity_hub_score": 7, "custentity_hub_note": "vip"})
@@ -171,6 +173,8 @@ def test_it_reads_over_rest_what_soap_wrote(rest, netsuite, unique):
 
 
 def test_it_reads_over_soap_what_rest_wrote(rest, netsuite, unique):
+    netsuite.sandbox.declare_custom_fields({"scriptId": "custentity_hub_flag", "type": "checkbox",
+                                            "appliesTo": ["customer"]})
     rest.put(f"customer/eid:{unique}-RC", {"companyName": "Written Over REST", "custentity_hub_flag": True})
     order_id = created_id(rest.put(f"salesOrder/eid:{unique}-RS", {
         "entity": {"externalId": f"{unique}-RC"}, "tranDate": "2024-05-02",
