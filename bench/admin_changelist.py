@@ -44,7 +44,7 @@ FILL_ATTEMPTS = """
 INSERT INTO syncs_syncattempt (run_id, job_id, record_type, record_name, salesforce_id, netsuite_internal_id,
     netsuite_external_id, operation, attempt_number, status, error_kind, remote_code, remote_message, request_payload,
     response_payload, source_hash, duration_ms, created_at, started_at, finished_at, next_attempt_at, superseded,
-    verify_before_write, waiting_on, resolution_note)
+    verify_before_write, waiting_on, resolution_note, idempotency_key)
 SELECT NULL, j.id, j.record_type,
        (ARRAY['Acme Bakery','Bluebird Fitness','Harbour Cafe','Keystone Auto','Quayside Diner','Redwood Repair',
               'Summit Dental','Willow Florist','Orchid Spa','Granite Builders'])[1 + g %% 10] || ' ' || g,
@@ -65,7 +65,7 @@ SELECT NULL, j.id, j.record_type,
        now() - (g * interval '30 days') / %(attempts)s,
        now() - (g * interval '30 days') / %(attempts)s + interval '1 second',
        now() - (g * interval '30 days') / %(attempts)s,
-       s.status = 'failed' AND g %% 3 = 0, false, '', ''
+       s.status = 'failed' AND g %% 3 = 0, false, '', '', ''
 FROM generate_series(1, %(attempts)s) g
 CROSS JOIN LATERAL (SELECT CASE WHEN g %% 50 = 0 THEN 'failed' WHEN g %% 97 = 0 THEN 'dead'
                                 WHEN g %% 211 = 0 THEN 'pending' ELSE 'succeeded' END AS status) s

@@ -16,8 +16,9 @@ Account and Sales Order record links the pushes would have made. Both sandboxes 
 runs `syncs.services.sync_run(job_name="pull_remittances")` in this process, as a worker would, on a fresh SQLite
 database (or --database-url, an empty one), then runs it again to show that the second run writes nothing.
 
-The lower bound overlaps the two sides: max(NetSuite: the first page, then the rest READ_AHEAD at a time (the pages
-the hub asks for while it reads one; syncs/clients/netsuite/soap_pages.py), each latency + page size × per-record latency;
+The lower bound overlaps the two sides: max(NetSuite: the first page, then the rest as many at a time as the pull's
+share of the concurrency budget allows (HUB_PULL_BUDGET_SHARE × --concurrency-limit pages in flight, at least one;
+syncs/jobs/pulls.py), each latency + page size × per-record latency;
 ⌈payments / 200⌉ collection calls × the measured mean collection call). The serial sum is shown for reference.
 The roll-up of the applications' totals that follows the pull is timed separately and is not in the bound.
 
@@ -463,7 +464,9 @@ def bench(temp: Path, args) -> int:
     timeline = report_run("first pull (everything new)", first_run, args)
     run = first_run["run"]
     written = run.records_written
-    from syncs.clients.netsuite.soap_pages import READ_AHEAD
+    from syncs.jobs.pulls import pull_pages_at_once
+
+    READ_AHEAD = pull_pages_at_once()  # the pull's share of the concurrency budget, in pages in flight
 
     pages = math.ceil(args.expected_payments / args.page_size)
     page_s = latency_s + args.page_size * per_record_s

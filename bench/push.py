@@ -17,6 +17,12 @@ The lower bound is what NetSuite's limits allow: per stage, ⌈(Σ over its jobs
 latency + 100 × per-record latency, summed over the stages. "One record per call" is the request count an
 integration writing each record with its own upsert would need.
 
+`--workers N` (or a list, `--workers 1,2,4`; needs PostgreSQL and Redis, `--database-url` and `--broker-url`) runs
+the stages with N real Celery workers instead, one pass per count, each into a fresh NetSuite sandbox and hub
+database: the bench enqueues a stage's runs as beat would, and each run's sending is spread over the N workers
+(HUB_SEND_WORKERS=N, syncs/sending.py). It reports each pass against the API bound above and against this machine's
+CPU bound: the workers' CPU per record × records ÷ cores; and each worker's peak memory (VmHWM).
+
 `--custom-fields 5` (the default) pushes each order with the five custom body fields of the default mappings (the
 deal's terms: application id, payback amount, factor rate, holdback %, funded date) and each line with its custom fee
 type, as the account declares them; `--custom-fields 0` disables those mappings (and the customers' custom field),
@@ -154,6 +160,10 @@ def hub_environment(temp: Path, salesforce, netsuite, args) -> None:
         "NETSUITE_CONCURRENCY_LIMIT": str(args.concurrency_limit), "NETSUITE_SEMAPHORE_URL": "",
         "NETSUITE_TRANSPORT": "soap",
     })
+    if getattr(args, "workers", "") == "celery":
+        # Real workers take the runs from Redis, and share the NetSuite budget there.
+        os.environ.update({"CELERY_BROKER_URL": args.broker_url, "NETSUITE_SEMAPHORE_URL": args.broker_url,
+                           "CELERY_QUEUE": f"bench-push-{os.getpid()}"})
     import django
 
     django.setup()
@@ -188,6 +198,13 @@ def run_job(job_name: str) -> dict:
             "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
 
 
+def _forked_worker_init() -> None:
+    """A forked worker opens a connection pool of its own, as a Celery prefork child does."""
+    from syncs.database import pools_forget
+
+    pools_forget()
+
+
 class StageRunner:
     """Runs the jobs of a stage at the same time: in worker processes forked from this warm process (one job each,
     like Celery workers with concurrency 1), or in threads of this process."""
@@ -198,7 +215,7 @@ class StageRunner:
             from django.db import connections
 
             connections.close_all()  # a forked child must not share the parent's database connection
-            self.pool = multiprocessing.get_context("fork").Pool(processes=width)
+            self.pool = multiprocessing.get_context("fork").Pool(processes=width, initializer=_forked_worker_init)
 
     def run(self, job_names: list[str]) -> dict:
         from syncs.models import SyncRun
@@ -235,6 +252,106 @@ class StageRunner:
         if self.pool is not None:
             self.pool.close()
             self.pool.join()
+
+
+class CeleryWorkers:
+    """N Celery workers (`--pool solo`: one process each, the task in its main thread and its sender threads beside
+    it), pointed at this pass's sandboxes and the hub database, with each run's sending spread over all N; their CPU
+    time and peak memory read from /proc."""
+
+    def __init__(self, directory: Path, count: int, salesforce, netsuite, transport: str, args):
+        self.directory, self.count, self.args = directory, count, args
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.env = {**os.environ, "HUB_SEND_WORKERS": str(count), "NETSUITE_TRANSPORT": transport,
+                    "NETSUITE_ENDPOINT": netsuite.endpoint, "NETSUITE_WSDL": netsuite.wsdl,
+                    "NETSUITE_ACCOUNT": netsuite.account, "NETSUITE_REST_URL": netsuite.url,
+                    "NETSUITE_CLIENT_ID": netsuite.client_id, "NETSUITE_CERTIFICATE_ID": netsuite.certificate_id,
+                    "NETSUITE_PRIVATE_KEY_FILE": str(netsuite.private_key_path), "PYTHONUNBUFFERED": "1",
+                    "LOG_LEVEL": "WARNING"}
+        self.processes = []
+
+    def __enter__(self):
+        import subprocess
+
+        for number in range(1, self.count + 1):
+            log = open(self.directory / f"worker{number}.log", "wb")
+            self.processes.append(subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "integration_hub", "worker", "--pool", "solo", "--loglevel",
+                 "WARNING", "--hostname", f"bench{number}-{os.getpid()}@%h", "--without-heartbeat", "--without-gossip",
+                 "--without-mingle"], cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT))
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self) -> None:
+        """Every worker consuming the queue (and so warm: Django loaded, the WSDL parsed on first use) before the
+        clock starts."""
+        from integration_hub.celery import app
+
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            replies = app.control.ping(timeout=1.0) or []
+            if len(replies) >= self.count:
+                return
+            if any(process.poll() is not None for process in self.processes):
+                break
+        raise RuntimeError("the Celery workers did not start; see " + str(self.directory))
+
+    def __exit__(self, *exc_info):
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except Exception:  # noqa: BLE001 - a worker that won't stop is killed
+                process.kill()
+                process.wait()
+
+    def cpu_seconds(self) -> float:
+        return sum(process_cpu_seconds(process.pid) for process in self.processes)
+
+    def peak_rss_kb(self) -> list[int]:
+        peaks = []
+        for process in self.processes:
+            try:
+                lines = Path(f"/proc/{process.pid}/status").read_text().splitlines()
+                peaks.append(next(int(line.split()[1]) for line in lines if line.startswith("VmHWM:")))
+            except (OSError, StopIteration):
+                peaks.append(0)
+        return peaks
+
+    def stage_runner(self):
+        return CeleryStageRunner()
+
+
+class CeleryStageRunner:
+    """Enqueues a stage's runs as beat would and waits until each has finished."""
+
+    def run(self, job_names: list[str]) -> dict:
+        from django.db.models import Max, Min
+        from syncs.models import RunOutcome, SyncAttempt, SyncRun
+        from syncs.tasks import run_sync_job
+
+        before = SyncRun.objects.aggregate(top=Max("id"))["top"] or 0
+        for name in job_names:
+            run_sync_job.delay(name, trigger="manual")
+        deadline = time.monotonic() + 3600
+        while time.monotonic() < deadline:
+            runs = {run.job.name: run for run in SyncRun.objects.filter(pk__gt=before).select_related("job")}
+            if set(runs) >= set(job_names) and all(run.outcome != RunOutcome.RUNNING for run in runs.values()):
+                break
+            time.sleep(0.2)
+        else:
+            raise RuntimeError(f"the runs of {job_names} did not finish")
+        results = {}
+        for name in job_names:
+            run = runs[name]
+            first_claim = SyncAttempt.objects.filter(run=run).aggregate(first=Min("started_at"))["first"]
+            results[name] = {"run": run, "cpu": float("nan"), "slot_seconds": [], "maxrss_kb": 0,
+                             "first_send": (first_claim - run.started_at).total_seconds() if first_claim else None}
+        return results
+
+    def close(self) -> None:
+        pass
 
 
 class SlotHoldTimes:
@@ -322,6 +439,53 @@ def machine_busy_seconds() -> float:
         return float("nan")
 
 
+class DatabaseWatch:
+    """On PostgreSQL: the hub's connections to its database (peak, sampled every 0.2 s) and the CPU time its server
+    processes spent (each backend's /proc CPU time, from its first sample to its last), from a connection of its
+    own, which is not counted. Nothing on SQLite."""
+
+    def __init__(self, database_url: str):
+        self.url = database_url if database_url.startswith("postgres") else ""
+        self.peak = 0
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.stopped = threading.Event()
+        self.thread = None
+
+    def __enter__(self):
+        if self.url:
+            import psycopg
+
+            self.conn = psycopg.connect(self.url, autocommit=True)
+            self.own_pid = self.conn.info.backend_pid
+            self.thread = threading.Thread(target=self._watch, name="database-watch", daemon=True)
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.thread is not None:
+            self.stopped.set()
+            self.thread.join()
+            self.conn.close()
+
+    def _watch(self) -> None:
+        while True:
+            pids = [pid for (pid,) in self.conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> %s", [self.own_pid])]
+            self.peak = max(self.peak, len(pids))
+            for pid in pids:
+                seconds = process_cpu_seconds(pid)
+                if seconds == seconds:  # not NaN: the backend is on this machine
+                    self.first.setdefault(pid, seconds)
+                    self.last[pid] = seconds
+            if self.stopped.wait(0.2):
+                return
+
+    @property
+    def cpu(self) -> float:
+        return sum(self.last[pid] - self.first[pid] for pid in self.last) if self.url else float("nan")
+
+
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of this process
     return usage.ru_utime + usage.ru_stime
@@ -346,15 +510,28 @@ def main() -> int:
                              "lines' fee type), or 0 for none")
     parser.add_argument("--random-seed", type=int, default=7)
     parser.add_argument("--database-url", default="", help="an empty hub database (default: a fresh SQLite file)")
-    parser.add_argument("--workers", choices=["processes", "threads"], default="processes",
+    parser.add_argument("--workers", default="processes",
                         help="run a stage's jobs in worker processes forked from the warm bench process (as Celery "
-                             "workers would) or in threads of the bench process")
+                             "workers would), in threads of the bench process, or N (a comma list: 1,2,4) real Celery "
+                             "workers on --broker-url, each pushing into a fresh NetSuite sandbox and hub database, with "
+                             "every run's sending spread over the N workers (HUB_SEND_WORKERS=N)")
+    parser.add_argument("--broker-url", default="redis://127.0.0.1:6379/7",
+                        help="with --workers N: the Redis broker and NetSuite concurrency semaphore")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (data, logs)")
     args = parser.parse_args()
     if args.brokers is None:
         args.brokers = max(1, args.accounts // 100)
     if not 0 < args.brokers < args.accounts:
         parser.error("--brokers must be at least 1 and fewer than --accounts")
+    args.worker_counts = [None]
+    if args.workers not in ("processes", "threads"):
+        try:
+            args.worker_counts = [int(n) for n in args.workers.split(",")]
+        except ValueError:
+            parser.error("--workers: processes, threads or worker counts such as 1,2,4")
+        args.workers = "celery"
+        if not args.database_url.startswith("postgres"):
+            parser.error("--workers N needs --database-url postgres://… (workers share the hub database)")
 
     temp = Path(tempfile.mkdtemp(prefix="hub-bench-push-"))
     try:
@@ -379,17 +556,25 @@ def bench(temp: Path, args) -> int:
     passes = {}
     with run_salesforce_sandbox(temp / "salesforce") as salesforce:
         for transport in transports:
-            with run_netsuite_sandbox(temp / f"netsuite-{transport}", wsdl=default_wsdl(), latency_ms=args.latency_ms,
-                                      latency_per_record_ms=args.latency_per_record_ms,
-                                      concurrency_limit=args.concurrency_limit,
-                                      settings={"rest_async_processors": args.rest_async_processors}) as netsuite:
-                if not passes:
-                    hub_environment(temp, salesforce, netsuite, args)
-                    slot_holds.install()
-                else:
-                    hub_database_empty()
-                point_hub_at(netsuite, transport)
-                passes[transport] = push_pass(salesforce, netsuite, transport, args)
+            for workers in args.worker_counts:
+                label = transport if workers is None else f"{transport}, {workers} workers"
+                with run_netsuite_sandbox(temp / f"netsuite-{transport}-{workers}", wsdl=default_wsdl(),
+                                          latency_ms=args.latency_ms, latency_per_record_ms=args.latency_per_record_ms,
+                                          concurrency_limit=args.concurrency_limit,
+                                          settings={"rest_async_processors": args.rest_async_processors}) as netsuite:
+                    if not passes:
+                        hub_environment(temp, salesforce, netsuite, args)
+                        slot_holds.install()
+                    else:
+                        hub_database_empty()
+                    point_hub_at(netsuite, transport)
+                    if workers is None:
+                        passes[label] = push_pass(salesforce, netsuite, transport, args)
+                    else:
+                        with CeleryWorkers(temp / f"workers-{transport}-{workers}", workers, salesforce, netsuite,
+                                           transport, args) as celery_workers:
+                            passes[label] = push_pass(salesforce, netsuite, transport, args, celery_workers)
+                    passes[label]["transport"], passes[label]["workers"] = transport, workers
 
     limit, latency_s, per_record_s = args.concurrency_limit, args.latency_ms / 1000, args.latency_per_record_ms / 1000
     print()
@@ -403,9 +588,11 @@ def bench(temp: Path, args) -> int:
           f"Python {platform.python_version()}, hub database "
           f"{'SQLite (fresh file)' if not args.database_url else args.database_url.split(':', 1)[0]}")
     verdict = True
-    for transport, figures in passes.items():
-        verdict = report_pass(transport, figures, args, expected) and verdict
-    if "rest" in passes:
+    for label, figures in passes.items():
+        verdict = report_pass(label, figures, args, expected) and verdict
+    if args.workers == "celery":
+        report_workers(passes, args)
+    if "rest" in passes and "soap" in passes:
         soap, rest = passes["soap"], passes["rest"]
         print()
         print("--- REST against SOAP ---")
@@ -419,8 +606,8 @@ def bench(temp: Path, args) -> int:
     return 0 if verdict else 1
 
 
-def push_pass(salesforce, netsuite, transport: str, args) -> dict:
-    """The six pushes over one transport, stage by stage, timed."""
+def push_pass(salesforce, netsuite, transport: str, args, celery_workers=None) -> dict:
+    """The six pushes over one transport, stage by stage, timed (by Celery workers, if given)."""
     from syncs.models import SyncAttempt
 
     if transport == "soap":
@@ -442,30 +629,41 @@ def push_pass(salesforce, netsuite, transport: str, args) -> dict:
     sandboxes_before = {name: process_cpu_seconds(box.process.pid) for name, box in
                         (("Salesforce", salesforce), ("NetSuite", netsuite))}
     machine_before = machine_busy_seconds()
-    runner = StageRunner(args.workers, width=max(len(job_names) for job_names in STAGES))
+    workers_cpu_before = celery_workers.cpu_seconds() if celery_workers else 0.0
+    runner = (celery_workers.stage_runner() if celery_workers
+              else StageRunner(args.workers, width=max(len(job_names) for job_names in STAGES)))
     total_started = time.monotonic()
     stage_rows = []
     try:
-        for number, job_names in enumerate(STAGES, start=1):
-            stage_started = time.monotonic()
-            results = runner.run(job_names)
-            elapsed = time.monotonic() - stage_started
-            stage_rows.append((number, elapsed, results))
+        with DatabaseWatch(args.database_url) as database:
+            for number, job_names in enumerate(STAGES, start=1):
+                stage_started = time.monotonic()
+                results = runner.run(job_names)
+                elapsed = time.monotonic() - stage_started
+                stage_rows.append((number, elapsed, results))
     finally:
         runner.close()
     total = time.monotonic() - total_started
     results = [result for _, _, stage_results in stage_rows for result in stage_results.values()]
-    if args.workers == "processes":
+    if celery_workers:
+        # the workers' own CPU (every thread of each): this process only enqueued and waited
+        cpu = celery_workers.cpu_seconds() - workers_cpu_before
+        holds = []
+        peak_kb = max(celery_workers.peak_rss_kb())
+    elif args.workers == "processes":
         # each worker measured its own job; this process only waited
         cpu = cpu_seconds() - cpu_before + sum(result["cpu"] for result in results)
         holds = [s for result in results for s in result["slot_seconds"]]
     else:
         cpu = cpu_seconds() - cpu_before
         holds = list(slot_holds.seconds)
-    peak_kb = max([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss] + [r["maxrss_kb"] for r in results])
+    if not celery_workers:
+        peak_kb = max([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss] + [r["maxrss_kb"] for r in results])
     figures = {
         "stage_rows": stage_rows, "total": total, "results": results, "cpu": cpu, "holds": holds, "peak_kb": peak_kb,
         "machine_busy": machine_busy_seconds() - machine_before,
+        "database_peak": database.peak, "database_cpu": database.cpu,
+        "worker_peaks_kb": celery_workers.peak_rss_kb() if celery_workers else [],
         "sandbox_cpu": {name: process_cpu_seconds(box.process.pid) - sandboxes_before[name] for name, box in
                         (("Salesforce", salesforce), ("NetSuite", netsuite))},
         "ns": netsuite.stats(), "sf": salesforce.stats(),
@@ -473,6 +671,31 @@ def push_pass(salesforce, netsuite, transport: str, args) -> dict:
         "open": SyncAttempt.objects.filter(status__in=["pending", "running"], superseded=False).count(),
     }
     return figures
+
+
+def report_workers(passes: dict, args) -> None:
+    """Each worker count's wall time against the API bound and this machine's CPU bound (hub CPU per record ×
+    records ÷ cores, the hub's CPU being its workers'), with the larger of the two as the one to meet."""
+    cores = len(os.sched_getaffinity(0))
+    print()
+    print(f"--- workers against both bounds (concurrency limit {args.concurrency_limit}, {cores} cores) ---")
+    print(f"{'pass':<22} {'wall s':>8} {'API bound':>10} {'CPU bound':>10} {'ratio':>6} {'all-CPU bound':>13} "
+          f"{'hub ms/rec':>10} {'PG ms/rec':>9} {'peak MB/worker':>15} {'other load s':>12}")
+    for label, figures in passes.items():
+        written = max(figures["written"], 1)
+        cpu_bound = figures["cpu"] / written * figures["written"] / cores
+        bound = max(figures["bound"], cpu_bound)
+        database_cpu = figures["database_cpu"] if figures["database_cpu"] == figures["database_cpu"] else 0.0
+        # On one machine the hub shares its cores with PostgreSQL and the two sandboxes: all their CPU, per core.
+        all_cpu_bound = (figures["cpu"] + database_cpu + sum(figures["sandbox_cpu"].values())) / cores
+        others = max(0.0, figures["machine_busy"] - figures["cpu"] - sum(figures["sandbox_cpu"].values()) - database_cpu)
+        print(f"{label:<22} {figures['total']:8.2f} {figures['bound']:10.2f} {cpu_bound:10.2f} "
+              f"{figures['total'] / bound:6.2f} {all_cpu_bound:13.2f} {figures['cpu'] / written * 1000:10.3f} "
+              f"{database_cpu / written * 1000:9.3f} {figures['peak_kb'] / 1024:15.0f} {others:12.1f}")
+    print("CPU bound: the workers' CPU per record × records ÷ cores; ratio: wall time ÷ the larger of it and the API "
+          "bound (aim ≤ 1.3 at 4 workers); all-CPU bound: the hub's, PostgreSQL's and the sandboxes' CPU ÷ cores, what "
+          "this one machine can do when they share it; other load: CPU seconds spent meanwhile by processes that are "
+          "none of these (a busy machine)")
 
 
 def custom_field_mappings(per_order: int) -> None:
@@ -488,11 +711,12 @@ def custom_field_mappings(per_order: int) -> None:
         assert on_orders == per_order, f"{on_orders} custom body fields mapped on the sales order, not {per_order}"
 
 
-def report_pass(transport: str, figures: dict, args, expected: dict) -> bool:
+def report_pass(label: str, figures: dict, args, expected: dict) -> bool:
+    transport = figures["transport"]
     limit, latency_s, per_record_s = args.concurrency_limit, args.latency_ms / 1000, args.latency_per_record_ms / 1000
     total, cpu, ns_stats, sf_stats = figures["total"], figures["cpu"], figures["ns"], figures["sf"]
     print()
-    print(f"--- {transport.upper()} ---")
+    print(f"--- {label.upper()} ---")
     print(f"{'stage':<6} {'job':<28} {'outcome':<10} {'read':>7} {'written':>8} {'failed':>7} {'wall s':>8} "
           f"{'bound s':>8} {'ratio':>6} {'CPU s':>7} {'1st send s':>10}")
     bound_total = 0.0
@@ -550,12 +774,20 @@ def report_pass(transport: str, figures: dict, args, expected: dict) -> bool:
     per_record_ms = cpu / written_total * 1000 if written_total else float("nan")
     print(f"hub CPU                      {cpu:8.2f} s   ({per_record_ms:.2f} ms per record written)")
     print("sandbox CPU                  " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in figures["sandbox_cpu"].items()))
+    if args.database_url.startswith("postgres"):
+        print(f"PostgreSQL                   {figures['database_peak']:8d} connections at most; its processes' CPU "
+              f"{figures['database_cpu']:.2f} s ({figures['database_cpu'] / max(written_total, 1) * 1000:.3f} ms per "
+              f"record written)")
     cpus = len(os.sched_getaffinity(0))
     others = figures["machine_busy"] - cpu - sum(figures["sandbox_cpu"].values())
     print(f"machine CPU busy             {figures['machine_busy']:8.2f} s of {cpus} × {total:.2f} s "
           f"({100 * figures['machine_busy'] / (cpus * total):.0f}%); other processes on the machine {max(0.0, others):.2f} s")
-    print(f"hub peak memory (maxrss)     {figures['peak_kb'] / 1024:8.0f} MB   "
-          f"({'largest worker process' if args.workers == 'processes' else 'the one hub process'})")
+    if figures["worker_peaks_kb"]:
+        print(f"hub peak memory (VmHWM)      {figures['peak_kb'] / 1024:8.0f} MB   (largest Celery worker; each: "
+              + ", ".join(f"{kb / 1024:.0f}" for kb in figures["worker_peaks_kb"]) + " MB)")
+    else:
+        print(f"hub peak memory (maxrss)     {figures['peak_kb'] / 1024:8.0f} MB   "
+              f"({'largest worker process' if args.workers == 'processes' else 'the one hub process'})")
     counts = {name: ns_stats.get("records", {}).get(name, 0) for name in expected}
     mismatched = {name: (counts[name], want) for name, want in expected.items() if counts[name] != want}
     print(f"NetSuite records: {counts}  expected {expected}")
@@ -565,7 +797,7 @@ def report_pass(transport: str, figures: dict, args, expected: dict) -> bool:
     for name, why in not_succeeded.items():
         print(f"run of {name} did not succeed: {why}")
     ok = not mismatched and not not_succeeded and figures["failed"] == 0 and figures["open"] == 0
-    print(f"{transport.upper()}: " + ("PASS" if ok else f"FAIL {mismatched}"))
+    print(f"{label.upper()}: " + ("PASS" if ok else f"FAIL {mismatched}"))
     return ok
 
 

@@ -83,9 +83,29 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
         }
     )
+elif env.bool("DATABASE_POOL", default=True):
+    # One bounded pool of connections per process, shared by its threads: a thread holds a connection only while it
+    # talks to the database (syncs/database.py), so a process opens at most DATABASE_POOL_MAX_SIZE connections
+    # whatever NetSuite's concurrency limit and however many jobs it runs. docs/production.md has the budget.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps the connections; Django's persistence can't be mixed in
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
+        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=4),
+        # A thread waits this long for a free connection before its query fails (and its batch is retried).
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=60),
+        # A connection idle this long is closed (down to min_size), so a quiet worker holds few.
+        "max_idle": env.float("DATABASE_POOL_MAX_IDLE", default=60),
+    }
 else:
+    # Without the pool (e.g. behind PgBouncer in transaction mode, which pools for every process), each thread has a
+    # connection of its own, kept for DATABASE_CONN_MAX_AGE seconds.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    # PgBouncer in transaction mode hands each transaction to any server connection: a cursor that outlives its
+    # transaction (QuerySet.iterator() on PostgreSQL) would be lost there.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DATABASE_BEHIND_PGBOUNCER", default=False)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -221,6 +241,8 @@ NETSUITE = {
 # --- Sync engine ---
 HUB_WATERMARK_OVERLAP_SECONDS = env.int("HUB_WATERMARK_OVERLAP_SECONDS", default=120)
 HUB_NETSUITE_PAGE_SIZE = env.int("HUB_NETSUITE_PAGE_SIZE", default=1000)  # searchPreferences.pageSize, 5–1000
+# The share of NetSuite's concurrency limit one pull reads pages with (syncs/jobs/pulls.py pull_pages_at_once).
+HUB_PULL_BUDGET_SHARE = env.float("HUB_PULL_BUDGET_SHARE", default=0.4)
 HUB_RETRY_BASE_SECONDS = env.float("HUB_RETRY_BASE_SECONDS", default=30)
 HUB_RETRY_MAX_SECONDS = env.float("HUB_RETRY_MAX_SECONDS", default=3600)
 # A remote system's breaker opens after this many whole-request faults in a row, for a cool-down that starts at
@@ -232,6 +254,9 @@ HUB_PARENT_WAIT_SECONDS = env.float("HUB_PARENT_WAIT_SECONDS", default=60)
 # A claimed attempt or a job's run is someone else's to take over once its lease runs out without renewal.
 HUB_ATTEMPT_LEASE_SECONDS = env.int("HUB_ATTEMPT_LEASE_SECONDS", default=600)
 HUB_RUN_LEASE_SECONDS = env.int("HUB_RUN_LEASE_SECONDS", default=300)
+# A push run's sending is spread over this many worker processes, its own included (syncs/sending.py): set it to
+# the worker processes the hub has (PostgreSQL and Redis); 1 on the embedded default.
+HUB_SEND_WORKERS = env.int("HUB_SEND_WORKERS", default=1)
 # Jobs pause when fewer than this share of Salesforce's daily API requests is left.
 HUB_SALESFORCE_API_RESERVE_PERCENT = env.float("HUB_SALESFORCE_API_RESERVE_PERCENT", default=10)
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from .database import connection_release
+
 
 class BudgetTimeout(Exception):
     pass
@@ -114,6 +116,9 @@ class ProcessGate:
 
     @contextmanager
     def slot(self, timeout: float = 600):
+        # The wait for a slot and the request that follows take far longer than the thread's database work: the
+        # thread's pooled connection goes back to the pool meanwhile, for the other threads.
+        connection_release()
         if not self.gate.acquire(timeout=timeout):
             raise BudgetTimeout(f"No NetSuite concurrency slot free within {timeout:.0f} s")
         try:

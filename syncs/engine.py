@@ -14,7 +14,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from .attempts import attempts_claim
-from .models import RecordLink, RunOutcome, SyncJob, SyncRun
+from .database import connection_release
+from .models import AttemptStatus, RecordLink, RunOutcome, SyncAttempt, SyncJob, SyncRun
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ class JobLeaseKeeper:
         try:
             while not self.stopped.wait(settings.HUB_RUN_LEASE_SECONDS / 3):
                 job_lease_renew(self.job)
+                connection_release()
         finally:
             connections.close_all()
 
@@ -120,9 +122,16 @@ class BatchSender:
     # An idle sender also looks again after this long: tries that become due later (a held-back child, a retry).
     idle_seconds = 1.0
 
-    def __init__(self, *, job: SyncJob, run: SyncRun, send_batch, threads: int, batch_size: int):
+    def __init__(self, *, job: SyncJob, run: SyncRun, send_batch, threads: int, batch_size: int,
+                 reading_finished=None, wait_for_others: bool = False):
         self.job, self.run, self.send_batch = job, run, send_batch
         self.threads, self.batch_size = max(1, threads), batch_size
+        # A helper of a run on another worker (syncs/sending.py) learns from the database when the run's reader is
+        # done: `reading_finished()` is asked when a claim finds nothing.
+        self.reading_finished = reading_finished
+        # The run whose sending other workers share ends only when their tries have: its senders wait while any of
+        # the job's tries is running under a live lease.
+        self.wait_for_others = wait_for_others
         self.reading_done = threading.Event()
         self.work = threading.Condition()
         self.generation = 0  # how many times the reader has committed new attempts
@@ -139,6 +148,13 @@ class BatchSender:
         for future in self.futures:
             future.result()
         self.pool.shutdown()
+
+    def send_until_done(self) -> None:
+        """A helper's whole life: send from its threads until `reading_finished()` says the run has read
+        everything and nothing due is left."""
+        with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix=f"help-{self.job.name}") as pool:
+            for future in [pool.submit(self._loop) for _ in range(self.threads)]:
+                future.result()
 
     def planned(self) -> None:
         """New attempts are committed: wake the idle senders."""
@@ -158,12 +174,22 @@ class BatchSender:
                 if attempts:
                     self.send_batch(attempts)  # the run's JobLeaseKeeper renews the job's lease meanwhile
                     continue
-                if reading_done:
+                if not reading_done and self.reading_finished is not None and self.reading_finished():
+                    self.reading_done.set()
+                    continue  # claim once more: the reader's last attempts were committed before it said so
+                if reading_done and not (self.wait_for_others and attempts_held_elsewhere(self.job)):
                     return
+                connection_release()  # an idle sender holds no database connection
                 with self.work:
                     self.work.wait_for(lambda: self.generation != seen, timeout=self.idle_seconds)
         finally:
             connections.close_all()
+
+
+def attempts_held_elsewhere(job: SyncJob) -> bool:
+    """Whether any of the job's tries is being sent now (running under a live lease): by this process's other
+    threads or by another worker. A try whose lease ran out belongs to a worker that died; it is reclaimed."""
+    return SyncAttempt.objects.filter(job=job, status=AttemptStatus.RUNNING, lease_expires_at__gte=timezone.now()).exists()
 
 
 def links_for(record_type: str, salesforce_ids) -> dict[str, RecordLink]:

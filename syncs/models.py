@@ -106,6 +106,9 @@ class SyncRun(models.Model):
     watermark_before_record_id = models.CharField(max_length=32, blank=True)
     watermark_after_timestamp = models.DateTimeField(null=True, blank=True)
     watermark_after_record_id = models.CharField(max_length=32, blank=True)
+    reading_finished_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the run had read and planned everything: the workers helping it send stop "
+                                         "once nothing is left.")
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -137,7 +140,11 @@ class ErrorKind(models.TextChoices):
 
 class SyncAttempt(models.Model):
     run = models.ForeignKey(SyncRun, on_delete=models.PROTECT, null=True, blank=True, related_name="attempts")
-    job = models.ForeignKey(SyncJob, on_delete=models.PROTECT, related_name="attempts")
+    # Every version of an attempt's row (planned, claimed, closed: three a try) is written into each of the table's
+    # indexes, which is most of PostgreSQL's work in a push: the foreign keys below get no index of their own. A job's
+    # attempts are found through the indexes that begin with the job; a person's assigned failures through
+    # attempt_assigned; and resolved_by is only ever shown, never searched (deleting a user scans, which is rare).
+    job = models.ForeignKey(SyncJob, on_delete=models.PROTECT, related_name="attempts", db_index=False)
     trigger = models.CharField(
         max_length=16, choices=SyncRun.Trigger.choices, blank=True,
         help_text="What asked for this try: the schedule, an outbound message, a person's retry, a backfill …",
@@ -176,10 +183,11 @@ class SyncAttempt(models.Model):
         null=True, blank=True, help_text="When this record's own temporary failures began: its retry window runs from here."
     )
     resolved_at = models.DateTimeField(null=True, blank=True, help_text="A person settled this failure without another try.")
-    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                    db_index=False)
     resolution_note = models.TextField(blank=True, help_text="Why it was resolved, and notes staff left on the record.")
     assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                    related_name="+", help_text="The person looking after this failure.")
+                                    related_name="+", help_text="The person looking after this failure.", db_index=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

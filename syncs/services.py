@@ -59,6 +59,16 @@ def sync_run(*, job_name: str, trigger: str = SyncRun.Trigger.MANUAL, dry_run: b
     return _finish(run, outcome, message)
 
 
+def run_attempts_send(*, job_name: str, run_id: int) -> int:
+    """Send a run's attempts beside the run's own senders, from this worker, until the run has read everything and
+    nothing due is left (syncs/sending.py). Returns how many tries this worker closed."""
+    run = SyncRun.objects.select_related("job").filter(pk=run_id, job__name=job_name).first()
+    spec = job_spec(job_name)
+    if run is None or spec is None or not hasattr(spec, "send_for"):
+        return 0
+    return spec.send_for(run=run)
+
+
 def sync_sweep() -> list[str]:
     """Find jobs with work the broker may have lost (due retries, tries of a worker that died) and enqueue a run of
     each. The hub's tables, not the broker, are what guarantees that no record is forgotten."""

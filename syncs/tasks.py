@@ -9,6 +9,12 @@ def run_sync_job(job_name: str, trigger: str = "schedule") -> int:
     return services.sync_run(job_name=job_name, trigger=trigger).pk
 
 
+@shared_task(name="syncs.tasks.send_run_attempts")
+def send_run_attempts(job_name: str, run_id: int) -> int:
+    """Help a run send its attempts (syncs/sending.py); returns how many of the run's tries are closed."""
+    return services.run_attempts_send(job_name=job_name, run_id=run_id)
+
+
 @shared_task(name="syncs.tasks.push_notified_changes")
 def push_notified_changes(job_name: str, tries: int = 0) -> int | None:
     from .outbound import notified_changes_push

@@ -240,7 +240,15 @@ def _pages(netsuite: NetSuiteClient, spec: PullJob, transaction_type: str, start
     return netsuite.transaction_pages(transaction_type=transaction_type, modified_since=start,
                                       page_size=settings.HUB_NETSUITE_PAGE_SIZE, body_fields_only=spec.body_fields_only,
                                       resume_after=resume_after, hold=netsuite_budget().slot,
-                                      retrying=_read_through_request_faults)
+                                      retrying=_read_through_request_faults, pages_at_once=pull_pages_at_once())
+
+
+def pull_pages_at_once() -> int:
+    """A pull's share of the NetSuite concurrency budget, in page reads in flight: HUB_PULL_BUDGET_SHARE of the
+    account's limit (two of Standard's five by default, ten of 25). The rest stays for the pushes and the other
+    pulls running meanwhile; every read still takes a slot of the one shared budget, so together they never exceed
+    the limit."""
+    return max(1, int(settings.NETSUITE["CONCURRENCY_LIMIT"] * settings.HUB_PULL_BUDGET_SHARE))
 
 
 # A page read changes nothing, so a request fault of one (a 5xx, a refusal for concurrency, a timeout) is worth a

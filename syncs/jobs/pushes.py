@@ -33,6 +33,7 @@ from ..concurrency import BudgetTimeout, netsuite_budget
 from ..clients.salesforce import SalesforceClient, salesforce_client, soql_format
 from ..engine import BatchSender, content_hash, links_for, parse_salesforce_datetime, run_count, watermark_advance, watermark_since
 from ..models import Direction, NotifiedChange, RunOutcome, SyncAttempt, SyncJob, SyncRun, System
+from ..sending import helpers_enqueue, run_reading_finish, run_reading_finished, send_workers, sender_threads
 from .base import (
     JobSpec,
     job_run_leased,
@@ -127,38 +128,45 @@ class PushJob(JobSpec):
         self.warm_custom_fields(ctx, writer.netsuite)
         read = planned_count = skipped = 0
         paused = None
-        # Twice as many senders as NetSuite slots: a sender spends part of each batch outside its slot (claiming,
+        # Twice as many senders as NetSuite slots, spread over the workers that help this run (syncs/sending.py; not
+        # for a run of a few notified changes): a sender spends part of each batch outside its slot (claiming,
         # building the message, reading the answer, recording it), and the shared budget caps the requests in flight.
-        with BatchSender(job=job, run=run, send_batch=writer, threads=2 * settings.NETSUITE["CONCURRENCY_LIMIT"],
-                         batch_size=min(job.batch_size, 100)) as sender:
-            pages = iter(()) if restricted else salesforce.query_pages(
-                soql_format(soql, **values), include_deleted=self.include_deleted, page_size=2000)
-            for page in _until_refused(pages, job):
-                if isinstance(page, tuple):
-                    paused = page
-                    break
-                # A page is planned and committed a few hundred records at a time, so the senders start on its first
-                # records while the rest are mapped (the cursor moves with each committed part).
-                for start in range(0, len(page), PLAN_CHUNK):
-                    part = page[start:start + PLAN_CHUNK]
-                    read += len(part)
-                    planned = self.plan_page(ctx, salesforce, part)
-                    skipped += self.unchanged_count(part, planned)
-                    if planned:
-                        planned_count += attempts_plan(run=run, planned=planned, operation="upsert")
-                        sender.planned()
-                    last = part[-1]
-                    watermark_advance(job=job, run=run, timestamp=parse_salesforce_datetime(last["SystemModstamp"]),
-                                      record_id=last["Id"])
-                    run_count(run, records_read=len(part))
-                reason = salesforce_pause_between_pages(job, salesforce)
-                if reason:
-                    paused = (RunOutcome.PAUSED, reason)
-                    break
-            if not paused:
-                # After the sweep, so that a change notified while it read is merged into this run, not lost.
-                notified_planned, notified_skipped = self.plan_notified(ctx, salesforce, sender)
-                planned_count, skipped = planned_count + notified_planned, skipped + notified_skipped
+        workers = 1 if restricted else send_workers()
+        with BatchSender(job=job, run=run, send_batch=writer, batch_size=min(job.batch_size, 100),
+                         threads=sender_threads(limit=settings.NETSUITE["CONCURRENCY_LIMIT"], workers=workers),
+                         wait_for_others=workers > 1) as sender:
+            helpers_enqueue(run=run, helpers=workers - 1)
+            try:
+                pages = iter(()) if restricted else salesforce.query_pages(
+                    soql_format(soql, **values), include_deleted=self.include_deleted, page_size=2000)
+                for page in _until_refused(pages, job):
+                    if isinstance(page, tuple):
+                        paused = page
+                        break
+                    # A page is planned and committed a few hundred records at a time, so the senders start on its
+                    # first records while the rest are mapped (the cursor moves with each committed part).
+                    for start in range(0, len(page), PLAN_CHUNK):
+                        part = page[start:start + PLAN_CHUNK]
+                        read += len(part)
+                        planned = self.plan_page(ctx, salesforce, part)
+                        skipped += self.unchanged_count(part, planned)
+                        if planned:
+                            planned_count += attempts_plan(run=run, planned=planned, operation="upsert")
+                            sender.planned()
+                        last = part[-1]
+                        watermark_advance(job=job, run=run, timestamp=parse_salesforce_datetime(last["SystemModstamp"]),
+                                          record_id=last["Id"])
+                        run_count(run, records_read=len(part))
+                    reason = salesforce_pause_between_pages(job, salesforce)
+                    if reason:
+                        paused = (RunOutcome.PAUSED, reason)
+                        break
+                if not paused:
+                    # After the sweep, so that a change notified while it read is merged into this run, not lost.
+                    notified_planned, notified_skipped = self.plan_notified(ctx, salesforce, sender)
+                    planned_count, skipped = planned_count + notified_planned, skipped + notified_skipped
+            finally:
+                run_reading_finish(run)
         if not paused and not restricted:
             # Applications that left the funded stages (or were deleted) since the watermark go to finance.
             try:
@@ -172,6 +180,20 @@ class PushJob(JobSpec):
             # What was read is written; the rest waits for the allocation, from the watermark reached.
             return paused[0], f"{paused[1]} Read so far: {outcome[1]}"
         return outcome
+
+    def send_for(self, *, run: SyncRun, salesforce: SalesforceClient | None = None,
+                 netsuite: NetSuiteClient | None = None) -> int:
+        """Help `run` send its attempts from this worker (syncs/sending.py) until it has read everything and nothing
+        due is left. Returns how many of the run's tries were closed meanwhile by anyone (for the task's log)."""
+        ctx = self.context(run.job, run)
+        salesforce = salesforce or salesforce_client()
+        writer = NetSuiteBatchWriter(netsuite=netsuite or netsuite_client(), job=run.job,
+                                     replan=lambda attempts: self.replan(ctx, salesforce, attempts))
+        sender = BatchSender(job=run.job, run=run, send_batch=writer, batch_size=min(run.job.batch_size, 100),
+                             threads=sender_threads(limit=settings.NETSUITE["CONCURRENCY_LIMIT"], workers=send_workers()),
+                             reading_finished=lambda: run_reading_finished(run.pk))
+        sender.send_until_done()
+        return SyncAttempt.objects.filter(run=run, finished_at__isnull=False).count()
 
     def warm_custom_fields(self, ctx: PushContext, netsuite) -> None:
         """Read the account's custom field definitions the mappings write while Salesforce is read, so the first

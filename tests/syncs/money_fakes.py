@@ -120,7 +120,8 @@ class FakeNetSuite:
         return self._stamp()
 
     def transaction_pages(self, *, transaction_type, modified_since, created_since=None, page_size=1000,
-                          body_fields_only=True, resume_after=None, hold=None, retrying=lambda read: read()):
+                          body_fields_only=True, resume_after=None, hold=None, retrying=lambda read: read(),
+                          pages_at_once=2):
         self.calls.append(f"transaction_pages:{transaction_type}")
         records = sorted((r for r in self.records.get(transaction_type, {}).values()
                           if modified_since is None or r["lastModifiedDate"] >= modified_since),

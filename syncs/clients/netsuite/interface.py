@@ -91,11 +91,14 @@ class NetSuiteClient(Protocol):
                           created_since: datetime | None = None, page_size: int = 1000, body_fields_only: bool = True,
                           resume_after: tuple[datetime, str] | None = None,
                           hold: Callable[[], ContextManager] = contextlib.nullcontext,
-                          retrying: Callable[[Callable[[], object]], object] = lambda read: read()) -> Iterator[SearchPage]:
+                          retrying: Callable[[Callable[[], object]], object] = lambda read: read(),
+                          pages_at_once: int = 2) -> Iterator[SearchPage]:
         """Every page of one transaction type modified (and created) at or after the given aware datetimes, each
         record at least once however records change meanwhile (a record may come twice). `resume_after` is a page's
         own resume_after, from an interrupted sweep. Each request runs inside `hold`; each page read goes through
         `retrying` (the caller's policy for a read's transient faults), and no retry's wait is spent inside `hold`.
+        `pages_at_once`: how many page reads may be in flight together (the pull's share of the concurrency budget);
+        a transport whose pages each need the one before reads one ahead whatever it is given.
 
         The money types (invoice, customerPayment, customerDeposit, depositApplication, creditMemo, customerRefund,
         journalEntry) come normalised on both transports (money.py): `customer`, `total` (what it books now: 0 once

@@ -227,10 +227,11 @@ class RestNetSuiteClient:
     def transaction_pages(self, *, transaction_type: str, modified_since: datetime | None,
                           created_since: datetime | None = None, page_size: int = 1000, body_fields_only: bool = True,
                           resume_after: tuple[datetime, str] | None = None, hold=contextlib.nullcontext,
-                          retrying=lambda read: read()):
+                          retrying=lambda read: read(), pages_at_once: int = 2):
         """Every transaction of one type modified (and created) at or after the given moments, by (last modified,
         id): a keyset cursor, so a record changed meanwhile moves behind the cursor and is read again, never
-        skipped."""
+        skipped. A keyset page needs the last key of the one before: one page is read ahead, whatever
+        `pages_at_once` allows (reading ranges of the keyset side by side is not built yet)."""
         return rest_reads.keyset_pages(self, transaction_type=transaction_type, modified_since=modified_since,
                                        created_since=created_since, page_size=page_size,
                                        body_fields_only=body_fields_only, resume_after=resume_after, hold=hold,

@@ -353,13 +353,15 @@ class SoapNetSuiteClient:
 
     def transaction_pages(self, *, transaction_type: str, modified_since: datetime | None,
                           created_since: datetime | None = None, page_size: int = 1000, body_fields_only: bool = True,
-                          resume_after=None, hold=contextlib.nullcontext, retrying=lambda read: read()):
-        """Every page of a transaction search, in NetSuite's order (by date created): see soap_pages. The money
-        records (money.MONEY_TYPES) come with their normalised fields (money.from_soap)."""
+                          resume_after=None, hold=contextlib.nullcontext, retrying=lambda read: read(),
+                          pages_at_once: int = 2):
+        """Every page of a transaction search, in NetSuite's order (by date created): see soap_pages, with up to
+        `pages_at_once` pages asked for at a time. The money records (money.MONEY_TYPES) come with their normalised
+        fields (money.from_soap)."""
         pages = soap_transaction_pages(self, transaction_type=transaction_type, modified_since=modified_since,
                                        created_since=created_since, page_size=page_size,
                                        body_fields_only=body_fields_only, resume_after=resume_after, hold=hold,
-                                       retrying=retrying)
+                                       retrying=retrying, read_ahead=pages_at_once)
         if transaction_type not in money.MONEY_TYPES:
             return pages
         return self._normalised(pages, transaction_type, with_lines=not body_fields_only)

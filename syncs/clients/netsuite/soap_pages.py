@@ -18,14 +18,15 @@ from .interface import SearchPage, SearchPageGone
 
 logger = logging.getLogger(__name__)
 
-# Pages asked for ahead of the one being processed: NetSuite's time answering them overlaps the hub's reading of
-# the one before (each holds a concurrency slot meanwhile).
+# Pages asked for ahead of the one being processed, unless the caller says how many its share of the concurrency
+# budget allows: NetSuite's time answering them overlaps the hub's reading of the one before (each holds a
+# concurrency slot meanwhile).
 READ_AHEAD = 2
 RESTARTS = 5
 
 
 def soap_transaction_pages(client, *, transaction_type: str, modified_since, created_since, page_size: int,
-                           body_fields_only: bool, resume_after, hold, retrying):
+                           body_fields_only: bool, resume_after, hold, retrying, read_ahead: int = READ_AHEAD):
     """SearchPages in NetSuite's order (by date created). `resume_after` (datetime, "created") skips the records
     created before that moment; a position of another transport's making is ignored."""
     created_from = created_since
@@ -49,11 +50,12 @@ def soap_transaction_pages(client, *, transaction_type: str, modified_since, cre
         return _marked(retrying(read))   # SearchPageGone is no fault to retry: it comes out, and the sweep searches again
 
     restarts = 0
-    with ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix=f"read-{transaction_type}") as pool:
+    width = max(1, read_ahead)
+    with ThreadPoolExecutor(max_workers=width, thread_name_prefix=f"read-{transaction_type}") as pool:
         ahead: deque = deque()
 
         def read_ahead(search: SearchPage, after: int) -> int:
-            while len(ahead) < READ_AHEAD and after < search.total_pages:
+            while len(ahead) < width and after < search.total_pages:
                 after += 1
                 ahead.append(pool.submit(further, search.search_id, after))
             return after
