@@ -48,9 +48,15 @@ def breaker_fault(system: str, error: RemoteError) -> CircuitBreaker:
     """Count a whole-request fault; open the breaker when the run of faults reaches the threshold."""
     now = timezone.now()
     breaker, _ = CircuitBreaker.objects.get_or_create(system=system)
-    CircuitBreaker.objects.filter(pk=breaker.pk).update(
-        consecutive_faults=F("consecutive_faults") + 1, last_fault_code=error.code[:100],
-        last_fault_message=error.message[:2000], last_fault_at=now)
+    noted = {"last_fault_code": error.code[:100], "last_fault_message": error.message[:2000], "last_fault_at": now}
+    if breaker.open_until is not None and breaker.probing_until is None:
+        # Open and no probe out: a request already in flight when the breaker opened. Its cool-down covers it; only a
+        # failed probe makes the next one longer. (Counted, a burst of senders failing together pushed the first
+        # cool-down from 30 s to the 10-minute cap.)
+        CircuitBreaker.objects.filter(pk=breaker.pk).update(**noted)
+        breaker.refresh_from_db()
+        return breaker
+    CircuitBreaker.objects.filter(pk=breaker.pk).update(consecutive_faults=F("consecutive_faults") + 1, **noted)
     breaker.refresh_from_db()
     over = breaker.consecutive_faults - settings.HUB_BREAKER_THRESHOLD
     if over >= 0:
