@@ -90,6 +90,29 @@ class CsvExportMixin:
 CSV_EXPORT_CAP = 100_000
 
 
+class ReadOnlyAdminMixin:
+    """What the hub records and people only read: no add, change or delete in the admin."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class SalesforceIdSearchMixin:
+    """A 15-character Salesforce id typed in the search box finds the record stored under its 18-character id."""
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if SALESFORCE_ID.match(term):
+            term = salesforce_id_18(term)
+        return super().get_search_results(request, queryset, term)
+
+
 class _Echo:
     def write(self, value):
         return value
@@ -413,8 +436,9 @@ class SyncAttemptAdmin(CsvExportMixin, admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
 
+# The engine's own bookkeeping (ids, content hashes): an edit by hand would make the hub skip or duplicate a record.
 @admin.register(RecordLink)
-class RecordLinkAdmin(admin.ModelAdmin):
+class RecordLinkAdmin(ReadOnlyAdminMixin, SalesforceIdSearchMixin, admin.ModelAdmin):
     list_display = ("record_type", "salesforce_id", "netsuite_record_type", "netsuite_internal_id", "netsuite_external_id", "last_synced_at")
     list_filter = ("record_type", "netsuite_record_type")
     search_fields = ("=salesforce_id", "=netsuite_internal_id", "=netsuite_external_id")
@@ -422,25 +446,9 @@ class RecordLinkAdmin(admin.ModelAdmin):
     show_full_result_count = False
     paginator = CappedCountPaginator
 
-    def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        if SALESFORCE_ID.match(term):
-            term = salesforce_id_18(term)
-        return super().get_search_results(request, queryset, term)
-
-    # The engine's own bookkeeping (ids, content hashes): an edit by hand would make the hub skip or duplicate a record.
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(OutboundNotification)
-class OutboundNotificationAdmin(admin.ModelAdmin):
+class OutboundNotificationAdmin(ReadOnlyAdminMixin, SalesforceIdSearchMixin, admin.ModelAdmin):
     list_display = ("received_at", "object_type", "salesforce_id", "changed_at", "stale", "notification_id", "jobs")
     list_filter = ("object_type", "stale", ("received_at", admin.DateFieldListFilter))
     search_fields = ("=salesforce_id", "=notification_id")
@@ -454,21 +462,6 @@ class OutboundNotificationAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("changes__job")
-
-    def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        if SALESFORCE_ID.match(term):
-            term = salesforce_id_18(term)
-        return super().get_search_results(request, queryset, term)
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 from . import admin_money  # noqa: E402,F401  (finance's review queue and the reconciliation of amounts)

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 
 from . import finance
-from .admin import CappedCountPaginator, CsvExportMixin, status_badge
+from .admin import CappedCountPaginator, CsvExportMixin, ReadOnlyAdminMixin, status_badge
 from .models import FinanceReview, ReconciliationDifference, ReconciliationRun
 
 
@@ -119,7 +119,7 @@ class DifferenceInline(admin.TabularInline):
 
 
 @admin.register(ReconciliationRun)
-class ReconciliationRunAdmin(admin.ModelAdmin):
+class ReconciliationRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("started_at", "trigger", "outcome_badge", "applications_checked", "remittances_checked",
                     "differences_found", "message")
     list_filter = ("outcome", "trigger")
@@ -135,14 +135,6 @@ class ReconciliationRunAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "may_run": request.user.has_perm("syncs.run_reconciliation")}
@@ -168,7 +160,7 @@ class ReconciliationRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReconciliationDifference)
-class ReconciliationDifferenceAdmin(CsvExportMixin, admin.ModelAdmin):
+class ReconciliationDifferenceAdmin(ReadOnlyAdminMixin, CsvExportMixin, admin.ModelAdmin):
     list_display = ("run", "kind", "description", "application_name", "remittance_key", "netsuite_number", "currency",
                     "salesforce_amount", "netsuite_amount")
     list_filter = ("kind", "currency")
@@ -187,14 +179,6 @@ class ReconciliationDifferenceAdmin(CsvExportMixin, admin.ModelAdmin):
     def records(self, difference):
         return record_links([difference.application_id, difference.salesforce_record_id], [difference.netsuite_internal_id])
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         return [path("export/", self.admin_site.admin_view(self.csv_export_view),
