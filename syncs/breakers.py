@@ -10,6 +10,7 @@ of failed records.
 The row is read before each batch and written only when the state changes: healthy traffic costs one SELECT.
 """
 import random
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -27,12 +28,33 @@ PROBE_POLL_SECONDS = 2
 def breaker_wait(system: str) -> datetime | None:
     """None if a request to `system` may go now; else the moment to look again. When the cool-down has passed,
     exactly one caller (a conditional UPDATE) gets to send the probe; the others look again shortly."""
+    return _pass(system)[0]
+
+
+@contextmanager
+def breaker_passage(system: str):
+    """`with breaker_passage(system) as wait:` — wait as breaker_wait's. A caller given the probe that ends without
+    a verdict (it sent nothing: its records wait for their parents, or the hub's own wait for a slot ran out) gives
+    the probe back, so that the next batch probes at once. Kept, the probe blocked every worker until its verdict
+    deadline (two request timeouts), and batches that had nothing to send took it again and again: after an outage
+    the hub could send nothing for minutes."""
+    wait, verdict_due = _pass(system)
+    try:
+        yield wait
+    finally:
+        if verdict_due is not None:
+            # Unchanged only if no success or fault was recorded since: a verdict clears probing_until.
+            CircuitBreaker.objects.filter(system=system, probing_until=verdict_due).update(probing_until=None)
+
+
+def _pass(system: str) -> tuple[datetime | None, datetime | None]:
+    """(when to look again or None, the probe's verdict deadline if this caller was given the probe)."""
     now = timezone.now()
     breaker = CircuitBreaker.objects.filter(system=system).first()
     if breaker is None or breaker.open_until is None:
-        return None
+        return None, None
     if breaker.open_until > now:
-        return breaker.open_until
+        return breaker.open_until, None
     if breaker.probing_until is None or breaker.probing_until < now:
         # The probe's verdict is due within a request's time; a probe whose worker died frees itself then.
         verdict_due = now + timedelta(seconds=_request_timeout(system) * 2)
@@ -40,8 +62,8 @@ def breaker_wait(system: str) -> datetime | None:
         took_probe = CircuitBreaker.objects.filter(pk=breaker.pk, open_until=breaker.open_until,
                                                    probing_until=breaker.probing_until).update(probing_until=verdict_due)
         if took_probe:
-            return None
-    return now + timedelta(seconds=PROBE_POLL_SECONDS)
+            return None, verdict_due
+    return now + timedelta(seconds=PROBE_POLL_SECONDS), None
 
 
 def breaker_fault(system: str, error: RemoteError) -> CircuitBreaker:

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from ..attempts import (attempt_fail, attempt_release, attempts_release, attempts_release_children, attempts_succeed,
                         request_failed)
-from ..breakers import breaker_success, breaker_wait
+from ..breakers import breaker_passage, breaker_success
 from ..clients.errors import PermanentError, RemoteError, TransientError
 from ..concurrency import BudgetTimeout, netsuite_budget
 from ..engine import links_for, links_upsert, parse_salesforce_datetime
@@ -36,11 +36,14 @@ class NetSuiteBatchWriter:
         self.netsuite, self.job, self.replan = netsuite, job, replan
 
     def __call__(self, attempts: list[SyncAttempt]) -> None:
-        wait = breaker_wait(System.NETSUITE)
-        if wait is not None:
-            # NetSuite's breaker is open: give the batch back untried, due when the cool-down ends.
-            attempts_release(attempts, until=wait)
-            return
+        with breaker_passage(System.NETSUITE) as wait:
+            if wait is not None:
+                # NetSuite's breaker is open: give the batch back untried, due when the cool-down ends.
+                attempts_release(attempts, until=wait)
+                return
+            self._send_and_record(attempts)
+
+    def _send_and_record(self, attempts: list[SyncAttempt]) -> None:
         try:
             self._send(attempts)
         except RemoteError as error:
@@ -186,6 +189,7 @@ class NetSuiteBatchWriter:
         for record_type, group in by_type.items():
             with netsuite_budget().slot():
                 found = self.netsuite.get_by_external_ids(record_type, [a.request_payload["record"]["externalId"] for a in group])
+            breaker_success(System.NETSUITE)   # a lookup answered is NetSuite well again, as much as a write
             linked = self._linked_before(group)
             for attempt in group:
                 internal_id = found.get(attempt.request_payload["record"]["externalId"])

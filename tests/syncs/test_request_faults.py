@@ -101,3 +101,24 @@ def test_a_failed_probe_opens_the_breaker_again_for_longer(small_batches, settin
     again = CircuitBreaker.objects.get(system="netsuite")
     assert again.consecutive_faults >= 3 and again.open_until - again.last_fault_at > first_cool_down
     assert waiting_for_a_person() == []
+
+
+def test_a_probe_that_sends_nothing_is_given_back_at_once(small_batches, settings):
+    """After an outage the first batch to find the cool-down over may have nothing to send (contacts whose accounts
+    are not in NetSuite yet wait for them). It gives the probe back, so the accounts' batch probes at once; kept, the
+    probe held every sender back until its verdict deadline, and after an outage the hub sent nothing for minutes."""
+    salesforce, netsuite = small_batches
+    settings.HUB_BREAKER_THRESHOLD, settings.HUB_BREAKER_BASE_SECONDS = 3, 600
+    netsuite.control(http_503_rate=1.0, fault_operations="upsertList")
+    sync_run(job_name="push_accounts")
+    sync_run(job_name="push_contacts")   # held back by the open breaker, untried
+    assert CircuitBreaker.objects.get(system="netsuite").is_open(timezone.now())
+    netsuite.control(clear_faults=True, reset_stats=True)
+    CircuitBreaker.objects.update(open_until=timezone.now() - timedelta(seconds=1))   # the cool-down is over
+    make_due()
+    sync_run(job_name="push_contacts")   # takes the probe; every contact waits for its account, nothing is sent
+    assert netsuite.stats()["requests"].get("upsertList", 0) == 0
+    assert CircuitBreaker.objects.get(system="netsuite").probing_until is None, "the probe was given back"
+    run = sync_run(job_name="push_accounts")
+    assert run.records_written >= 2, run.message   # the probe went out with the first accounts' batch
+    assert CircuitBreaker.objects.get(system="netsuite").open_until is None
