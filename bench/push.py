@@ -232,6 +232,9 @@ class StageRunner:
                 except BaseException as exc:  # noqa: BLE001 - reported below
                     errors[name] = exc
 
+            from syncs.database import connection_release
+
+            connection_release()   # this thread only waits for the stage: its pooled connection is the jobs'
             threads = [threading.Thread(target=work, args=(name,), name=f"bench-{name}") for name in job_names]
             for thread in threads:
                 thread.start()

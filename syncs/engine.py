@@ -145,6 +145,10 @@ class BatchSender:
     def __exit__(self, *exc_info):
         self.reading_done.set()
         self.planned()
+        # The reader waits for its senders now: its pooled connection goes back for them. (Kept, three runs in one
+        # process each held one of a pool of four while their 150 senders queued for the last: a minute's stall,
+        # then the pool's timeout failed all three.)
+        connection_release()
         for future in self.futures:
             future.result()
         self.pool.shutdown()
@@ -153,6 +157,7 @@ class BatchSender:
         """A helper's whole life: send from its threads until `reading_finished()` says the run has read
         everything and nothing due is left."""
         with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix=f"help-{self.job.name}") as pool:
+            connection_release()   # this thread only waits for its senders
             for future in [pool.submit(self._loop) for _ in range(self.threads)]:
                 future.result()
 

@@ -30,6 +30,7 @@ from ..clients.errors import PermanentError, RemoteError
 from ..clients.netsuite import NetSuiteClient, netsuite_client
 from ..clients.netsuite.custom_fields import is_custom, line_type
 from ..concurrency import BudgetTimeout, netsuite_budget
+from ..database import connection_release
 from ..clients.salesforce import SalesforceClient, salesforce_client, soql_format
 from ..engine import BatchSender, content_hash, links_for, parse_salesforce_datetime, run_count, watermark_advance, watermark_since
 from ..models import Direction, NotifiedChange, RunOutcome, SyncAttempt, SyncJob, SyncRun, System
@@ -161,6 +162,7 @@ class PushJob(JobSpec):
                     if reason:
                         paused = (RunOutcome.PAUSED, reason)
                         break
+                    connection_release()   # the next page is Salesforce's time: the senders use the connection
                 if not paused:
                     # After the sweep, so that a change notified while it read is merged into this run, not lost.
                     notified_planned, notified_skipped = self.plan_notified(ctx, salesforce, sender)

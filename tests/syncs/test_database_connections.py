@@ -95,3 +95,54 @@ def test_it_runs_three_jobs_at_limit_25_within_30_connections(small_postgres, tm
     assert open_attempts == 0 and hub_errors == 0
     # Every contact and every funded application's order went through (the seed's awkward records aside).
     assert written["push_contacts"] >= 900 and written["push_sales_orders"] > 50, written
+
+
+# Three runs in threads of one process, as a thread-pool worker (or the push benchmark's threads mode) runs them.
+THREADED_RUNS = """
+import threading
+from django.db import connections
+from syncs.services import sync_run
+
+outcomes = {}
+
+def run(name):
+    try:
+        outcomes[name] = str(sync_run(job_name=name).outcome)
+    finally:
+        connections.close_all()
+
+threads = [threading.Thread(target=run, args=(name,)) for name in %r]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print("OUTCOMES", sorted(outcomes.items()))
+"""
+
+
+def test_three_runs_in_one_process_share_a_pool_smaller_than_their_readers_and_senders(small_postgres, tmp_path):
+    """A reader that waited for its senders kept its pooled connection: three runs in one process held all of a
+    pool of three while their 150 senders queued for one, and the pool's timeout failed them. A thread that waits
+    (for Salesforce's next page, for its senders) gives its connection back."""
+    seed = {"accounts": 100, "contacts_per_account": 4, "applications": 120, "broker_share": 0.1,
+            "remittances_per_funded": 0, "random_seed": 5}
+    with psycopg.connect(small_postgres.url(), autocommit=True) as admin:
+        admin.execute("CREATE DATABASE hub_threads")
+    hub_url = small_postgres.url("hub_threads")
+    with run_salesforce_sandbox(tmp_path / "salesforce", seed_args=seed) as salesforce, \
+            run_netsuite_sandbox(tmp_path / "netsuite", concurrency_limit=25, latency_ms=100) as netsuite:
+        env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+        env.update(DJANGO_SETTINGS_MODULE="integration_hub.settings", HUB_DEMO="1", HUB_VAR_DIR=str(tmp_path / "var"),
+                   DATABASE_URL=hub_url, DATABASE_POOL_MAX_SIZE=str(len(STAGE_TWO)), DATABASE_POOL_TIMEOUT="20",
+                   CELERY_BROKER_URL="filesystem://")
+        worker_environment(env, salesforce, netsuite)
+        env.update(NETSUITE_CONCURRENCY_LIMIT="25", NETSUITE_SEMAPHORE_URL="", HUB_ATTEMPT_LEASE_SECONDS="60",
+                   HUB_RUN_LEASE_SECONDS="60")
+        for first in (["migrate", "-v", "0"], ["sync", "run", "push_accounts"]):
+            subprocess.run([sys.executable, "manage.py", *first], cwd=PROJECT_ROOT, env=env, check=True,
+                           capture_output=True, timeout=300)
+        done = subprocess.run([sys.executable, "manage.py", "shell", "-c", THREADED_RUNS % (STAGE_TWO,)],
+                              cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    output = done.stdout + done.stderr
+    assert "couldn't get a connection" not in output, output[-3000:]
+    assert f"OUTCOMES {sorted((name, 'succeeded') for name in STAGE_TWO)}" in done.stdout, output[-3000:]
