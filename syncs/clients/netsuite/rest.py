@@ -230,12 +230,14 @@ class RestNetSuiteClient:
                           retrying=lambda read: read(), pages_at_once: int = 2):
         """Every transaction of one type modified (and created) at or after the given moments, by (last modified,
         id): a keyset cursor, so a record changed meanwhile moves behind the cursor and is read again, never
-        skipped. A keyset page needs the last key of the one before: one page is read ahead, whatever
-        `pages_at_once` allows (reading ranges of the keyset side by side is not built yet)."""
+        skipped. A keyset page needs the last key of the one before, so one cursor reads one page ahead. A sweep of
+        more than a couple of pages is read on, after its first page, in up to `pages_at_once` ranges of internal
+        ids side by side, each a keyset cursor of its own (rest_reads.keyset_pages): its pages come in any order
+        across the ranges, and their resume marks are the position up to which every range has been read."""
         return rest_reads.keyset_pages(self, transaction_type=transaction_type, modified_since=modified_since,
                                        created_since=created_since, page_size=page_size,
                                        body_fields_only=body_fields_only, resume_after=resume_after, hold=hold,
-                                       retrying=retrying)
+                                       retrying=retrying, pages_at_once=pages_at_once)
 
     def transactions_created_from(self, record_type: str, internal_ids: list[str], *,
                                   hold=contextlib.nullcontext) -> dict[str, str]:
