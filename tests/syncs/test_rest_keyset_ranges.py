@@ -163,3 +163,19 @@ def test_a_small_sweep_keeps_one_cursor(client, sandbox):
     assert {r["internalId"] for r in records} == expected
     assert not any(BOUNDS in query or "t.id >= " in query or "t.id < " in query for query in page_queries)
     assert len(page_queries) == 2
+
+
+def test_more_ranges_than_ten_keep_their_connections(client, sandbox, settings, caplog):
+    # requests pools ten connections a host by default: an eleventh answer in flight would drop its connection.
+    settings.NETSUITE = {**settings.NETSUITE, "CONCURRENCY_LIMIT": 25}
+    sandbox.control(concurrency_limit=25, latency_ms=60, reset_stats=True)
+    try:
+        wide = RestNetSuiteClient()
+        with caplog.at_level("WARNING", logger="urllib3.connectionpool"):
+            read = [r for page in pages(wide, pages_at_once=12) for r in page.records]
+        most = sandbox.stats()["max_concurrency"]
+    finally:
+        sandbox.control(concurrency_limit=5, latency_ms=0)
+    assert len({r["internalId"] for r in read}) >= PAYMENTS
+    assert most > 10
+    assert not [r.getMessage() for r in caplog.records if "pool is full" in r.getMessage()]

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 from django.conf import settings
+from requests.adapters import HTTPAdapter
 
 from ..errors import PermanentError, RemoteError, TransientError
 from . import custom_fields, rest_reads
@@ -88,6 +89,12 @@ class RestNetSuiteClient:
         self.session = requests.Session()
         self.session.trust_env = False
         self.session.verify = self.config.get("CA_BUNDLE") or True
+        # Pooled connections for as many requests as may be in flight at once (the account's limit: a pull's keyset
+        # ranges side by side and the pushes' senders), so that none is dropped after its answer and opened again
+        # (requests keeps ten by default).
+        adapter = HTTPAdapter(pool_maxsize=max(10, int(self.config.get("CONCURRENCY_LIMIT") or 0)))
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
 
     # --- writes -------------------------------------------------------------------------------------------------
     def upsert_list(self, records: list[dict], *, hold=contextlib.nullcontext, idempotency_key: str = "") -> list[WriteResult]:
