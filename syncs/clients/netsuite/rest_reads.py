@@ -4,7 +4,8 @@ as the SOAP transport's search records are (the pull mappings read either).
 A pull reads with a keyset cursor ordered by (lastmodifieddate, id), which SOAP searches cannot ask for: each page
 starts after the last record of the one before, so a record modified meanwhile moves behind the cursor and is read
 again later in the same sweep, never skipped, and no page depends on a deep offset (SuiteQL stops answering past
-100,000 rows).
+100,000 rows). A big sweep is read in ranges of internal ids side by side, each range such a cursor of its own
+(`keyset_pages`, `_ranges`).
 
 SuiteQL answers every value as text, a date or date-time column as a date alone in the account's date format; the
 queries ask for date-times with TO_CHAR(..., 'YYYY-MM-DD HH24:MI:SS'), which SuiteQL writes in the integration user's
@@ -348,7 +349,8 @@ def keyset_pages(client, *, transaction_type: str, modified_since, created_since
         answer = retrying(lambda: client.suiteql(query, limit=page_size, hold=hold))
         rows = answer.get("items") or []
         return _Answer(records=[transaction_record(row, transaction_type, zone) for row in rows],
-                       more=bool(answer.get("hasMore")) and bool(rows), total=int(answer.get("totalResults") or len(rows)))
+                       more=bool(answer.get("hasMore")) and bool(rows),
+                       total=int(answer.get("totalResults") or len(rows)))
 
     def links(records: list[dict]) -> None:
         if code in MONEY_CODES:
@@ -369,7 +371,8 @@ def keyset_pages(client, *, transaction_type: str, modified_since, created_since
 
     position = _resume_position(resume_after)
     total, page_index = None, 0
-    with ThreadPoolExecutor(max_workers=max(1, pages_at_once), thread_name_prefix=f"suiteql-{transaction_type}") as pool:
+    readers = max(1, pages_at_once)
+    with ThreadPoolExecutor(max_workers=readers, thread_name_prefix=f"suiteql-{transaction_type}") as pool:
         coming = pool.submit(read_page, position)
         while coming is not None:
             page = coming.result()
