@@ -539,8 +539,9 @@ def bench(temp: Path, args) -> int:
         print(f"lower bound (overlapped)     {rest_bound:8.2f} s   = max(NetSuite {rest_reading} = "
               f"{rest_netsuite_bound:.2f} s, Salesforce {calls_needed} calls × {rest_mean_call:.3f} s = "
               f"{calls_needed * rest_mean_call:.2f} s)")
-        print(f"NetSuite requests at once    {rest_first['ns'].get('max_concurrency', 0):8d}   (the most in flight; "
-              f"the pull's share {READ_AHEAD}, {ranges} range{'s' if ranges > 1 else ''} of keyset pages)")
+        print(f"NetSuite requests at once    {rest_first['ns'].get('max_concurrency', 0):8d}   (the most in flight, the "
+              f"planner's invoice lookups too; the pull's share {READ_AHEAD}, {ranges} range{'s' if ranges > 1 else ''} "
+              "of keyset pages)")
         print(f"ratio to the bound           {rest_wall / rest_bound:8.2f}   (without the roll-up, {rest_rollup:.2f} s: "
               f"{(rest_wall - rest_rollup) / rest_bound:.2f})")
         print()
