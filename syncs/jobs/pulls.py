@@ -236,7 +236,8 @@ def _resume_point(types: tuple[str, ...], resume_from) -> tuple[int, tuple | Non
 
 def _pages(netsuite: NetSuiteClient, spec: PullJob, transaction_type: str, start: datetime | None, *, resume_after=None):
     """Every page of the transactions modified since `start`, in the transport's order (SOAP: by date created;
-    REST: by last modified and id), each request in a concurrency slot and each read through request faults."""
+    REST: by last modified and id, a big sweep in ranges of ids side by side whose pages come as read), each request
+    in a concurrency slot and each read through request faults. Each page is planned on its own."""
     return netsuite.transaction_pages(transaction_type=transaction_type, modified_since=start,
                                       page_size=settings.HUB_NETSUITE_PAGE_SIZE, body_fields_only=spec.body_fields_only,
                                       resume_after=resume_after, hold=netsuite_budget().slot,

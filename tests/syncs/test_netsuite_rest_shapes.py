@@ -113,6 +113,15 @@ def test_it_pages_by_a_keyset_in_the_accounts_zone():
     assert query.endswith("ORDER BY t.lastmodifieddate, t.id")
 
 
+def test_it_splits_a_sweep_into_id_ranges_that_hold_every_id():
+    assert rest_reads.id_ranges(100, 199, 4) == [(None, 125), (125, 150), (150, 175), (175, None)]
+    assert rest_reads.id_ranges(5, 6, 4) == [(None, 6), (6, None)]   # no more ranges than ids
+    assert rest_reads.id_ranges(7, 7, 3) == [(None, None)]
+    query = rest_reads.page_query(transaction_type="customerPayment", modified_since=None, created_since=None,
+                                  position=None, body_fields_only=False, zone=ZONE, ids=(125, 150))
+    assert "t.id >= 125 AND t.id < 150 ORDER BY t.lastmodifieddate, t.id" in query
+
+
 def test_it_quotes_external_ids_in_a_lookup():
     query = rest_reads.by_external_ids_query("customer", ["001A", "O'Brien"])
     assert query == "SELECT id, externalid FROM customer WHERE externalid IN ('001A', 'O''Brien')"

@@ -97,8 +97,9 @@ class NetSuiteClient(Protocol):
         record at least once however records change meanwhile (a record may come twice). `resume_after` is a page's
         own resume_after, from an interrupted sweep. Each request runs inside `hold`; each page read goes through
         `retrying` (the caller's policy for a read's transient faults), and no retry's wait is spent inside `hold`.
-        `pages_at_once`: how many page reads may be in flight together (the pull's share of the concurrency budget);
-        a transport whose pages each need the one before reads one ahead whatever it is given.
+        `pages_at_once`: how many page reads may be in flight together (the pull's share of the concurrency budget;
+        REST reads a big sweep in that many ranges of its keyset side by side). Pages need not come in one order
+        (REST's ranges come as read), but a record read twice comes newest last.
 
         The money types (invoice, customerPayment, customerDeposit, depositApplication, creditMemo, customerRefund,
         journalEntry) come normalised on both transports (money.py): `customer`, `total` (what it books now: 0 once

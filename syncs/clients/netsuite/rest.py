@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 from django.conf import settings
+from requests.adapters import HTTPAdapter
 
 from ..errors import PermanentError, RemoteError, TransientError
 from . import custom_fields, rest_reads
@@ -88,6 +89,12 @@ class RestNetSuiteClient:
         self.session = requests.Session()
         self.session.trust_env = False
         self.session.verify = self.config.get("CA_BUNDLE") or True
+        # Pooled connections for as many requests as may be in flight at once (the account's limit: a pull's keyset
+        # ranges side by side and the pushes' senders), so that none is dropped after its answer and opened again
+        # (requests keeps ten by default).
+        adapter = HTTPAdapter(pool_maxsize=max(10, int(self.config.get("CONCURRENCY_LIMIT") or 0)))
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
 
     # --- writes -------------------------------------------------------------------------------------------------
     def upsert_list(self, records: list[dict], *, hold=contextlib.nullcontext, idempotency_key: str = "") -> list[WriteResult]:
@@ -230,12 +237,14 @@ class RestNetSuiteClient:
                           retrying=lambda read: read(), pages_at_once: int = 2):
         """Every transaction of one type modified (and created) at or after the given moments, by (last modified,
         id): a keyset cursor, so a record changed meanwhile moves behind the cursor and is read again, never
-        skipped. A keyset page needs the last key of the one before: one page is read ahead, whatever
-        `pages_at_once` allows (reading ranges of the keyset side by side is not built yet)."""
+        skipped. A keyset page needs the last key of the one before, so one cursor reads one page ahead. A sweep of
+        more than a couple of pages is read on, after its first page, in up to `pages_at_once` ranges of internal
+        ids side by side, each a keyset cursor of its own (rest_reads.keyset_pages): its pages come in any order
+        across the ranges, and their resume marks are the position up to which every range has been read."""
         return rest_reads.keyset_pages(self, transaction_type=transaction_type, modified_since=modified_since,
                                        created_since=created_since, page_size=page_size,
                                        body_fields_only=body_fields_only, resume_after=resume_after, hold=hold,
-                                       retrying=retrying)
+                                       retrying=retrying, pages_at_once=pages_at_once)
 
     def transactions_created_from(self, record_type: str, internal_ids: list[str], *,
                                   hold=contextlib.nullcontext) -> dict[str, str]:

@@ -4,7 +4,8 @@ as the SOAP transport's search records are (the pull mappings read either).
 A pull reads with a keyset cursor ordered by (lastmodifieddate, id), which SOAP searches cannot ask for: each page
 starts after the last record of the one before, so a record modified meanwhile moves behind the cursor and is read
 again later in the same sweep, never skipped, and no page depends on a deep offset (SuiteQL stops answering past
-100,000 rows).
+100,000 rows). A big sweep is read in ranges of internal ids side by side, each range such a cursor of its own
+(`keyset_pages`, `_ranges`).
 
 SuiteQL answers every value as text, a date or date-time column as a date alone in the account's date format; the
 queries ask for date-times with TO_CHAR(..., 'YYYY-MM-DD HH24:MI:SS'), which SuiteQL writes in the integration user's
@@ -12,7 +13,9 @@ time zone (NETSUITE_TIME_ZONE), and compare with TO_TIMESTAMP in that zone too.
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import math
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import datetime, time as day_time
 
 from ..errors import TransientError
@@ -91,10 +94,36 @@ def _stamp(moment: datetime, zone) -> str:
     return f"TO_TIMESTAMP({quoted(moment.astimezone(zone).strftime(STAMP_PY))}, '{STAMP}')"
 
 
-def page_query(*, transaction_type: str, modified_since, created_since, position, body_fields_only: bool, zone) -> str:
+def _sweep_filters(code: str, *, modified_since, created_since, position, ids, zone) -> list[str]:
+    """The WHERE conditions of a sweep's page (or of its bounds): the type, the start, the keyset position, and the
+    range of internal ids `ids` = (lowest, below) it is limited to, either end open when None."""
+    where = [f"t.type = '{code}'"]
+    if modified_since is not None:
+        where.append(f"t.lastmodifieddate >= {_stamp(modified_since, zone)}")
+    if created_since is not None:
+        where.append(f"t.createddate >= {_stamp(created_since, zone)}")
+    if position is not None:
+        moment, last_id = position
+        at = _stamp(moment, zone)
+        where.append(f"(t.lastmodifieddate > {at} OR (t.lastmodifieddate = {at} AND t.id > {int(last_id)}))")
+    low, below = ids
+    if low is not None:
+        where.append(f"t.id >= {int(low)}")
+    if below is not None:
+        where.append(f"t.id < {int(below)}")
+    return where
+
+
+def _type_code(transaction_type: str) -> str:
     code = TYPE_CODES.get(transaction_type)
     if code is None:
         raise UnknownRecordType(transaction_type)
+    return code
+
+
+def page_query(*, transaction_type: str, modified_since, created_since, position, body_fields_only: bool, zone,
+               ids: tuple[int | None, int | None] = (None, None)) -> str:
+    code = _type_code(transaction_type)
     columns = ["t.id", "t.externalid", "t.tranid", "t.status", "t.foreigntotal", "t.entity",
                "TO_CHAR(t.trandate, 'YYYY-MM-DD') AS trandate", f"TO_CHAR(t.createddate, '{STAMP}') AS createddate",
                f"TO_CHAR(t.lastmodifieddate, '{STAMP}') AS lastmodifieddate"]
@@ -109,17 +138,19 @@ def page_query(*, transaction_type: str, modified_since, created_since, position
                     "cur.name AS currencyname", "c.altname AS entityname"]
         source += (" LEFT JOIN currency cur ON cur.id = t.currency LEFT JOIN customer c ON c.id = t.entity"
                    " LEFT JOIN transaction cf ON cf.id = t.createdfrom")
-    where = [f"t.type = '{code}'"]
-    if modified_since is not None:
-        where.append(f"t.lastmodifieddate >= {_stamp(modified_since, zone)}")
-    if created_since is not None:
-        where.append(f"t.createddate >= {_stamp(created_since, zone)}")
-    if position is not None:
-        moment, last_id = position
-        at = _stamp(moment, zone)
-        where.append(f"(t.lastmodifieddate > {at} OR (t.lastmodifieddate = {at} AND t.id > {int(last_id)}))")
+    where = _sweep_filters(code, modified_since=modified_since, created_since=created_since, position=position,
+                           ids=ids, zone=zone)
     return (f"SELECT {', '.join(columns)} FROM {source} WHERE {' AND '.join(where)} "
             "ORDER BY t.lastmodifieddate, t.id")
+
+
+def bounds_query(*, transaction_type: str, modified_since, created_since, position, zone) -> str:
+    """The lowest and highest internal id, and how many, of what a sweep has still to read past `position`: where
+    to split it into ranges. SuiteQL supports MIN, MAX and COUNT (section_158513731864.html)."""
+    where = _sweep_filters(_type_code(transaction_type), modified_since=modified_since, created_since=created_since,
+                           position=position, ids=(None, None), zone=zone)
+    return ("SELECT MIN(t.id) AS lowest, MAX(t.id) AS highest, COUNT(*) AS remaining FROM transaction t "
+            f"WHERE {' AND '.join(where)}")
 
 
 def links_query(payment_ids: list[str]) -> str:
@@ -259,45 +290,152 @@ def _attach_links(client, records: list[dict], transaction_type: str, body_field
         offset += LINK_PAGE
 
 
-def keyset_pages(client, *, transaction_type: str, modified_since, created_since, page_size: int,
-                 body_fields_only: bool, resume_after, hold, retrying):
-    """SearchPages of one transaction type by (lastmodifieddate, id), each read through `retrying` with `hold`
-    around each request. `resume_after` (datetime, "modified:<id>") starts after a position an interrupted run
-    reached; a position of another transport's making is ignored (the sweep starts over; what was read is skipped
-    by its content hash).
+# A sweep of more pages than this is read in ranges side by side when the pull's share allows more than one page at
+# once; a smaller one keeps one cursor (after its first page at most one more is left, which a range would not read
+# any sooner, and the bounds query would be a request more).
+SINGLE_CURSOR_PAGES = 2
 
-    A keyset page needs the one before it, so pages cannot be asked for several at once as SOAP's can; but the next
-    page needs only the last key of this one: it is asked for (in a reader thread, which touches no database) while
-    this page's applications are read and while the hub plans and writes it."""
-    position = None
+
+@dataclass
+class _Answer:
+    """One keyset page as read: its records, whether SuiteQL has more past it, and how many matched in all."""
+    records: list[dict]
+    more: bool
+    total: int
+
+    @property
+    def last_key(self) -> tuple[datetime, int]:
+        last = self.records[-1]
+        return last["lastModifiedDate"], int(last["internalId"])
+
+
+def _resume_position(resume_after) -> tuple[datetime, int] | None:
     if resume_after and str(resume_after[1]).startswith("modified:") and resume_after[1][9:].isdigit():
-        position = (resume_after[0], int(resume_after[1][9:]))
+        return resume_after[0], int(resume_after[1][9:])
+    return None
+
+
+def _mark(position: tuple[datetime, int]) -> tuple[datetime, str]:
+    return position[0], f"modified:{position[1]}"
+
+
+def id_ranges(lowest: int, highest: int, count: int) -> list[tuple[int | None, int | None]]:
+    """`count` ranges of internal ids, (lowest id, below), as equal spans of lowest..highest, the first open below and
+    the last open above: together they hold every id, those of records created after the bounds were read too."""
+    count = max(1, min(count, highest - lowest + 1))
+    span = math.ceil((highest - lowest + 1) / count)
+    cuts = [lowest + span * number for number in range(1, count)]
+    return list(zip([None, *cuts], [*cuts, None]))
+
+
+def keyset_pages(client, *, transaction_type: str, modified_since, created_since, page_size: int,
+                 body_fields_only: bool, resume_after, hold, retrying, pages_at_once: int = 1):
+    """SearchPages of one transaction type by (lastmodifieddate, id), each request inside `hold` and read through
+    `retrying`. `resume_after` (datetime, "modified:<id>") starts after a position an interrupted run reached; a
+    position of another transport's making is ignored (the sweep starts over; what was read is skipped by its
+    content hash).
+
+    The first page comes from one cursor. A keyset page needs the last key of the one before, so one cursor reads
+    one page ahead: the next page is asked for (in a reader thread, which touches no database) while this page's
+    applications are read and while the hub plans and writes it. A sweep of more than SINGLE_CURSOR_PAGES pages,
+    when `pages_at_once` allows more than one, is read on in ranges side by side instead (`_ranges`)."""
+    code = _type_code(transaction_type)
     zone = client.zone
 
-    def read_page(after):
+    def read_page(after, ids=(None, None)) -> _Answer:
         query = page_query(transaction_type=transaction_type, modified_since=modified_since,
-                           created_since=created_since, position=after, body_fields_only=body_fields_only, zone=zone)
-        return retrying(lambda: client.suiteql(query, limit=page_size, hold=hold))
+                           created_since=created_since, position=after, body_fields_only=body_fields_only, zone=zone,
+                           ids=ids)
+        answer = retrying(lambda: client.suiteql(query, limit=page_size, hold=hold))
+        rows = answer.get("items") or []
+        return _Answer(records=[transaction_record(row, transaction_type, zone) for row in rows],
+                       more=bool(answer.get("hasMore")) and bool(rows),
+                       total=int(answer.get("totalResults") or len(rows)))
 
+    def links(records: list[dict]) -> None:
+        if code in MONEY_CODES:
+            _attach_links(client, records, transaction_type, body_fields_only, hold, retrying)
+
+    def read_range(after, ids) -> _Answer:
+        page = read_page(after, ids)
+        links(page.records)
+        return page
+
+    def read_bounds(after) -> tuple[int | None, int | None, int]:
+        query = bounds_query(transaction_type=transaction_type, modified_since=modified_since,
+                             created_since=created_since, position=after, zone=zone)
+        row = (retrying(lambda: client.suiteql(query, limit=1, hold=hold)).get("items") or [{}])[0]
+        numbers = [int(row[name]) if str(row.get(name) or "").isdigit() else None
+                   for name in ("lowest", "highest", "remaining")]
+        return numbers[0], numbers[1], numbers[2] or 0
+
+    position = _resume_position(resume_after)
     total, page_index = None, 0
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"suiteql-{transaction_type}") as pool:
+    readers = max(1, pages_at_once)
+    with ThreadPoolExecutor(max_workers=readers, thread_name_prefix=f"suiteql-{transaction_type}") as pool:
         coming = pool.submit(read_page, position)
         while coming is not None:
-            answer = coming.result()
-            rows = answer.get("items") or []
+            page = coming.result()
             if total is None:
-                total = int(answer.get("totalResults") or len(rows))
-            records = [transaction_record(row, transaction_type, zone) for row in rows]
-            if not records:
+                total = page.total
+            if not page.records:
                 return
-            last = records[-1]
-            position = (last["lastModifiedDate"], int(last["internalId"]))
-            coming = pool.submit(read_page, position) if answer.get("hasMore") else None
-            if TYPE_CODES[transaction_type] in MONEY_CODES:
-                _attach_links(client, records, transaction_type, body_fields_only, hold, retrying)
+            position = page.last_key
+            coming = bounds = None
+            if page.more and page_index == 0 and pages_at_once > 1 and total > SINGLE_CURSOR_PAGES * page_size:
+                bounds = pool.submit(read_bounds, position)
+            elif page.more:
+                coming = pool.submit(read_page, position)
+            links(page.records)
+            running = {}
+            if bounds is not None:
+                lowest, highest, remaining = bounds.result()
+                if remaining and lowest is not None and highest is not None:
+                    count = min(pages_at_once, math.ceil(remaining / page_size))
+                    # Submitted before this page is handed on: the ranges read while the hub works on it.
+                    running = {pool.submit(read_range, position, ids): ids
+                               for ids in id_ranges(lowest, highest, count)}
             page_index += 1
-            yield SearchPage(records=records, page_index=page_index, total_records=total,
-                             resume_after=(last["lastModifiedDate"], f"modified:{last['internalId']}"))
+            yield SearchPage(records=page.records, page_index=page_index, total_records=total,
+                             resume_after=_mark(position))
+            if running:
+                for records, reached in _ranges(pool, read_range, running, position):
+                    page_index += 1
+                    yield SearchPage(records=records, page_index=page_index, total_records=total,
+                                     resume_after=_mark(reached))
+
+
+def _ranges(pool, read_range, running: dict, start: tuple[datetime, int]):
+    """(records, resume position) of each page of the ranges, as they come: `running` holds each range's first read
+    (a future → its (lowest id, below)), each range after `start`, the position up to which one cursor has read it all.
+
+    Each range is a keyset cursor of its own, ordered by (lastmodifieddate, id) over its ids: a record modified
+    meanwhile moves behind its range's cursor and is read again, never skipped, as with one cursor (a range already
+    read to its end leaves that change to the next sweep, which reads from before this one began, as a change after
+    one cursor's end is). The ranges hold every id, so a record created meanwhile falls in one (the last, open above,
+    for an id past the highest). A range has one read at a time, in flight or waiting for the hub (a page and its
+    applications), so at most as many pages as ranges are held, and a record's pages come in the order read: a
+    record read twice comes newest last. Pages of different ranges come in any order.
+
+    A page's resume position is not its own last key but the lowest of the positions the hub has been given pages
+    up to, over the ranges not read to their end (every range has been read up to it, so a run resumed from it
+    skips nothing); once all are read, the highest."""
+    reached = {ids: start for ids in running.values()}
+    unfinished = set(reached)
+    while running:
+        done, _ = wait(running, return_when=FIRST_COMPLETED)
+        # One page at a time, the range furthest behind first: the others' pages wait, and their ranges with them.
+        future = min(done, key=lambda f: reached[running[f]])
+        ids = running.pop(future)
+        page = future.result()
+        if page.records:
+            reached[ids] = page.last_key
+        if page.more:
+            running[pool.submit(read_range, reached[ids], ids)] = ids
+        else:
+            unfinished.discard(ids)
+        if page.records:
+            yield page.records, (min(reached[i] for i in unfinished) if unfinished else max(reached.values()))
 
 
 def catalog_fields(schema: dict, sublist: str = "", resolve=lambda part: part) -> set[str]:
