@@ -4,6 +4,7 @@ Pending work lives here, in the hub's tables, not in the broker: a killed worker
 attempts stay pending (or running with a lease that expires) and the next run or the sweeper picks them up.
 Every try is its own row; a retry is a new row with the next attempt number, and the old one is kept as history.
 """
+import json
 import logging
 import random
 from dataclasses import dataclass, field
@@ -67,17 +68,31 @@ def attempts_plan(*, run: SyncRun, planned: list[PlannedRecord], operation: str)
     """Record each planned record as a pending attempt (or as failed, for a mapping error), superseding any older
     open attempt of the same record that has not started: the newest content wins and nothing is sent twice.
     Returns how many attempts were recorded."""
+    return attempts_plan_claimed(run=run, planned=planned, operation=operation, room=0)[0]
+
+
+def attempts_plan_claimed(*, run: SyncRun, planned: list[PlannedRecord], operation: str,
+                          room: int) -> tuple[int, list[SyncAttempt]]:
+    """As attempts_plan, but up to `room` of the new tries are inserted already claimed by this run (running, under
+    a lease) and returned, for the run's own senders to send without claiming them: a claim rewrites the row, and
+    each row version costs PostgreSQL an entry in every one of the table's indexes (the claim was a third of its
+    work per record). Only tries of records with no other try pending or running are taken so, as a claim would
+    (a record with a try in flight waits for it). Returns (how many attempts were recorded, those claimed)."""
     job = run.job
     now = timezone.now()
+    if transaction.get_connection(router.db_for_write(SyncAttempt)).in_atomic_block:
+        room = 0   # the caller's transaction is still open: other threads could not yet see the tries to record them
     keys = {p.key for p in planned}
-    # One read of these records' earlier attempts answers three questions: which changes are already in hand, which
-    # pending tries the new ones replace, and each record's next attempt number.
+    # One read of these records' earlier attempts answers four questions: which changes are already in hand, which
+    # pending tries the new ones replace, each record's next attempt number, and which have a try open.
     earlier = SyncAttempt.objects.filter(Q(salesforce_id__in=keys) | Q(netsuite_internal_id__in=keys), job=job)
-    in_hand, older, counts = set(), [], {}
+    in_hand, older, counts, open_tries = set(), [], {}, set()
     for pk, salesforce_id, internal_id, status, superseded, source_hash in earlier.values_list(
             "pk", "salesforce_id", "netsuite_internal_id", "status", "superseded", "source_hash"):
         key = salesforce_id if salesforce_id in keys else internal_id
         counts[key] = counts.get(key, 0) + 1
+        if status in (AttemptStatus.PENDING, AttemptStatus.RUNNING):
+            open_tries.add(key)
         if not superseded and status in (AttemptStatus.PENDING, AttemptStatus.RUNNING, AttemptStatus.FAILED, AttemptStatus.DEAD):
             # A change read twice (the watermark's overlap window) while its attempt is still open is the same work; a
             # record that failed and has not changed since waits for a person's retry instead of failing again.
@@ -86,25 +101,30 @@ def attempts_plan(*, run: SyncRun, planned: list[PlannedRecord], operation: str)
     planned = [p for p in planned if not p.content_hash or (p.key, p.content_hash) not in in_hand]
     replaced = {p.key for p in planned}
     older_ids = [pk for pk, key in older if key in replaced]
+    claimable = [p for p in planned if not p.error_code and p.key and p.key not in open_tries][:max(room, 0)]
+    taken = {id(p) for p in claimable}
     with transaction.atomic():
         if older_ids:
             # A record has one open try: the new one takes over from a pending try and from a failure still waiting
             # for a person (else one record counts twice among those needing a person). Running tries finish.
             SyncAttempt.objects.filter(pk__in=older_ids, status__in=[AttemptStatus.PENDING, *NEEDS_PERSON_STATUSES],
                                        resolved_at__isnull=True).update(superseded=True)
-        _attempts_insert(run=run, planned=planned, operation=operation, numbers=counts, now=now)
-    return len(planned)
+        _attempts_insert(run=run, planned=[p for p in planned if id(p) not in taken], operation=operation,
+                         numbers=counts, now=now)
+        claimed = _attempts_insert_claimed(run=run, planned=claimable, operation=operation, numbers=counts, now=now)
+    return len(planned), claimed
 
 
-def _attempts_insert(*, run: SyncRun, planned: list[PlannedRecord], operation: str, numbers: dict, now) -> None:
-    """Insert the planned attempts with one INSERT executed for every row, building each row's values directly:
-    model instances and the ORM's per-value preparation cost a fifth of the hub's CPU in a large push."""
-    if not planned:
-        return
+def _attempt_rows(*, run: SyncRun, planned: list[PlannedRecord], operation: str, numbers: dict, now,
+                  claimed: bool = False):
+    """(the connection, the table's columns, a template attempt, each planned record's row of database values)."""
     connection = connections[router.db_for_write(SyncAttempt)]
     fields = [field for field in SyncAttempt._meta.concrete_fields if not field.primary_key]
     template = SyncAttempt(run=run, job=run.job, record_type=run.job.record_type, operation=operation,
                            status=AttemptStatus.PENDING, next_attempt_at=now, trigger=run.trigger)
+    if claimed:
+        template.status, template.started_at = AttemptStatus.RUNNING, now
+        template.lease_expires_at = now + timedelta(seconds=settings.HUB_ATTEMPT_LEASE_SECONDS)
     base = {field.attname: field.get_db_prep_save(field.pre_save(template, add=True), connection) for field in fields}
     stamp = base["next_attempt_at"]
     payload_field = SyncAttempt._meta.get_field("request_payload")
@@ -123,11 +143,84 @@ def _attempts_insert(*, run: SyncRun, planned: list[PlannedRecord], operation: s
             row.update(status=AttemptStatus.FAILED, error_kind=ErrorKind.PERMANENT, remote_code=record.error_code,
                        remote_message=record.error_message, finished_at=stamp)
         rows.append([row[column] for column in columns])
+    return connection, fields, template, rows
+
+
+def _attempts_insert(*, run: SyncRun, planned: list[PlannedRecord], operation: str, numbers: dict, now) -> None:
+    """Insert the planned attempts with one INSERT executed for every row, building each row's values directly:
+    model instances and the ORM's per-value preparation cost a fifth of the hub's CPU in a large push."""
+    if not planned:
+        return
+    connection, fields, _, rows = _attempt_rows(run=run, planned=planned, operation=operation, numbers=numbers, now=now)
     quote = connection.ops.quote_name
     sql = (f"INSERT INTO {quote(SyncAttempt._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
            f"VALUES ({', '.join(['%s'] * len(fields))})")
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
+
+
+# Rows per INSERT … RETURNING: well within SQLite's 32,766 and PostgreSQL's 65,535 parameters at ~35 columns a row.
+CLAIMED_INSERT_ROWS = 250
+
+
+def _attempts_insert_claimed(*, run: SyncRun, planned: list[PlannedRecord], operation: str, numbers: dict,
+                             now) -> list[SyncAttempt]:
+    """Insert the planned attempts as running, claimed by `run`, and return them as the claim would have: with their
+    ids (RETURNING id: on PostgreSQL one result per row, in order; on SQLite a multi-row INSERT, whose rows come back
+    in the order of VALUES, as Django's bulk_create relies on) and the payload as the database holds it (a JSON
+    round trip)."""
+    if not planned:
+        return []
+    connection, fields, template, rows = _attempt_rows(run=run, planned=planned, operation=operation,
+                                                       numbers=numbers, now=now, claimed=True)
+    if not connection.features.can_return_rows_from_bulk_insert:
+        # No RETURNING for many rows: insert them pending, to be claimed as before.
+        _attempts_insert(run=run, planned=planned, operation=operation, numbers=numbers, now=now)
+        return []
+    quote = connection.ops.quote_name
+    head = f"INSERT INTO {quote(SyncAttempt._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) VALUES "
+    one = f"({', '.join(['%s'] * len(fields))})"
+    ids = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # psycopg 3 pipelines one prepared INSERT … RETURNING per row (executemany returning=True): a statement
+            # of thousands of placeholders cost psycopg more to parse than the whole claim it saves.
+            raw = cursor.cursor
+            raw.executemany(head + one + " RETURNING id", rows, returning=True)
+            while True:
+                ids.append(raw.fetchone()[0])
+                if not raw.nextset():
+                    break
+        else:
+            for start in range(0, len(rows), CLAIMED_INSERT_ROWS):
+                chunk = rows[start:start + CLAIMED_INSERT_ROWS]
+                cursor.execute(head + ", ".join([one] * len(chunk)) + " RETURNING id",
+                               [value for row in chunk for value in row])
+                ids += [row[0] for row in cursor.fetchall()]
+    payload_field = SyncAttempt._meta.get_field("request_payload")
+    payload_column = [field.attname for field in fields].index("request_payload")
+    claimed = []
+    for attempt_id, record, row in zip(ids, planned, rows):
+        attempt = SyncAttempt(
+            id=attempt_id, run=run, job=run.job, record_type=template.record_type, operation=operation,
+            status=AttemptStatus.RUNNING, next_attempt_at=now, started_at=now,
+            lease_expires_at=template.lease_expires_at, trigger=template.trigger, created_at=template.created_at,
+            record_name=record.record_name[:255], salesforce_id=record.salesforce_id,
+            netsuite_internal_id=record.netsuite_internal_id, netsuite_external_id=record.netsuite_external_id,
+            attempt_number=numbers.get(record.key, 0) + 1, source_hash=record.content_hash,
+            waiting_on=record.waiting_on,
+            request_payload=payload_field.from_db_value(_json_text(row[payload_column]), None, connection),
+        )
+        attempt._state.adding, attempt._state.db = False, connection.alias
+        claimed.append(attempt)
+    return claimed
+
+
+def _json_text(value) -> str:
+    """The JSON text of a JSONField's database value (psycopg's Jsonb wrapper on PostgreSQL, text on SQLite)."""
+    if isinstance(value, str):
+        return value
+    return (value.dumps or json.dumps)(value.obj)
 
 
 def attempts_claim(*, job: SyncJob, run: SyncRun | None, limit: int) -> list[SyncAttempt]:

@@ -1,6 +1,7 @@
 """The parts every job shares: one run per job at a time, the watermark cursor, the links between a record and its
 twin, and the senders that take pending attempts in batches and hand them to a job's writer, several batches at once
 (the writers keep within the NetSuite concurrency budget)."""
+import collections
 import hashlib
 import json
 import logging
@@ -13,7 +14,7 @@ from django.db import connections, router
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .attempts import attempts_claim
+from .attempts import attempts_claim, attempts_release
 from .database import connection_release
 from .models import AttemptStatus, RecordLink, RunOutcome, SyncAttempt, SyncJob, SyncRun
 
@@ -136,6 +137,8 @@ class BatchSender:
         self.work = threading.Condition()
         self.generation = 0  # how many times the reader has committed new attempts
         self.errors: list[BaseException] = []
+        # Tries the reader inserted already claimed for this run (attempts_plan_claimed), sent before any claim.
+        self.handed: collections.deque[SyncAttempt] = collections.deque()
 
     def __enter__(self):
         self.pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix=f"send-{self.job.name}")
@@ -149,9 +152,20 @@ class BatchSender:
         # process each held one of a pool of four while their 150 senders queued for the last: a minute's stall,
         # then the pool's timeout failed all three.)
         connection_release()
-        for future in self.futures:
-            future.result()
-        self.pool.shutdown()
+        try:
+            for future in self.futures:
+                future.result()
+        finally:
+            self.pool.shutdown()
+            left = self._take_all_handed()
+            if left:
+                # The senders stopped early (a crash): the tries handed to them go back untried, due now.
+                attempts_release(left, until=timezone.now())
+
+    def _take_all_handed(self) -> list[SyncAttempt]:
+        with self.work:
+            left, self.handed = list(self.handed), collections.deque()
+        return left
 
     def send_until_done(self) -> None:
         """A helper's whole life: send from its threads until `reading_finished()` says the run has read
@@ -161,11 +175,25 @@ class BatchSender:
             for future in [pool.submit(self._loop) for _ in range(self.threads)]:
                 future.result()
 
-    def planned(self) -> None:
-        """New attempts are committed: wake the idle senders."""
+    def planned(self, claimed: list[SyncAttempt] = ()) -> None:
+        """New attempts are committed (`claimed`: those inserted already claimed for this run): wake the idle
+        senders."""
         with self.work:
+            self.handed.extend(claimed)
             self.generation += 1
             self.work.notify_all()
+
+    def room(self) -> int:
+        """How many more claimed tries the reader may hand over: a batch for each sender. The queue stays short, so
+        a try waits in it a few requests' time, well within its lease; the rest are inserted pending and claimed
+        as they come due (by this run's senders or a helper on another worker)."""
+        with self.work:
+            return max(0, self.threads * self.batch_size - len(self.handed))
+
+    def _take_handed(self) -> list[SyncAttempt]:
+        with self.work:
+            count = min(self.batch_size, len(self.handed))
+            return [self.handed.popleft() for _ in range(count)]
 
     def _loop(self) -> None:
         try:
@@ -175,7 +203,7 @@ class BatchSender:
                 # rows with its own, earlier `now` and misses them.)
                 with self.work:
                     seen, reading_done = self.generation, self.reading_done.is_set()
-                attempts = attempts_claim(job=self.job, run=self.run, limit=self.batch_size)
+                attempts = self._take_handed() or attempts_claim(job=self.job, run=self.run, limit=self.batch_size)
                 if attempts:
                     self.send_batch(attempts)  # the run's JobLeaseKeeper renews the job's lease meanwhile
                     continue

@@ -25,7 +25,8 @@ from mappings.services import MappingSet, mapping_set_for
 from mappings.transforms import MappingError, map_record
 
 from .. import finance
-from ..attempts import PlannedRecord, attempt_fail, attempts_plan, attempts_reclaim_expired, attempts_succeed, request_failed
+from ..attempts import (PlannedRecord, attempt_fail, attempts_plan_claimed, attempts_reclaim_expired,
+                        attempts_succeed, request_failed)
 from ..clients.errors import PermanentError, RemoteError
 from ..clients.netsuite import NetSuiteClient, netsuite_client
 from ..clients.netsuite.custom_fields import is_custom, line_type
@@ -152,8 +153,10 @@ class PushJob(JobSpec):
                         planned = self.plan_page(ctx, salesforce, part)
                         skipped += self.unchanged_count(part, planned)
                         if planned:
-                            planned_count += attempts_plan(run=run, planned=planned, operation="upsert")
-                            sender.planned()
+                            count, claimed = attempts_plan_claimed(run=run, planned=planned, operation="upsert",
+                                                                   room=sender.room())
+                            planned_count += count
+                            sender.planned(claimed)
                         last = part[-1]
                         watermark_advance(job=job, run=run, timestamp=parse_salesforce_datetime(last["SystemModstamp"]),
                                           record_id=last["Id"])
@@ -300,8 +303,9 @@ class PushJob(JobSpec):
             records = list(records.values())
             planned = self.plan_records(ctx, records, links_for(self.record_type, [r["Id"] for r in records]))
             if planned:
-                planned_count += attempts_plan(run=run, planned=planned, operation="upsert")
-                sender.planned()
+                count, claimed = attempts_plan_claimed(run=run, planned=planned, operation="upsert", room=sender.room())
+                planned_count += count
+                sender.planned(claimed)
             skipped += len(records) - len(planned)
             NotifiedChange.objects.filter(pk__in=[change.pk for change in waiting]).update(run=run, taken_at=timezone.now())
             run_count(run, records_read=len(records))

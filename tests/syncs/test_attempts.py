@@ -4,7 +4,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from syncs.attempts import REPLAN, attempt_fail, attempts_retry, attempts_succeed, backoff_delay
+from syncs.attempts import (REPLAN, PlannedRecord, attempt_fail, attempts_claim, attempts_plan, attempts_plan_claimed,
+                            attempts_retry, attempts_succeed, backoff_delay)
 from syncs.clients.errors import PermanentError, TransientError
 from syncs.models import AttemptStatus, SyncAttempt, SyncJob, SyncRun
 from syncs.selectors import NEEDS_PERSON
@@ -150,3 +151,59 @@ def test_it_resolves_a_records_earlier_failures_when_a_later_try_goes_through(jo
     assert older.resolution_note.splitlines() == ["[2024-01-01 09:00 frank] asked the broker",
                                                   "Resolved by the hub: try #2 of the record went through."]
     assert other_record.resolved_at is None
+
+
+def planned(number, payload=None):
+    salesforce_id = f"001{number:012d}AAA"
+    return PlannedRecord(salesforce_id=salesforce_id, netsuite_external_id=salesforce_id, record_name=f"Acme {number}",
+                         content_hash=f"hash-{number}", payload=payload or {"record": {"type": "customer",
+                                                                                     "externalId": salesforce_id}})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_hands_new_tries_to_the_run_already_claimed_up_to_its_room(job, settings):
+    """The run's own senders get tries inserted as running, under this run and a lease, each as the database holds
+    it (the row is not written again to claim it); the rest are pending, for a claim as before."""
+    run = SyncRun.objects.create(job=job, started_at=timezone.now())
+    payload = {"record": {"type": "customer", "externalId": "x", "fields": {"amount": 1.5, "lines": (1, 2)}}}
+    count, claimed = attempts_plan_claimed(run=run, planned=[planned(n, payload if n == 0 else None) for n in range(5)],
+                                           operation="upsert", room=3)
+    assert count == 5 and len(claimed) == 3
+    for attempt in claimed:
+        stored = SyncAttempt.objects.get(pk=attempt.pk)
+        assert (stored.status, stored.run_id, stored.salesforce_id) == ("running", run.pk, attempt.salesforce_id)
+        assert stored.lease_expires_at > timezone.now() and stored.started_at is not None
+        assert attempt.request_payload == stored.request_payload   # the JSON round trip: (1, 2) is a list, as read
+        assert (attempt.status, attempt.attempt_number, attempt.job_id) == ("running", 1, job.pk)
+    assert claimed[0].request_payload["record"]["fields"]["lines"] == [1, 2]
+    assert SyncAttempt.objects.filter(status="pending").count() == 2
+    # The claimed tries are whole: recording an outcome writes the row the claim would have returned.
+    attempts_succeed([(claimed[0], "1001", {"isSuccess": True})])
+    assert SyncAttempt.objects.get(pk=claimed[0].pk).status == "succeeded"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_claims_no_new_try_of_a_record_that_has_one_open(job):
+    """A record whose earlier try is pending or in flight waits for a claim, which holds it while that try runs:
+    an older content must never land after a newer one."""
+    first = SyncRun.objects.create(job=job, started_at=timezone.now())
+    attempts_plan(run=first, planned=[planned(1), planned(2)], operation="upsert")
+    in_flight = attempts_claim(job=job, run=first, limit=1)
+    assert len(in_flight) == 1
+    run = SyncRun.objects.create(job=job, started_at=timezone.now())
+    changed = [PlannedRecord(**{**planned(n).__dict__, "content_hash": f"new-{n}"}) for n in (1, 2, 3)]
+    count, claimed = attempts_plan_claimed(run=run, planned=changed, operation="upsert", room=10)
+    assert count == 3
+    assert [attempt.salesforce_id for attempt in claimed] == [planned(3).salesforce_id]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_hands_over_nothing_inside_a_callers_transaction(job):
+    """Other threads cannot see rows of a transaction still open: tries handed to them then could not be recorded."""
+    from django.db import transaction
+
+    run = SyncRun.objects.create(job=job, started_at=timezone.now())
+    with transaction.atomic():
+        count, claimed = attempts_plan_claimed(run=run, planned=[planned(1)], operation="upsert", room=10)
+    assert (count, claimed) == (1, [])
+    assert SyncAttempt.objects.get().status == "pending"
