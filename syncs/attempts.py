@@ -167,8 +167,7 @@ def _attempts_insert_claimed(*, run: SyncRun, planned: list[PlannedRecord], oper
                              now) -> list[SyncAttempt]:
     """Insert the planned attempts as running, claimed by `run`, and return them as the claim would have: with their
     ids (RETURNING id: on PostgreSQL one result per row, in order; on SQLite a multi-row INSERT, whose rows come back
-    in the order of VALUES, as Django's bulk_create relies on) and the payload as the database holds it (a JSON
-    round trip)."""
+    in the order of VALUES, as Django's bulk_create relies on) and the payload as the database holds it."""
     if not planned:
         return []
     connection, fields, template, rows = _attempt_rows(run=run, planned=planned, operation=operation,
@@ -197,7 +196,6 @@ def _attempts_insert_claimed(*, run: SyncRun, planned: list[PlannedRecord], oper
                 cursor.execute(head + ", ".join([one] * len(chunk)) + " RETURNING id",
                                [value for row in chunk for value in row])
                 ids += [row[0] for row in cursor.fetchall()]
-    payload_field = SyncAttempt._meta.get_field("request_payload")
     payload_column = [field.attname for field in fields].index("request_payload")
     claimed = []
     for attempt_id, record, row in zip(ids, planned, rows):
@@ -209,18 +207,20 @@ def _attempts_insert_claimed(*, run: SyncRun, planned: list[PlannedRecord], oper
             netsuite_internal_id=record.netsuite_internal_id, netsuite_external_id=record.netsuite_external_id,
             attempt_number=numbers.get(record.key, 0) + 1, source_hash=record.content_hash,
             waiting_on=record.waiting_on,
-            request_payload=payload_field.from_db_value(_json_text(row[payload_column]), None, connection),
+            request_payload=_stored_payload(row[payload_column]),
         )
         attempt._state.adding, attempt._state.db = False, connection.alias
         claimed.append(attempt)
     return claimed
 
 
-def _json_text(value) -> str:
-    """The JSON text of a JSONField's database value (psycopg's Jsonb wrapper on PostgreSQL, text on SQLite)."""
+def _stored_payload(value):
+    """The payload as the database holds it, from a JSONField's database value: on SQLite its JSON text, read back;
+    on PostgreSQL psycopg's Jsonb wrapper of the redacted payload, a fresh copy of JSON's own types (a value of any
+    other type would have failed the insert), taken as it is rather than dumped and read again."""
     if isinstance(value, str):
-        return value
-    return (value.dumps or json.dumps)(value.obj)
+        return json.loads(value)
+    return value.obj
 
 
 def attempts_claim(*, job: SyncJob, run: SyncRun | None, limit: int) -> list[SyncAttempt]:

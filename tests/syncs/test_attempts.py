@@ -173,7 +173,7 @@ def test_it_hands_new_tries_to_the_run_already_claimed_up_to_its_room(job, setti
         stored = SyncAttempt.objects.get(pk=attempt.pk)
         assert (stored.status, stored.run_id, stored.salesforce_id) == ("running", run.pk, attempt.salesforce_id)
         assert stored.lease_expires_at > timezone.now() and stored.started_at is not None
-        assert attempt.request_payload == stored.request_payload   # the JSON round trip: (1, 2) is a list, as read
+        assert attempt.request_payload == stored.request_payload   # as read back: (1, 2) a list
         assert (attempt.status, attempt.attempt_number, attempt.job_id) == ("running", 1, job.pk)
     assert claimed[0].request_payload["record"]["fields"]["lines"] == [1, 2]
     assert SyncAttempt.objects.filter(status="pending").count() == 2
