@@ -253,8 +253,8 @@ HUB_BREAKER_MAX_SECONDS = env.float("HUB_BREAKER_MAX_SECONDS", default=600)
 HUB_PARENT_WAIT_SECONDS = env.float("HUB_PARENT_WAIT_SECONDS", default=60)
 # A claimed attempt or a job's run is someone else's to take over once its lease runs out without renewal. Both are
 # renewed every third of their lease while their holder works (syncs/attempt_leases.py, syncs/engine.py), so a dead
-# worker's tries come back about one attempt lease after it died. A renewal may wait out SQLite's busy timeout (30 s)
-# and the next still lands before the lease runs out.
+# worker's tries come back about one attempt lease after it died. A renewal that waits out SQLite's busy timeout
+# (30 s) still lands before a 60 s lease runs out.
 HUB_ATTEMPT_LEASE_SECONDS = env.int("HUB_ATTEMPT_LEASE_SECONDS", default=60)
 HUB_RUN_LEASE_SECONDS = env.int("HUB_RUN_LEASE_SECONDS", default=300)
 # A batch that holds its tries longer than this is stuck (its worker alive but hung): their leases are no longer
