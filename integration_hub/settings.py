@@ -230,7 +230,7 @@ NETSUITE = {
     "ENDPOINT": env("NETSUITE_ENDPOINT", default=""),
     "TIMEOUT": env.float("NETSUITE_TIMEOUT", default=120.0),
     # REST: how long a batch job NetSuite took on is waited for (it may queue for the account's async processors);
-    # keep it under HUB_ATTEMPT_LEASE_SECONDS. A job not done by then is asked for again on the record's next try.
+    # part of HUB_ATTEMPT_HOLD_SECONDS' default. A job not done by then is asked for again on the record's next try.
     "ASYNC_WAIT": env.float("NETSUITE_ASYNC_WAIT_SECONDS", default=300.0),
     # The account's concurrency limit, shared by every worker on every machine (Standard tier: 5).
     "CONCURRENCY_LIMIT": env.int("NETSUITE_CONCURRENCY_LIMIT", default=5),
@@ -251,9 +251,18 @@ HUB_BREAKER_THRESHOLD = env.int("HUB_BREAKER_THRESHOLD", default=5)
 HUB_BREAKER_BASE_SECONDS = env.float("HUB_BREAKER_BASE_SECONDS", default=30)
 HUB_BREAKER_MAX_SECONDS = env.float("HUB_BREAKER_MAX_SECONDS", default=600)
 HUB_PARENT_WAIT_SECONDS = env.float("HUB_PARENT_WAIT_SECONDS", default=60)
-# A claimed attempt or a job's run is someone else's to take over once its lease runs out without renewal.
-HUB_ATTEMPT_LEASE_SECONDS = env.int("HUB_ATTEMPT_LEASE_SECONDS", default=600)
+# A claimed attempt or a job's run is someone else's to take over once its lease runs out without renewal. Both are
+# renewed every third of their lease while their holder works (syncs/attempt_leases.py, syncs/engine.py), so a dead
+# worker's tries come back about one attempt lease after it died. A renewal that waits out SQLite's busy timeout
+# (30 s) still lands before a 60 s lease runs out.
+HUB_ATTEMPT_LEASE_SECONDS = env.int("HUB_ATTEMPT_LEASE_SECONDS", default=60)
 HUB_RUN_LEASE_SECONDS = env.int("HUB_RUN_LEASE_SECONDS", default=300)
+# A batch that holds its tries longer than this is stuck (its worker alive but hung): their leases are no longer
+# renewed and run out. The default is what the code lets a batch take: its lookup before writing and its write, each
+# a NetSuite timeout plus about as long waiting for a concurrency slot (twice as many senders as slots, and a slot is
+# held for one exchange), and on REST the wait for the batch's async job.
+HUB_ATTEMPT_HOLD_SECONDS = env.float(
+    "HUB_ATTEMPT_HOLD_SECONDS", default=4 * NETSUITE["TIMEOUT"] + (NETSUITE["ASYNC_WAIT"] if _on_rest else 0))
 # A push run's sending is spread over this many worker processes, its own included (syncs/sending.py): set it to
 # the worker processes the hub has (PostgreSQL and Redis); 1 on the embedded default.
 HUB_SEND_WORKERS = env.int("HUB_SEND_WORKERS", default=1)

@@ -14,6 +14,7 @@ from django.db import connections, router
 from django.db.models import F, Q
 from django.utils import timezone
 
+from . import attempt_leases
 from .attempts import attempts_claim, attempts_release
 from .database import connection_release
 from .models import AttemptStatus, RecordLink, RunOutcome, SyncAttempt, SyncJob, SyncRun
@@ -161,6 +162,7 @@ class BatchSender:
             if left:
                 # The senders stopped early (a crash): the tries handed to them go back untried, due now.
                 attempts_release(left, until=timezone.now())
+                attempt_leases.keeper.let_go(left)
 
     def _take_all_handed(self) -> list[SyncAttempt]:
         with self.work:
@@ -178,6 +180,8 @@ class BatchSender:
     def planned(self, claimed: list[SyncAttempt] = ()) -> None:
         """New attempts are committed (`claimed`: those inserted already claimed for this run): wake the idle
         senders."""
+        # Held from now: a try waiting in the queue keeps its lease as one on its way does.
+        attempt_leases.keeper.hold(list(claimed))
         with self.work:
             self.handed.extend(claimed)
             self.generation += 1
@@ -205,7 +209,10 @@ class BatchSender:
                     seen, reading_done = self.generation, self.reading_done.is_set()
                 attempts = self._take_handed() or attempts_claim(job=self.job, run=self.run, limit=self.batch_size)
                 if attempts:
-                    self.send_batch(attempts)  # the run's JobLeaseKeeper renews the job's lease meanwhile
+                    # The run's JobLeaseKeeper renews the job's lease meanwhile, and the process's lease keeper these
+                    # tries' leases: they run out only if this worker dies (or hangs) with the batch.
+                    with attempt_leases.keeper.holding(attempts):
+                        self.send_batch(attempts)
                     continue
                 if not reading_done and self.reading_finished is not None and self.reading_finished():
                     self.reading_done.set()
@@ -221,7 +228,8 @@ class BatchSender:
 
 def attempts_held_elsewhere(job: SyncJob) -> bool:
     """Whether any of the job's tries is being sent now (running under a live lease): by this process's other
-    threads or by another worker. A try whose lease ran out belongs to a worker that died; it is reclaimed."""
+    threads or by another worker. A try whose lease ran out belongs to a worker that died (or hung past the hold
+    limit, syncs/attempt_leases.py); it is reclaimed."""
     return SyncAttempt.objects.filter(job=job, status=AttemptStatus.RUNNING, lease_expires_at__gte=timezone.now()).exists()
 
 

@@ -5,9 +5,10 @@ each) that claim and send the same run's attempts beside its own sender threads.
 attempt goes out twice; every request still takes a slot of the one NetSuite concurrency budget (Redis across
 machines). A helper stops when the run has read everything and nothing due is left; the run ends when its own and
 its helpers' tries have (its senders wait while any try of the job runs under a live lease), so its outcome and
-counts cover every record it planned, whoever sent it. A helper that dies mid-batch leaves its tries running until
-their lease runs out; they are then reclaimed with an unknown outcome and looked up (or resent under their batch's
-idempotency key) before anything is written again.
+counts cover every record it planned, whoever sent it. Each worker renews the leases of the tries it holds while
+their batch is on its way (syncs/attempt_leases.py), so a helper that dies mid-batch leaves its tries running only
+until their short lease runs out (HUB_ATTEMPT_LEASE_SECONDS, a minute by default); they are then reclaimed with an
+unknown outcome and looked up (or resent under their batch's idempotency key) before anything is written again.
 
 On the embedded default (SQLite, one worker) there are no helpers: HUB_SEND_WORKERS is 1.
 """

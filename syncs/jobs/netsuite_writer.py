@@ -12,6 +12,7 @@ from ..attempts import (attempt_fail, attempt_release, attempts_release, attempt
 from ..breakers import breaker_passage, breaker_success
 from ..clients.errors import PermanentError, RemoteError, TransientError
 from ..concurrency import BudgetTimeout, netsuite_budget
+from ..database import connection_release
 from ..engine import links_for, links_upsert, parse_salesforce_datetime
 from ..models import AttemptStatus, RecordLink, SyncAttempt, SyncJob, System
 
@@ -77,6 +78,9 @@ class NetSuiteBatchWriter:
         known_accounts = account_links([attempt.request_payload["record"] for attempt in ready])
         records = [references_resolved(attempt.request_payload["record"], known_accounts) for attempt in ready]
         started = time.monotonic()
+        # The call may first wait for the custom field definitions another sender is reading (syncs/database.py: no
+        # pooled connection is held while waiting; the process's lease keepers need one meanwhile).
+        connection_release()
         results = self.netsuite.upsert_list(records, hold=netsuite_budget().slot, idempotency_key=idempotency_key)
         breaker_success(System.NETSUITE)
         elapsed_ms = int((time.monotonic() - started) * 1000)

@@ -172,6 +172,9 @@ class PushJob(JobSpec):
                     planned_count, skipped = planned_count + notified_planned, skipped + notified_skipped
             finally:
                 run_reading_finish(run)
+        # The senders stopped waiting for other workers' tries once only expired leases were left: a dead helper's.
+        # Taken back now, they count as waiting to retry, and the run does not say it succeeded without them.
+        reclaimed += attempts_reclaim_expired(job=job)
         if not paused and not restricted:
             # Applications that left the funded stages (or were deleted) since the watermark go to finance.
             try:

@@ -39,8 +39,9 @@ BATCH_SIZE = 5
 # The NetSuite sandbox between cases: no injected fault, Standard-tier concurrency, a little latency.
 NETSUITE_BASELINE = {"concurrency_limit": 5, "latency_ms": 30, "latency_per_record_ms": 3, "slow_ms": 60000,
                      "fault_operations": "", "record_changed_match": "", "fault_seed": 1}
-# The workers' settings: fast retries and leases; a lease longer than a request's timeout, as in production (600 s
-# against 120 s). The breaker settings are for the NetSuite circuit breaker (unknown settings are harmless).
+# The workers' settings: fast retries and short leases, renewed by their holders every third of a lease as in
+# production (60 s, every 20 s). The breaker settings are for the NetSuite circuit breaker (unknown settings are
+# harmless).
 WORKER_ENV = {
     "HUB_RETRY_BASE_SECONDS": "0.5", "HUB_RETRY_MAX_SECONDS": "2", "HUB_PARENT_WAIT_SECONDS": "0.5",
     "HUB_ATTEMPT_LEASE_SECONDS": "6", "HUB_RUN_LEASE_SECONDS": "4", "NETSUITE_TIMEOUT": "5",

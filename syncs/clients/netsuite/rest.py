@@ -118,7 +118,7 @@ class RestNetSuiteClient:
                 continue
             groups.setdefault((record["type"], replaced), []).append((index, item))
         # A job NetSuite has taken on may wait in its queue for the account's async processors: it is waited for
-        # longer than one request (NETSUITE_ASYNC_WAIT_SECONDS, kept under the attempts' lease).
+        # longer than one request (NETSUITE_ASYNC_WAIT_SECONDS; the tries' leases are renewed meanwhile).
         deadline = time.monotonic() + float(self.config.get("ASYNC_WAIT", 300))
         jobs = [(group, self._submit(record_type, replaced, [item for _, item in group],
                                      batch_key(batch, record_type, replaced), hold))
