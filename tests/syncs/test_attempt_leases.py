@@ -161,3 +161,30 @@ def test_a_batch_slower_than_its_lease_is_not_taken_from_a_live_worker(hub_on_sa
     assert stats["records"].get("customer", 0) + stats["records"].get("vendor", 0) == len(accounts)
     # Their leases were renewed while NetSuite took its time, well past the first one.
     assert not tries.filter(lease_expires_at__lt=F("started_at") + timedelta(seconds=2)).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tries_handed_to_a_runs_senders_are_held_while_they_wait_in_its_queue(settings):
+    """A reader's claimed inserts (attempts_plan_claimed) wait in the senders' queue before a sender takes them: the
+    keeper renews their leases from the moment they are handed over, and the very claim is renewed (same started_at)."""
+    from syncs.attempts import attempts_plan_claimed
+    from syncs.engine import BatchSender
+
+    settings.HUB_ATTEMPT_LEASE_SECONDS, settings.HUB_ATTEMPT_HOLD_SECONDS = 60, 300
+    job = SyncJob.objects.get(name="push_accounts")
+    run = SyncRun.objects.create(job=job, started_at=timezone.now())
+    planned = [PlannedRecord(salesforce_id=f"001HAND{n:08d}", payload={"record": {"type": "customer"}},
+                             content_hash=f"hand{n}") for n in range(3)]
+    sender = BatchSender(job=job, run=run, send_batch=lambda attempts: None, threads=1, batch_size=10)
+    _, handed = attempts_plan_claimed(run=run, planned=planned, operation="upsert", room=sender.room())
+    assert len(handed) == 3
+    sender.planned(handed)
+    try:
+        with keeper.lock:
+            held = {pk: keeper.held.get(pk) for pk in (attempt.pk for attempt in handed)}
+        assert held == {attempt.pk: attempt.started_at for attempt in handed}
+        before = [lease_of(attempt) for attempt in handed]
+        assert attempt_leases_renew(dict(held), now=timezone.now() + timedelta(seconds=5)) == 3
+        assert all(lease_of(attempt) > old for attempt, old in zip(handed, before))
+    finally:
+        keeper.let_go(handed)
