@@ -17,7 +17,7 @@ from django.db.models import Case, F, Q, TextField, Value, When
 from django.db.models.functions import Concat
 from django.utils import timezone
 
-from .breakers import breaker_fault
+from .breakers import breaker_fault, breaker_passage
 from .clients.errors import RemoteError
 from .models import NEEDS_PERSON_STATUSES, AttemptStatus, Direction, ErrorKind, SyncAttempt, SyncJob, SyncRun
 from .redaction import redact
@@ -171,12 +171,12 @@ def _attempts_insert_claimed(*, run: SyncRun, planned: list[PlannedRecord], oper
     in the order of VALUES, as Django's bulk_create relies on) and the payload as the database holds it."""
     if not planned:
         return []
-    connection, fields, template, rows = _attempt_rows(run=run, planned=planned, operation=operation,
-                                                       numbers=numbers, now=now, claimed=True)
-    if not connection.features.can_return_rows_from_bulk_insert:
+    if not connections[router.db_for_write(SyncAttempt)].features.can_return_rows_from_bulk_insert:
         # No RETURNING for many rows: insert them pending, to be claimed as before.
         _attempts_insert(run=run, planned=planned, operation=operation, numbers=numbers, now=now)
         return []
+    connection, fields, template, rows = _attempt_rows(run=run, planned=planned, operation=operation,
+                                                       numbers=numbers, now=now, claimed=True)
     quote = connection.ops.quote_name
     head = f"INSERT INTO {quote(SyncAttempt._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) VALUES "
     one = f"({', '.join(['%s'] * len(fields))})"
@@ -435,6 +435,16 @@ def attempts_release(attempts: list[SyncAttempt], *, until) -> None:
     SyncAttempt.objects.filter(pk__in=[attempt.pk for attempt in attempts], status=AttemptStatus.RUNNING).update(
         status=AttemptStatus.PENDING, started_at=None, lease_expires_at=None, next_attempt_at=until,
     )
+
+
+def attempts_through_breaker(system: str, attempts: list[SyncAttempt], send) -> None:
+    """`send(attempts)` unless `system`'s breaker is open; then the batch goes back untried, due when the cool-down
+    ends. Every writer's batch passes here, so a probe that sends nothing is given back (breaker_passage)."""
+    with breaker_passage(system) as wait:
+        if wait is not None:
+            attempts_release(attempts, until=wait)
+            return
+        send(attempts)
 
 
 def request_failed(system: str | None, attempts: list[SyncAttempt], error: RemoteError) -> None:

@@ -7,9 +7,9 @@ import uuid
 from django.conf import settings
 from django.db import transaction
 
-from ..attempts import (attempt_fail, attempt_release, attempts_release, attempts_release_children, attempts_succeed,
-                        request_failed)
-from ..breakers import breaker_passage, breaker_success
+from ..attempts import (attempt_fail, attempt_release, attempts_release_children, attempts_succeed,
+                        attempts_through_breaker, request_failed)
+from ..breakers import breaker_success
 from ..clients.errors import PermanentError, RemoteError, TransientError
 from ..concurrency import BudgetTimeout, netsuite_budget
 from ..database import connection_release
@@ -37,12 +37,7 @@ class NetSuiteBatchWriter:
         self.netsuite, self.job, self.replan = netsuite, job, replan
 
     def __call__(self, attempts: list[SyncAttempt]) -> None:
-        with breaker_passage(System.NETSUITE) as wait:
-            if wait is not None:
-                # NetSuite's breaker is open: give the batch back untried, due when the cool-down ends.
-                attempts_release(attempts, until=wait)
-                return
-            self._send_and_record(attempts)
+        attempts_through_breaker(System.NETSUITE, attempts, self._send_and_record)
 
     def _send_and_record(self, attempts: list[SyncAttempt]) -> None:
         try:

@@ -4,8 +4,8 @@ import time
 
 from django.db import connections, router, transaction
 
-from ..attempts import attempt_fail, attempts_release, attempts_succeed, request_failed
-from ..breakers import breaker_passage, breaker_success
+from ..attempts import attempt_fail, attempts_succeed, attempts_through_breaker, request_failed
+from ..breakers import breaker_success
 from ..clients.errors import PermanentError, RemoteError, TransientError
 from ..clients.salesforce import TRANSIENT_CODES as SALESFORCE_TRANSIENT_CODES
 from ..clients.salesforce import result_errors
@@ -22,12 +22,7 @@ class SalesforceBatchWriter:
         self.salesforce, self.job, self.link = salesforce, job, link
 
     def __call__(self, attempts: list[SyncAttempt]) -> None:
-        with breaker_passage(System.SALESFORCE) as wait:
-            if wait is not None:
-                # Salesforce's breaker is open: give the batch back untried, due when the cool-down ends.
-                attempts_release(attempts, until=wait)
-                return
-            self._write(attempts)
+        attempts_through_breaker(System.SALESFORCE, attempts, self._write)
 
     def _write(self, attempts: list[SyncAttempt]) -> None:
         groups: dict[tuple, list[SyncAttempt]] = {}

@@ -52,6 +52,17 @@ class ConnectionPeak:
         self.conn.close()
 
 
+def hub_environment(tmp_path, hub_url: str, salesforce, netsuite, **pool) -> dict:
+    """Hub processes on the small PostgreSQL's `hub_url`, at limit 25 with the embedded broker, and `pool` settings."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env.update(DJANGO_SETTINGS_MODULE="integration_hub.settings", HUB_DEMO="1", HUB_VAR_DIR=str(tmp_path / "var"),
+               DATABASE_URL=hub_url, CELERY_BROKER_URL="filesystem://", **pool)
+    worker_environment(env, salesforce, netsuite)
+    env.update(NETSUITE_CONCURRENCY_LIMIT="25", NETSUITE_SEMAPHORE_URL="", HUB_ATTEMPT_LEASE_SECONDS="60",
+               HUB_RUN_LEASE_SECONDS="60")
+    return env
+
+
 def test_it_runs_three_jobs_at_limit_25_within_30_connections(small_postgres, tmp_path):
     seed = {"accounts": 200, "contacts_per_account": 5, "applications": 300, "broker_share": 0.1,
             "remittances_per_funded": 0, "random_seed": 11}
@@ -60,12 +71,7 @@ def test_it_runs_three_jobs_at_limit_25_within_30_connections(small_postgres, tm
     hub_url = small_postgres.url("hub")
     with run_salesforce_sandbox(tmp_path / "salesforce", seed_args=seed) as salesforce, \
             run_netsuite_sandbox(tmp_path / "netsuite", concurrency_limit=25, latency_ms=100) as netsuite:
-        env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-        env.update(DJANGO_SETTINGS_MODULE="integration_hub.settings", HUB_DEMO="1", HUB_VAR_DIR=str(tmp_path / "var"),
-                   DATABASE_URL=hub_url, DATABASE_POOL_MAX_SIZE=str(POOL_MAX_SIZE), CELERY_BROKER_URL="filesystem://")
-        worker_environment(env, salesforce, netsuite)
-        env.update(NETSUITE_CONCURRENCY_LIMIT="25", NETSUITE_SEMAPHORE_URL="", HUB_ATTEMPT_LEASE_SECONDS="60",
-                   HUB_RUN_LEASE_SECONDS="60")
+        env = hub_environment(tmp_path, hub_url, salesforce, netsuite, DATABASE_POOL_MAX_SIZE=str(POOL_MAX_SIZE))
 
         def manage(*args):
             return subprocess.Popen([sys.executable, "manage.py", *args], cwd=PROJECT_ROOT, env=env, text=True,
@@ -131,13 +137,8 @@ def test_three_runs_in_one_process_share_a_pool_smaller_than_their_readers_and_s
     hub_url = small_postgres.url("hub_threads")
     with run_salesforce_sandbox(tmp_path / "salesforce", seed_args=seed) as salesforce, \
             run_netsuite_sandbox(tmp_path / "netsuite", concurrency_limit=25, latency_ms=100) as netsuite:
-        env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-        env.update(DJANGO_SETTINGS_MODULE="integration_hub.settings", HUB_DEMO="1", HUB_VAR_DIR=str(tmp_path / "var"),
-                   DATABASE_URL=hub_url, DATABASE_POOL_MAX_SIZE=str(len(STAGE_TWO)), DATABASE_POOL_TIMEOUT="20",
-                   CELERY_BROKER_URL="filesystem://")
-        worker_environment(env, salesforce, netsuite)
-        env.update(NETSUITE_CONCURRENCY_LIMIT="25", NETSUITE_SEMAPHORE_URL="", HUB_ATTEMPT_LEASE_SECONDS="60",
-                   HUB_RUN_LEASE_SECONDS="60")
+        env = hub_environment(tmp_path, hub_url, salesforce, netsuite, DATABASE_POOL_MAX_SIZE=str(len(STAGE_TWO)),
+                              DATABASE_POOL_TIMEOUT="20")
         for first in (["migrate", "-v", "0"], ["sync", "run", "push_accounts"]):
             subprocess.run([sys.executable, "manage.py", *first], cwd=PROJECT_ROOT, env=env, check=True,
                            capture_output=True, timeout=300)
