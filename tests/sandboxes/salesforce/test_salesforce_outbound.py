@@ -31,9 +31,10 @@ class Listener:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                listener.messages.append((time.monotonic(), dict(self.headers), body))
+                # The hook runs before the message is recorded: a test that waits for the message sees what it did.
                 if listener.on_message:
                     listener.on_message(body)
+                listener.messages.append((time.monotonic(), dict(self.headers), body))
                 time.sleep(listener.delay)
                 status, answer = listener.answers.pop(0) if listener.answers else (200, ACK)
                 self.send_response(status)
